@@ -1,0 +1,1 @@
+"""The moviola command line."""

@@ -1,0 +1,1 @@
+"""Moviola engine: the process that owns the GPU, the models and the media."""

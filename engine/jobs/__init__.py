@@ -1,0 +1,1 @@
+"""Job kinds the engine runs."""

@@ -1,0 +1,1 @@
+"""Media I/O: decode, image sequences, writers."""

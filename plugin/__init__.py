@@ -1,0 +1,2 @@
+"""Moviola client side."""
+from ._version import __version__, PROTOCOL_VERSION

@@ -1,0 +1,64 @@
+"""What this machine offers the engine: CPU, CUDA GPUs, and which compute backends import.
+
+Optional stacks (torch, TensorRT, pyopencl) are looked up without importing them at engine
+start; torch is imported only when it is installed, to list CUDA devices with their memory.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import platform
+from functools import lru_cache
+from typing import Any
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def _cuda_devices() -> list[dict[str, Any]]:
+    if not _installed("torch"):
+        return []
+    try:
+        import torch
+        if not torch.cuda.is_available():
+            return []
+        out = []
+        for index in range(torch.cuda.device_count()):
+            props = torch.cuda.get_device_properties(index)
+            out.append({"type": "cuda", "index": index, "name": props.name,
+                        "memory_bytes": int(props.total_memory),
+                        "capability": f"{props.major}.{props.minor}"})
+        return out
+    except Exception as exc:  # a broken driver must not stop the engine
+        return [{"type": "cuda", "error": f"{type(exc).__name__}: {exc}"}]
+
+
+@lru_cache(maxsize=1)
+def devices() -> list[dict[str, Any]]:
+    cpu = {"type": "cpu", "name": platform.processor() or platform.machine(),
+           "cores": os.cpu_count() or 1, "memory_bytes": _memory_bytes()}
+    return [cpu, *_cuda_devices()]
+
+
+@lru_cache(maxsize=1)
+def backends() -> dict[str, bool]:
+    """Compute backends and whether they can be used here."""
+    return {
+        "classical": True,  # numpy / FFmpeg code paths that need no weights
+        "torch": _installed("torch"),
+        "cuda": any(d.get("type") == "cuda" and "error" not in d for d in devices()),
+        "tensorrt": _installed("tensorrt"),
+        "opencl": _installed("pyopencl"),
+    }

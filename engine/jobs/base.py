@@ -1,0 +1,76 @@
+"""What a job kind is, and what a running job may ask of the engine.
+
+A job kind names itself (``NAME``), declares its parameters as a dataclass (``Params``), may
+check its inputs before it is queued (``check``), and ``run``s with a :class:`JobContext` that
+reports progress and tells it when it has been cancelled. It returns a msgpack-friendly dict.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from abc import ABC, abstractmethod
+from typing import Any, Callable, ClassVar
+
+from moviola.plugin.errors import JobCancelledError
+
+from . import schema
+
+
+class JobContext:
+    """Handed to ``JobKind.run``: progress reporting, cancellation, logging."""
+
+    # Progress events are throttled so a fast loop cannot flood a client.
+    MIN_PROGRESS_INTERVAL_S = 0.1
+
+    def __init__(self, job_id: str, emit: Callable[[dict[str, Any]], None],
+                 cancel_event: threading.Event, log: logging.Logger | None = None) -> None:
+        self.job_id = job_id
+        self._emit = emit
+        self._cancel = cancel_event
+        self._last_sent = 0.0
+        self.log = log or logging.getLogger(f"moviola.engine.job.{job_id[:8]}")
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def check_cancelled(self) -> None:
+        """Raise JobCancelledError if the job was cancelled; call between units of work."""
+        if self._cancel.is_set():
+            raise JobCancelledError("job was cancelled", detail={"job_id": self.job_id})
+
+    def progress(self, done: int, total: int, message: str = "", **extra: Any) -> None:
+        """Report ``done`` of ``total`` units; also checks for cancellation."""
+        self.check_cancelled()
+        now = time.monotonic()
+        if done < total and now - self._last_sent < self.MIN_PROGRESS_INTERVAL_S:
+            return
+        self._last_sent = now
+        self._emit({"done": int(done), "total": int(total), "message": message,
+                    "fraction": (done / total) if total else 0.0, **extra})
+
+
+class JobKind(ABC):
+    """One kind of work the engine can do. Register subclasses in ``registry``."""
+
+    NAME: ClassVar[str]
+    DESCRIPTION: ClassVar[str] = ""
+    Params: ClassVar[type]
+
+    def validate(self, raw: dict[str, Any]) -> Any:
+        params = schema.validate(self.Params, raw)
+        self.check(params)
+        return params
+
+    def check(self, params: Any) -> None:
+        """Check inputs (files exist, ranges make sense) before queuing; raise typed errors."""
+
+    @abstractmethod
+    def run(self, params: Any, ctx: JobContext) -> dict[str, Any]:
+        """Do the work; return the result as a msgpack-friendly map."""
+
+    @classmethod
+    def describe(cls) -> dict[str, Any]:
+        return {"name": cls.NAME, "description": cls.DESCRIPTION, "params": schema.describe(cls.Params)}

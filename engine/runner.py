@@ -1,0 +1,177 @@
+"""Runs jobs on a bounded thread pool and keeps their records.
+
+The server thread never does work itself: it validates, hands the job here and goes back to
+serving, so ``hello``, ``job_status`` and ``cancel`` answer while jobs run. Workers report
+through ``notify`` (which must be thread-safe); cancellation is a flag checked between units of
+work by the job itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from moviola.plugin.errors import InternalEngineError, JobCancelledError, MoviolaError
+from moviola.plugin.protocol import JobState, MessageType, new_id
+
+from .jobs.base import JobContext, JobKind
+
+log = logging.getLogger(__name__)
+
+Notify = Callable[["Job", MessageType, dict[str, Any]], None]
+
+
+@dataclass
+class Job:
+    id: str
+    kind: str
+    params: Any
+    owner: bytes                  # ZeroMQ identity of the submitting client
+    request_id: str               # the submit request's id; events carry it as ``re``
+    detach: bool
+    state: JobState = JobState.QUEUED
+    created: float = field(default_factory=time.time)
+    started: float | None = None
+    finished: float | None = None
+    progress: dict[str, Any] = field(default_factory=dict)
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    cancel_event: threading.Event = field(default_factory=threading.Event)
+    watchers: set[tuple[bytes, str]] = field(default_factory=set)
+
+    def to_wire(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "job_id": self.id, "kind": self.kind, "state": self.state.value,
+            "created": self.created, "started": self.started, "finished": self.finished,
+            "progress": self.progress, "detach": self.detach,
+        }
+        if self.result is not None:
+            body["result"] = self.result
+        if self.error is not None:
+            body["error"] = self.error
+        return body
+
+
+class JobRunner:
+    def __init__(self, max_jobs: int, notify: Notify, keep_finished: int = 500) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=max(1, max_jobs), thread_name_prefix="moviola-job")
+        self._notify = notify
+        self._keep_finished = keep_finished
+        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+
+    # --- queries -----------------------------------------------------------------------------
+
+    def get(self, job_id: str) -> Job | None:
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def jobs(self, include_finished: bool = True) -> list[dict[str, Any]]:
+        with self._lock:
+            return [j.to_wire() for j in self._jobs.values()
+                    if include_finished or not j.state.finished]
+
+    def active_count(self) -> int:
+        with self._lock:
+            return sum(1 for j in self._jobs.values() if not j.state.finished)
+
+    # --- changes -----------------------------------------------------------------------------
+
+    def submit(self, kind: JobKind, params: Any, owner: bytes, request_id: str, detach: bool) -> Job:
+        job = Job(id=new_id(), kind=kind.NAME, params=params, owner=owner,
+                  request_id=request_id, detach=detach)
+        job.watchers.add((owner, request_id))
+        with self._lock:
+            self._jobs[job.id] = job
+            self._forget_old()
+        self._pool.submit(self._run, kind, job)
+        return job
+
+    def cancel(self, job: Job) -> None:
+        job.cancel_event.set()
+        with self._lock:
+            if job.state is not JobState.QUEUED:
+                return
+            # A queued job never starts: finish it here so nobody waits for a worker.
+            self._finish(job, JobState.CANCELLED, error=JobCancelledError("job was cancelled").to_wire())
+
+    def cancel_orphans(self, last_seen: dict[bytes, float], timeout_s: float) -> list[Job]:
+        """Cancel attached jobs whose client has been silent longer than ``timeout_s``."""
+        now = time.monotonic()
+        with self._lock:
+            orphans = [j for j in self._jobs.values()
+                       if not j.detach and not j.state.finished
+                       and now - last_seen.get(j.owner, now) > timeout_s]
+        for job in orphans:
+            log.warning("cancelling job %s: its client has been silent for over %.0f s", job.id, timeout_s)
+            self.cancel(job)
+        return orphans
+
+    def shutdown(self, wait: bool, timeout_s: float = 30.0) -> None:
+        with self._lock:
+            running = [j for j in self._jobs.values() if not j.state.finished]
+        for job in running:
+            self.cancel(job)
+        if wait:
+            deadline = time.monotonic() + timeout_s
+            with self._idle:
+                while any(not j.state.finished for j in self._jobs.values()):
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._idle.wait(left)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # --- worker side -------------------------------------------------------------------------
+
+    def _run(self, kind: JobKind, job: Job) -> None:
+        with self._lock:
+            if job.state is not JobState.QUEUED:
+                return
+            job.state = JobState.RUNNING
+            job.started = time.time()
+
+        def emit(progress: dict[str, Any]) -> None:
+            job.progress = progress
+            self._notify(job, MessageType.PROGRESS, {"job_id": job.id, "state": "running", **progress})
+
+        ctx = JobContext(job.id, emit, job.cancel_event)
+        try:
+            result = kind.run(job.params, ctx)
+            ctx.check_cancelled()  # a job that ignored the flag still ends cancelled
+        except JobCancelledError as exc:
+            with self._lock:
+                self._finish(job, JobState.CANCELLED, error=exc.to_wire())
+        except MoviolaError as exc:
+            log.warning("job %s (%s) failed: %s", job.id, job.kind, exc)
+            with self._lock:
+                self._finish(job, JobState.FAILED, error=exc.to_wire())
+        except Exception as exc:  # a bug in a job must not take the engine down
+            log.error("job %s (%s) crashed:\n%s", job.id, job.kind, traceback.format_exc())
+            err = InternalEngineError(f"{job.kind} job crashed: {type(exc).__name__}: {exc}")
+            with self._lock:
+                self._finish(job, JobState.FAILED, error=err.to_wire())
+        else:
+            with self._lock:
+                self._finish(job, JobState.SUCCEEDED, result=result)
+
+    def _finish(self, job: Job, state: JobState, *, result: dict | None = None,
+                error: dict | None = None) -> None:
+        """Record the end of a job and tell its watchers. Call with the lock held."""
+        if job.state.finished:
+            return
+        job.state, job.result, job.error, job.finished = state, result, error, time.time()
+        self._notify(job, MessageType.RESULT, job.to_wire())
+        self._idle.notify_all()
+
+    def _forget_old(self) -> None:
+        finished = [k for k, j in self._jobs.items() if j.state.finished]
+        for key in finished[: max(0, len(finished) - self._keep_finished)]:
+            del self._jobs[key]

@@ -1,0 +1,306 @@
+"""The engine's ZeroMQ server: one ROUTER socket, one thread that only routes messages.
+
+Requests are decoded, authenticated, validated and answered on this thread; jobs run on the
+runner's pool and report back through an inproc PULL socket, so a long job never delays
+``hello``, ``job_status`` or ``cancel`` from any client. Every failure of a request becomes a
+typed ``error`` reply; nothing a client sends can stop the loop.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import secrets
+import threading
+import time
+import traceback
+from typing import Any, Callable
+
+import msgpack
+import zmq
+
+from moviola.plugin import protocol as wire
+from moviola.plugin._version import PROTOCOL_VERSION, __version__
+from moviola.plugin.discovery import Discovery, remove_discovery, write_discovery
+from moviola.plugin.errors import (
+    AuthenticationError,
+    EngineShuttingDownError,
+    InternalEngineError,
+    MoviolaError,
+    UnknownJobError,
+)
+from moviola.plugin.protocol import Envelope, MessageType
+
+from . import devices
+from .config import Settings, config_path
+from .jobs.registry import JobRegistry
+from .runner import Job, JobRunner
+
+log = logging.getLogger(__name__)
+
+EVENTS_ENDPOINT = "inproc://moviola-job-events"
+POLL_INTERVAL_MS = 250
+ORPHAN_CHECK_INTERVAL_S = 1.0
+SHUTDOWN_TIMEOUT_S = 30.0
+
+
+class Engine:
+    """Bind, publish the discovery file, serve until a ``shutdown`` request or :meth:`stop`."""
+
+    def __init__(self, settings: Settings, registry: JobRegistry | None = None) -> None:
+        self.settings = settings
+        self.registry = registry or JobRegistry.default()
+        self.token = secrets.token_hex(32)
+        self.started_at = time.time()
+        self.endpoint = ""
+        self._ctx = zmq.Context()
+        self._router = self._ctx.socket(zmq.ROUTER)
+        self._router.setsockopt(zmq.LINGER, 0)
+        self._router.setsockopt(zmq.MAXMSGSIZE, wire.TRANSPORT_MAX_MESSAGE_BYTES)
+        # A client that vanished must not make the engine queue its events without bound.
+        self._router.setsockopt(zmq.ROUTER_MANDATORY, 0)
+        self._events = self._ctx.socket(zmq.PULL)
+        self._events.bind(EVENTS_ENDPOINT)
+        self._local = threading.local()
+        self._push_sockets: list[zmq.Socket] = []
+        self._push_lock = threading.Lock()
+        self.runner = JobRunner(settings.max_jobs, self._post_event, settings.finished_jobs_kept)
+        self._last_seen: dict[bytes, float] = {}
+        self._stop = threading.Event()
+        self._shutdown_waiters: list[tuple[bytes, str]] = []
+        self._handlers: dict[MessageType, Callable[[bytes, Envelope, Any], dict[str, Any] | None]] = {
+            MessageType.HELLO: self._hello,
+            MessageType.HEARTBEAT: self._heartbeat,
+            MessageType.SUBMIT: self._submit,
+            MessageType.JOB_STATUS: self._job_status,
+            MessageType.CANCEL: self._cancel,
+            MessageType.LIST_JOBS: self._list_jobs,
+            MessageType.WATCH: self._watch,
+            MessageType.SHUTDOWN: self._shutdown,
+        }
+
+    # --- life cycle --------------------------------------------------------------------------
+
+    def bind(self) -> str:
+        host, port = self.settings.host, self.settings.port
+        if port:
+            self._router.bind(f"tcp://{host}:{port}")
+        else:
+            self._router.bind(f"tcp://{host}:*")
+        self.endpoint = self._router.getsockopt_string(zmq.LAST_ENDPOINT)
+        if host in ("0.0.0.0", "*", "::"):
+            log.warning("engine listens on every interface (%s): anyone who can reach this "
+                        "machine and read the token can submit jobs", self.endpoint)
+        return self.endpoint
+
+    def publish(self) -> None:
+        write_discovery(Discovery(
+            endpoint=self._client_endpoint(), token=self.token, pid=os.getpid(),
+            version=__version__, protocol=list(PROTOCOL_VERSION),
+            log_path=str(self.settings.log_path), started_at=self.started_at))
+
+    def _client_endpoint(self) -> str:
+        # A wildcard bind is reachable locally through loopback.
+        return self.endpoint.replace("0.0.0.0", "127.0.0.1")
+
+    def stop(self) -> None:
+        """Ask the loop to finish (thread-safe)."""
+        self._stop.set()
+
+    def serve_forever(self) -> None:
+        if not self.endpoint:
+            self.bind()
+        self.publish()
+        log.info("engine %s listening on %s (pid %d)", __version__, self.endpoint, os.getpid())
+        poller = zmq.Poller()
+        poller.register(self._router, zmq.POLLIN)
+        poller.register(self._events, zmq.POLLIN)
+        next_orphan_check = time.monotonic() + ORPHAN_CHECK_INTERVAL_S
+        stopping_since: float | None = None
+        try:
+            while True:
+                ready = dict(poller.poll(POLL_INTERVAL_MS))
+                if self._events in ready:
+                    self._drain_events()
+                if self._router in ready:
+                    self._drain_requests()
+                now = time.monotonic()
+                if now >= next_orphan_check:
+                    self.runner.cancel_orphans(self._last_seen, self.settings.orphan_timeout_s)
+                    self._forget_idle_clients(now)
+                    next_orphan_check = now + ORPHAN_CHECK_INTERVAL_S
+                if self._stop.is_set() or self._shutdown_waiters:
+                    if stopping_since is None:
+                        stopping_since = now
+                        self._stop.set()
+                        self.runner.shutdown(wait=False)
+                    if self.runner.active_count() == 0 or now - stopping_since > SHUTDOWN_TIMEOUT_S:
+                        self._drain_events()
+                        break
+        finally:
+            for identity, request_id in self._shutdown_waiters:
+                self._reply(identity, request_id, MessageType.SHUTDOWN_REPLY, {"stopped": True})
+            remove_discovery(os.getpid())
+            self._close()
+            log.info("engine stopped")
+
+    def _close(self) -> None:
+        self.runner.shutdown(wait=True, timeout_s=5.0)
+        with self._push_lock:
+            for sock in self._push_sockets:
+                sock.close(linger=0)
+        self._events.close(linger=0)
+        # Give queued replies (the shutdown reply above) a moment to leave.
+        self._router.close(linger=200)
+        self._ctx.term()
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    def _drain_requests(self) -> None:
+        for _ in range(1000):  # bounded so events still get their turn under load
+            try:
+                frames = self._router.recv_multipart(zmq.NOBLOCK, copy=True)
+            except zmq.Again:
+                return
+            if len(frames) < 2:
+                continue
+            identity, payload = frames[0], frames[1:]
+            self._last_seen[identity] = time.monotonic()
+            self._handle(identity, payload)
+
+    def _handle(self, identity: bytes, payload: list[bytes]) -> None:
+        request_id: str | None = None
+        try:
+            envelope, buffers = wire.decode(payload)
+            request_id = envelope.id
+            if not envelope.token or not hmac.compare_digest(envelope.token.encode(), self.token.encode()):
+                raise AuthenticationError("missing or wrong token; read it from the engine's "
+                                          "discovery file")
+            wire.check_version(envelope.protocol)
+            msg_type = wire.message_type(envelope.type)
+            if msg_type not in self._handlers:
+                raise wire.UnknownMessageTypeError(
+                    f"{msg_type.value!r} is not a request type", detail={"type": msg_type.value})
+            body = wire.parse_body(msg_type, envelope.body)
+            reply = self._handlers[msg_type](identity, envelope, body)
+            if reply is not None:
+                self._reply(identity, request_id, msg_type.reply, reply)
+        except MoviolaError as exc:
+            self._reply(identity, request_id, MessageType.ERROR, exc.to_wire())
+        except Exception as exc:  # a bug here must cost one request, not the engine
+            log.error("request failed:\n%s", traceback.format_exc())
+            err = InternalEngineError(f"engine error while handling the request: {exc}")
+            self._reply(identity, request_id, MessageType.ERROR, err.to_wire())
+
+    def _reply(self, identity: bytes, request_id: str | None, msg_type: MessageType,
+               body: dict[str, Any]) -> None:
+        frames = wire.encode(Envelope(type=msg_type.value, body=body, re=request_id))
+        try:
+            self._router.send_multipart([identity, *frames], zmq.NOBLOCK)
+        except zmq.Again:
+            log.warning("dropped a %s for a client that is not reading", msg_type.value)
+
+    def _forget_idle_clients(self, now: float) -> None:
+        if len(self._last_seen) < 1000:
+            return
+        cutoff = now - max(600.0, self.settings.orphan_timeout_s * 2)
+        for identity in [i for i, t in self._last_seen.items() if t < cutoff]:
+            del self._last_seen[identity]
+
+    # --- job events: from worker threads to the clients watching ------------------------------
+
+    def _post_event(self, job: Job, msg_type: MessageType, body: dict[str, Any]) -> None:
+        sock = getattr(self._local, "push", None)
+        if sock is None:
+            sock = self._ctx.socket(zmq.PUSH)
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.connect(EVENTS_ENDPOINT)
+            self._local.push = sock
+            with self._push_lock:
+                self._push_sockets.append(sock)
+        sock.send(msgpack.packb({"job": job.id, "type": msg_type.value, "body": body},
+                                use_bin_type=True))
+
+    def _drain_events(self) -> None:
+        while True:
+            try:
+                raw = self._events.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            event = msgpack.unpackb(raw, raw=False)
+            job = self.runner.get(event["job"])
+            if job is None:
+                continue
+            for identity, request_id in list(job.watchers):
+                self._reply(identity, request_id, MessageType(event["type"]), event["body"])
+
+    # --- request handlers --------------------------------------------------------------------
+
+    def _job(self, job_id: str) -> Job:
+        job = self.runner.get(job_id)
+        if job is None:
+            raise UnknownJobError(f"no job {job_id!r} on this engine", detail={"job_id": job_id})
+        return job
+
+    def capabilities(self) -> dict[str, Any]:
+        return {
+            "engine_version": __version__,
+            "protocol": list(PROTOCOL_VERSION),
+            "pid": os.getpid(),
+            "endpoint": self._client_endpoint(),
+            "started_at": self.started_at,
+            "devices": devices.devices(),
+            "backends": devices.backends(),
+            "models": [],
+            "job_kinds": self.registry.describe(),
+            "jobs_active": self.runner.active_count(),
+            "log_path": str(self.settings.log_path),
+            "config_path": str(config_path()),
+            "limits": {"max_message_bytes": wire.MAX_MESSAGE_BYTES,
+                       "max_jobs": self.settings.max_jobs,
+                       "orphan_timeout_s": self.settings.orphan_timeout_s},
+        }
+
+    def _hello(self, identity: bytes, env: Envelope, body: wire.Hello) -> dict[str, Any]:
+        log.debug("hello from %s %s", body.client, body.client_version)
+        return self.capabilities()
+
+    def _heartbeat(self, identity: bytes, env: Envelope, body: wire.Heartbeat) -> dict[str, Any]:
+        return {"time": time.time(), "jobs_active": self.runner.active_count()}
+
+    def _submit(self, identity: bytes, env: Envelope, body: wire.Submit) -> dict[str, Any]:
+        if self._stop.is_set():
+            raise EngineShuttingDownError("the engine is shutting down and takes no new jobs")
+        kind = self.registry.get(body.kind)
+        params = kind.validate(body.params)  # typed errors before anything is queued
+        job = self.runner.submit(kind, params, identity, env.id, body.detach)
+        log.info("job %s (%s) submitted", job.id, job.kind)
+        return {"job_id": job.id, "kind": job.kind, "state": job.state.value}
+
+    def _job_status(self, identity: bytes, env: Envelope, body: wire.JobStatus) -> dict[str, Any]:
+        return self._job(body.job_id).to_wire()
+
+    def _cancel(self, identity: bytes, env: Envelope, body: wire.Cancel) -> dict[str, Any]:
+        job = self._job(body.job_id)
+        self.runner.cancel(job)
+        return {"job_id": job.id, "state": job.state.value, "cancel_requested": True}
+
+    def _list_jobs(self, identity: bytes, env: Envelope, body: wire.ListJobs) -> dict[str, Any]:
+        return {"jobs": self.runner.jobs(body.include_finished)}
+
+    def _watch(self, identity: bytes, env: Envelope, body: wire.Watch) -> dict[str, Any]:
+        job = self._job(body.job_id)
+        job.watchers.add((identity, env.id))
+        self._reply(identity, env.id, MessageType.WATCH_REPLY, job.to_wire())
+        if job.state.finished:  # it ended before the watch: send the end now
+            self._reply(identity, env.id, MessageType.RESULT, job.to_wire())
+        return None
+
+    def _shutdown(self, identity: bytes, env: Envelope, body: wire.Shutdown) -> dict[str, Any] | None:
+        log.info("shutdown requested")
+        if body.wait:
+            self._shutdown_waiters.append((identity, env.id))
+            return None
+        self._stop.set()
+        return {"stopped": False, "stopping": True}

@@ -1,0 +1,293 @@
+"""The engine client every integration uses: connect, ask, submit, follow progress, cancel.
+
+Small and blocking by design, with a timeout on every wait so it can never hang a host's UI
+thread (call it from a worker thread in a UI all the same). One client per thread: ZeroMQ
+sockets are not thread-safe. Depends on pyzmq, msgpack and the standard library only.
+
+    with EngineClient.connect() as client:
+        job = client.submit("probe", {"path": "/shots/a.mov"})
+        for event in job.events():
+            print(event.type, event.body.get("fraction"))
+        info = job.result()
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Deque, Dict, Iterator, List, Optional
+
+import zmq
+
+from . import protocol as wire
+from ._version import __version__
+from .discovery import Discovery, process_alive, read_discovery
+from .errors import (
+    EngineNotRunningError,
+    EngineTimeoutError,
+    JobCancelledError,
+    JobFailedError,
+    MoviolaError,
+    error_from_wire,
+)
+from .launch import start_engine
+from .protocol import Envelope, JobState, MessageType
+
+_EVENT_TYPES = (MessageType.PROGRESS.value, MessageType.RESULT.value)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A progress update or the end of a job, as streamed by the engine."""
+
+    type: str            # "progress" or "result"
+    job_id: str
+    body: Dict[str, Any]
+
+    @property
+    def final(self) -> bool:
+        return self.type == MessageType.RESULT.value
+
+
+class EngineClient:
+    """A connection to one engine (a ZeroMQ DEALER socket)."""
+
+    def __init__(self, endpoint: str, token: str, *, timeout: float = 10.0, retries: int = 2,
+                 pid: Optional[int] = None, client_name: str = "moviola-client",
+                 context: Optional[zmq.Context] = None) -> None:
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self.retries = retries
+        self.pid = pid
+        self.client_name = client_name
+        self._token = token
+        self._context = context or zmq.Context.instance()
+        self._socket: Optional[zmq.Socket] = None
+        self._generation = 0  # bumped on reconnect: job streams must re-watch
+        self._replies: Dict[str, Envelope] = {}
+        self._events: Dict[str, Deque[Envelope]] = collections.defaultdict(collections.deque)
+        self._open()
+
+    # --- connecting --------------------------------------------------------------------------
+
+    @classmethod
+    def connect(cls, *, autostart: bool = True, timeout: float = 10.0, start_timeout: float = 60.0,
+                discovery_file: Optional[Path] = None, client_name: str = "moviola-client") -> "EngineClient":
+        """Connect through the discovery file; start an engine first if none answers."""
+        found = read_discovery(discovery_file)
+        if found is not None and process_alive(found.pid):
+            client = cls.from_discovery(found, timeout=timeout, client_name=client_name)
+            try:
+                client.hello()
+                return client
+            except (EngineTimeoutError, EngineNotRunningError):
+                client.close()
+                if not autostart:
+                    raise
+        if not autostart:
+            raise EngineNotRunningError(
+                "no Moviola engine is running; start one with `moviola engine start`")
+        found = start_engine(timeout=start_timeout, discovery_file=discovery_file)
+        client = cls.from_discovery(found, timeout=timeout, client_name=client_name)
+        deadline = time.monotonic() + start_timeout
+        while True:  # the engine has bound; its first answer can still take a moment
+            try:
+                client.hello()
+                return client
+            except (EngineTimeoutError, EngineNotRunningError):
+                if time.monotonic() > deadline:
+                    client.close()
+                    raise
+
+    @classmethod
+    def from_discovery(cls, found: Discovery, **kwargs: Any) -> "EngineClient":
+        return cls(found.endpoint, found.token, pid=found.pid, **kwargs)
+
+    def _open(self) -> None:
+        sock = self._context.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)  # closing never waits for an engine that is gone
+        sock.connect(self.endpoint)
+        self._socket = sock
+
+    def _reconnect(self) -> None:
+        # Lazy Pirate: a socket that timed out may hold a stale request; start afresh.
+        if self._socket is not None:
+            self._socket.close(linger=0)
+        self._generation += 1
+        self._open()
+
+    def close(self) -> None:
+        if self._socket is not None:
+            self._socket.close(linger=0)
+            self._socket = None
+
+    def __enter__(self) -> "EngineClient":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # --- messages ----------------------------------------------------------------------------
+
+    def _send(self, msg_type: MessageType, body: Dict[str, Any]) -> str:
+        if self._socket is None:
+            raise EngineNotRunningError("client is closed")
+        envelope = Envelope(type=msg_type.value, body=body, token=self._token)
+        self._socket.send_multipart(wire.encode(envelope))
+        return envelope.id
+
+    def _receive(self, timeout: float) -> bool:
+        """Receive at most one message, filing it as a reply or as a job event."""
+        assert self._socket is not None
+        if not self._socket.poll(int(max(timeout, 0) * 1000), zmq.POLLIN):
+            return False
+        envelope, _ = wire.decode(self._socket.recv_multipart())
+        wire.check_version(envelope.protocol)
+        if envelope.re is None:
+            raise error_from_wire(envelope.body) if envelope.type == "error" else MoviolaError(
+                f"engine sent an unsolicited {envelope.type!r}")
+        if envelope.type in _EVENT_TYPES:
+            self._events[envelope.re].append(envelope)
+        else:
+            self._replies[envelope.re] = envelope
+        return True
+
+    def _await_reply(self, request_id: str, timeout: float) -> Optional[Envelope]:
+        deadline = time.monotonic() + timeout
+        while request_id not in self._replies:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self._receive(left):
+                if request_id not in self._replies:
+                    return None
+        return self._replies.pop(request_id)
+
+    def request(self, msg_type: MessageType, body: Optional[Dict[str, Any]] = None, *,
+                timeout: Optional[float] = None, idempotent: bool = True) -> Envelope:
+        """Send one request and return its reply; errors are raised as their typed class."""
+        timeout = self.timeout if timeout is None else timeout
+        attempts = 1 + (self.retries if idempotent else 0)
+        for attempt in range(attempts):
+            request_id = self._send(msg_type, body or {})
+            reply = self._await_reply(request_id, timeout)
+            if reply is not None:
+                if reply.type == MessageType.ERROR.value:
+                    raise error_from_wire(reply.body)
+                return reply
+            if attempt + 1 < attempts:
+                self._reconnect()
+        if self.pid is not None and not process_alive(self.pid):
+            raise EngineNotRunningError(f"the engine (pid {self.pid}) is no longer running")
+        raise EngineTimeoutError(
+            f"no answer to {msg_type.value!r} from {self.endpoint} within {timeout:g} s "
+            f"({attempts} attempt{'s' if attempts > 1 else ''})")
+
+    # --- the API -----------------------------------------------------------------------------
+
+    def hello(self) -> Dict[str, Any]:
+        """Engine capabilities: versions, devices, backends, models, job kinds, jobs active."""
+        return self.request(MessageType.HELLO, {"client": self.client_name,
+                                                "client_version": __version__}).body
+
+    def heartbeat(self, timeout: Optional[float] = None) -> Dict[str, Any]:
+        return self.request(MessageType.HEARTBEAT, timeout=timeout).body
+
+    def submit(self, kind: str, params: Optional[Dict[str, Any]] = None, *,
+               detach: bool = False) -> "JobHandle":
+        """Queue a job. Bad parameters raise here, before anything runs."""
+        reply = self.request(MessageType.SUBMIT, {"kind": kind, "params": params or {},
+                                                  "detach": detach}, idempotent=False)
+        return JobHandle(self, reply.body["job_id"], kind, stream_id=reply.re or "")
+
+    def job_status(self, job_id: str) -> Dict[str, Any]:
+        return self.request(MessageType.JOB_STATUS, {"job_id": job_id}).body
+
+    def cancel(self, job_id: str) -> Dict[str, Any]:
+        return self.request(MessageType.CANCEL, {"job_id": job_id}).body
+
+    def list_jobs(self, include_finished: bool = True) -> List[Dict[str, Any]]:
+        return self.request(MessageType.LIST_JOBS, {"include_finished": include_finished}).body["jobs"]
+
+    def watch(self, job_id: str) -> "JobHandle":
+        """Follow a job another client submitted."""
+        reply = self.request(MessageType.WATCH, {"job_id": job_id})
+        return JobHandle(self, job_id, reply.body.get("kind", ""), stream_id=reply.re or "")
+
+    def shutdown(self, wait: bool = True, timeout: float = 60.0) -> Dict[str, Any]:
+        """Stop the engine; running jobs are cancelled. With wait, returns once it has stopped."""
+        return self.request(MessageType.SHUTDOWN, {"wait": wait}, timeout=timeout,
+                             idempotent=False).body
+
+
+class JobHandle:
+    """A submitted or watched job: its events, its result, cancel."""
+
+    def __init__(self, client: EngineClient, job_id: str, kind: str, stream_id: str) -> None:
+        self.client = client
+        self.job_id = job_id
+        self.kind = kind
+        self._stream_id = stream_id
+        self._generation = client._generation
+        self._final: Optional[Event] = None
+
+    def events(self, *, heartbeat_interval: float = 2.0, idle_timeout: Optional[float] = None) -> Iterator[Event]:
+        """Yield progress events, then the final ``result`` event.
+
+        Between events the client sends heartbeats: they keep an attached job alive on the
+        engine and notice an engine that died (EngineNotRunningError / EngineTimeoutError).
+        ``idle_timeout`` bounds the wait for the next event.
+        """
+        if self._final is not None:
+            yield self._final
+            return
+        client = self.client
+        last_event = time.monotonic()
+        while True:
+            if self._generation != client._generation:  # reconnected: ask for the stream again
+                self._stream_id = client.request(MessageType.WATCH, {"job_id": self.job_id}).re or ""
+                self._generation = client._generation
+            queue = client._events[self._stream_id]
+            while queue:
+                envelope = queue.popleft()
+                event = Event(envelope.type, self.job_id, envelope.body)
+                last_event = time.monotonic()
+                if event.final:
+                    self._final = event
+                    client._events.pop(self._stream_id, None)
+                    yield event
+                    return
+                yield event
+            if idle_timeout is not None and time.monotonic() - last_event > idle_timeout:
+                raise EngineTimeoutError(f"no event from job {self.job_id} for {idle_timeout:g} s")
+            if not client._receive(heartbeat_interval):
+                client.heartbeat()  # raises if the engine is gone
+
+    def wait(self, on_progress: Optional[Callable[[Event], None]] = None, **kwargs: Any) -> Dict[str, Any]:
+        """Block until the job ends; return its result or raise its typed error."""
+        for event in self.events(**kwargs):
+            if not event.final and on_progress is not None:
+                on_progress(event)
+        return self.result()
+
+    def result(self) -> Dict[str, Any]:
+        """The result of a finished job (waits for it if needed)."""
+        if self._final is None:
+            return self.wait()
+        body = self._final.body
+        state = body.get("state")
+        if state == JobState.SUCCEEDED.value:
+            return body.get("result") or {}
+        error = body.get("error") or {}
+        if state == JobState.CANCELLED.value:
+            raise JobCancelledError(error.get("message", "job was cancelled"), detail={"job_id": self.job_id})
+        raise error_from_wire(error) if error else JobFailedError(f"job {self.job_id} failed")
+
+    @property
+    def state(self) -> str:
+        if self._final is not None:
+            return str(self._final.body.get("state"))
+        return str(self.client.job_status(self.job_id)["state"])
+
+    def cancel(self) -> Dict[str, Any]:
+        return self.client.cancel(self.job_id)

@@ -1,0 +1,100 @@
+"""Where the engine says it is: the user's Moviola folder and the owner-only discovery file.
+
+The engine writes ``engine.json`` (endpoint, token, pid, versions, log path) after it has bound
+its socket; clients read it to connect. The file is created with mode 0600 so only the user who
+started the engine can learn the token.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import List, Optional
+
+DISCOVERY_FILE_NAME = "engine.json"
+
+
+def moviola_home() -> Path:
+    """The user's Moviola folder: ``$MOVIOLA_HOME``, else ``~/.moviola``."""
+    env = os.environ.get("MOVIOLA_HOME")
+    return Path(env).expanduser() if env else Path.home() / ".moviola"
+
+
+def discovery_path(home: Optional[Path] = None) -> Path:
+    return (home or moviola_home()) / DISCOVERY_FILE_NAME
+
+
+@dataclass(frozen=True)
+class Discovery:
+    endpoint: str
+    token: str
+    pid: int
+    version: str
+    protocol: List[int] = field(default_factory=list)
+    log_path: str = ""
+    started_at: float = 0.0
+
+
+def write_discovery(info: Discovery, path: Optional[Path] = None) -> Path:
+    """Write the discovery file readable by the owner only, atomically."""
+    path = path or discovery_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".engine-", suffix=".json", dir=str(path.parent))
+    try:
+        os.chmod(tmp, 0o600)  # mkstemp already uses 0600; be explicit, umask differs per host
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(asdict(info), handle, indent=2)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def read_discovery(path: Optional[Path] = None) -> Optional[Discovery]:
+    """The engine's discovery record, or None when there is no (readable) file."""
+    path = path or discovery_path()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Discovery(
+            endpoint=str(data["endpoint"]), token=str(data["token"]), pid=int(data["pid"]),
+            version=str(data.get("version", "")), protocol=list(data.get("protocol", [])),
+            log_path=str(data.get("log_path", "")), started_at=float(data.get("started_at", 0.0)),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def remove_discovery(pid: int, path: Optional[Path] = None) -> None:
+    """Remove the discovery file if it still belongs to engine ``pid``."""
+    path = path or discovery_path()
+    current = read_discovery(path)
+    if current is not None and current.pid == pid:
+        try:
+            path.unlink()
+        except OSError:
+            pass
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (best effort, no signal is delivered)."""
+    if pid <= 0:
+        return False
+    if os.name == "nt":  # os.kill(pid, 0) would terminate the process on Windows
+        import ctypes
+        handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)  # QUERY_LIMITED_INFO
+        if handle:
+            ctypes.windll.kernel32.CloseHandle(handle)
+            return True
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,13 +1,15 @@
 """The job registry: built-in kinds, then kinds other packages register.
 
 Other packages add kinds through the ``moviola.jobs`` entry-point group (each entry point names
-a JobKind subclass). A plugin that fails to load is logged and skipped, never fatal.
+a JobKind subclass), or a studio lists ``module:Class`` specs, comma-separated, in
+``$MOVIOLA_JOB_PLUGINS``. A plugin that fails to load is logged and skipped, never fatal.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import os
 from importlib.metadata import entry_points
 
 from moviola.plugin.errors import UnknownJobKindError
@@ -59,6 +61,11 @@ class JobRegistry:
                 registry.register(_load(spec))
             except Exception:  # an optional dependency is missing: the kind is absent
                 log.exception("built-in job kind %s failed to load", spec)
+        for spec in filter(None, os.environ.get("MOVIOLA_JOB_PLUGINS", "").split(",")):
+            try:
+                registry.register(_load(spec.strip()))
+            except Exception:
+                log.exception("job plugin %s failed to load", spec)
         for ep in entry_points(group="moviola.jobs"):
             try:
                 registry.register(ep.load())

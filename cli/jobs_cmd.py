@@ -1,0 +1,143 @@
+"""Commands that run one engine job: ``probe``, ``proxy``; and ``jobs``/``cancel``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from typing import Any, Callable
+
+from moviola.plugin.client import EngineClient
+
+from .report import emit_json, end_progress, frame_span, progress_printer
+
+
+def parse_range(text: str) -> list[int]:
+    """``A-B`` (inclusive source frame numbers) → [A, B]."""
+    try:
+        first, _, last = text.partition("-")
+        values = [int(first), int(last)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"range must look like 1001-1100, got {text!r}") from None
+    if values[1] < values[0]:
+        raise argparse.ArgumentTypeError(f"range {text!r} ends before it starts")
+    return values
+
+
+def absolute(path: str) -> str:
+    # The engine runs in another working directory: send it absolute paths.
+    return os.path.abspath(os.path.expanduser(path))
+
+
+def run_job(args: argparse.Namespace, kind: str, params: dict[str, Any],
+            summary: Callable[[dict[str, Any]], None], client: EngineClient | None = None) -> dict:
+    """Submit, show progress, print the summary (or JSON), return the result."""
+    started = time.perf_counter()
+    own = client is None
+    client = client or EngineClient.connect(autostart=not args.no_autostart, timeout=args.timeout)
+    try:
+        job = client.submit(kind, params)
+        result = job.wait(on_progress=progress_printer(kind, quiet=args.json))
+    finally:
+        end_progress(quiet=args.json)
+        if own:
+            client.close()
+    result.setdefault("timings", {})["client_wall_s"] = round(time.perf_counter() - started, 3)
+    if args.json:
+        emit_json(result)
+    else:
+        summary(result)
+    return result
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    probe = sub.add_parser("probe", help="media info of a video, image sequence or timeline")
+    probe.add_argument("input", help="video file, image sequence (shot.%%04d.exr, shot.####.exr) or timeline")
+    probe.add_argument("--json", action="store_true")
+    probe.set_defaults(func=probe_cmd)
+
+    proxy = sub.add_parser("proxy", help="write proxy frames as image sequences (+ result OTIO)")
+    proxy.add_argument("input", help="video file, image sequence or timeline (.otio, .xml, .edl)")
+    proxy.add_argument("--out", required=True, help="output folder (nothing is written outside it)")
+    proxy.add_argument("--format", choices=["jpg", "png", "exr"], default="jpg")
+    proxy.add_argument("--max-width", type=int, default=960, dest="max_width",
+                       help="scale down to at most this width (0: full resolution)")
+    proxy.add_argument("--range", type=parse_range, help="source frames A-B (inclusive), single media only")
+    proxy.add_argument("--json", action="store_true")
+    proxy.set_defaults(func=proxy_cmd)
+
+    jobs = sub.add_parser("jobs", help="list the engine's jobs")
+    jobs.add_argument("--all", action="store_true", help="include finished jobs")
+    jobs.add_argument("--json", action="store_true")
+    jobs.set_defaults(func=jobs_cmd)
+
+    cancel = sub.add_parser("cancel", help="cancel a job")
+    cancel.add_argument("job_id")
+    cancel.add_argument("--json", action="store_true")
+    cancel.set_defaults(func=cancel_cmd)
+
+
+def print_media(result: dict[str, Any]) -> None:
+    for info in result["media"]:
+        rate = info["frame_rate"]
+        vfr = " (variable)" if info.get("variable_frame_rate") else ""
+        print(f"{info['path']}")
+        print(f"  {info['kind']}, {info['codec']}, {info['width']}x{info['height']}, {info['pixel_format']}")
+        print(f"  {rate} fps{vfr}, {info['frame_count']} frames, {info['duration_s']:.3f} s, "
+              f"first frame {info['start_frame']}")
+        if info.get("start_timecode"):
+            print(f"  timecode {info['start_timecode']}")
+        if info.get("rotation"):
+            print(f"  rotation {info['rotation']}°")
+    for problem in result.get("problems", []):
+        print(f"  ! {problem}")
+
+
+def probe_cmd(args: argparse.Namespace) -> int:
+    run_job(args, "probe", {"path": absolute(args.input)}, print_media)
+    return 0
+
+
+def print_outputs(result: dict[str, Any]) -> None:
+    for clip in result["clips"]:
+        print(f"{clip['clip']}: {frame_span(clip['frames'])} → {clip['pattern']}")
+    for problem in result.get("problems", []):
+        print(f"  ! {problem}")
+    timings = result.get("timings", {})
+    fps = timings.get("frames_per_s")
+    speed = f" at {fps:.1f} frames/s" if fps else ""
+    print(f"{len(result['files'])} files written{speed}")
+    print(f"result timeline: {result['otio']}")
+
+
+def proxy_cmd(args: argparse.Namespace) -> int:
+    params = {"input": absolute(args.input), "out": absolute(args.out), "format": args.format,
+              "max_width": args.max_width}
+    if args.range:
+        params["range"] = args.range
+    run_job(args, "proxy", params, print_outputs)
+    return 0
+
+
+def jobs_cmd(args: argparse.Namespace) -> int:
+    with EngineClient.connect(autostart=False, timeout=args.timeout) as client:
+        jobs = client.list_jobs(include_finished=args.all)
+    if args.json:
+        emit_json({"jobs": jobs})
+        return 0
+    if not jobs:
+        print("no jobs")
+    for job in jobs:
+        fraction = job.get("progress", {}).get("fraction", 0.0)
+        print(f"{job['job_id']}  {job['kind']:<10} {job['state']:<9} {fraction * 100:5.1f}%")
+    return 0
+
+
+def cancel_cmd(args: argparse.Namespace) -> int:
+    with EngineClient.connect(autostart=False, timeout=args.timeout) as client:
+        reply = client.cancel(args.job_id)
+    if args.json:
+        emit_json(reply)
+    else:
+        print(f"cancel requested for {reply['job_id']} ({reply['state']})")
+    return 0

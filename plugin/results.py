@@ -1,0 +1,341 @@
+"""Write result timelines: the product's real output.
+
+Runs inside host applications: Python 3.9+, OpenTimelineIO and the stdlib only.
+
+Each matte or depth result becomes a clip on a new video track above the source clips, at
+the same record time, referring to the written frames through an ``ImageSequenceReference``.
+OTIO maps a time to a frame number as ``start_frame + int((t - available_range.start) at
+rate)`` (truncating), so references here start their available_range at the exact,
+frame-aligned source-media time of the first written frame, at the media rate, and the
+clip's source_range starts there too.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+import opentimelineio as otio
+
+from .errors import InvalidParamsError, OutputPathError
+from .timeline import WorkUnit
+
+RationalTime = otio.opentime.RationalTime
+TimeRange = otio.opentime.TimeRange
+
+__all__ = ["SequenceOutput", "MarkerSpec", "result_timeline", "add_result_track",
+           "add_result_tracks", "add_markers", "write_timeline", "WRITE_ADAPTERS"]
+
+NAMESPACE = "moviola"
+
+#: Extensions :func:`write_timeline` knows, and the adapter each one uses. (.otioz is left
+#: out on purpose: its writer copies the media into the archive.)
+WRITE_ADAPTERS = {".otio": "otio_json", ".xml": "fcp_xml", ".edl": "cmx_3600"}
+
+
+@dataclass(frozen=True)
+class SequenceOutput:
+    """An image sequence written for one source clip.
+
+    By Moviola's convention output frame numbers equal the source media's frame numbers, so
+    ``start_frame`` is normally ``unit.first_frame``.
+    """
+
+    unit: WorkUnit
+    directory: str
+    name_prefix: str
+    name_suffix: str
+    start_frame: int
+    frame_count: int
+    padding: int = 4
+    metadata: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def last_frame(self) -> int:
+        return self.start_frame + self.frame_count - 1
+
+    @property
+    def pattern(self) -> str:
+        """printf-style path of the frames, e.g. ``/out/shotA_matte.%04d.exr``."""
+        digits = f"%0{self.padding}d" if self.padding > 0 else "%d"
+        return os.path.join(self.directory, self.name_prefix + digits + self.name_suffix)
+
+    def frame_path(self, frame: int) -> str:
+        """Path of one frame file."""
+        return os.path.join(self.directory, f"{self.name_prefix}"
+                            f"{frame:0{max(self.padding, 1)}d}{self.name_suffix}")
+
+
+@dataclass(frozen=True)
+class MarkerSpec:
+    """A marker to put on a timeline (timeline time) or a clip (the clip's source time)."""
+
+    name: str
+    marked_range: TimeRange
+    color: str = "RED"
+    note: str = ""
+    metadata: Dict[str, Any] = field(default_factory=dict)
+
+
+def _plain(value: Any) -> Any:
+    """Make ``value`` something OTIO metadata can hold (dicts, lists, str, numbers)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (RationalTime, TimeRange)):
+        return value  # OTIO serialises these itself
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return str(value)
+
+
+def result_timeline(source: otio.schema.Timeline) -> otio.schema.Timeline:
+    """A deep copy of ``source`` to add result tracks to (the source stays untouched).
+
+    Unnamed image-sequence references get a name: the FCP7 XML writer fails without one.
+    """
+    copy_ = source.deepcopy()
+    for clip in copy_.find_clips():
+        if isinstance(clip.media_reference, otio.schema.ImageSequenceReference):
+            _fcp_xml_hints(clip.media_reference)
+    return copy_
+
+
+def _fcp_xml_hints(ref: otio.schema.ImageSequenceReference) -> None:
+    """Let the FCP7 XML writer handle an image sequence.
+
+    otio-fcp-adapter 1.0 fails on ImageSequenceReference (it wants a name and a URL), and
+    FCP7 XML has no image sequences anyway. The adapter copies ``metadata["fcp_xml"]`` into
+    the ``<file>`` element, so a name, ``<media><video/></media>`` and a ``pathurl`` to the
+    first frame make it write a file the host can import and relink.
+    """
+    if not ref.name:
+        ref.name = ref.name_prefix + "#" * max(ref.frame_zero_padding, 1) + ref.name_suffix
+    hints = dict(ref.metadata.get("fcp_xml", {}))
+    hints.setdefault("media", {"video": {}})
+    if "pathurl" not in hints:
+        first = (ref.target_url_for_image_number(0) if ref.available_range
+                 else ref.target_url_base + ref.name_prefix
+                 + str(ref.start_frame).zfill(ref.frame_zero_padding) + ref.name_suffix)
+        url = _as_file_url(first)
+        if "://" in url:  # a relative base cannot become a URL; leave it for relinking
+            hints["pathurl"] = url
+    ref.metadata["fcp_xml"] = hints
+
+
+def _url_base(directory: str) -> str:
+    # OTIO joins base and name with '/', so keep forward slashes (Windows accepts them).
+    base = os.path.abspath(directory).replace(os.sep, "/")
+    return base if base.endswith("/") else base + "/"
+
+
+@dataclass(frozen=True)
+class _Placed:
+    out: SequenceOutput
+    record: TimeRange      # where the result clip goes, in track time
+    head: int              # clip frames skipped at the start (output starts later)
+
+
+def _place(out: SequenceOutput) -> _Placed:
+    """The part of the source clip an output covers; normally all of it."""
+    unit = out.unit
+    lo = max(out.start_frame, unit.first_frame)
+    hi = min(out.last_frame, unit.last_frame)
+    if hi < lo:
+        raise InvalidParamsError(
+            f"output frames {out.start_frame}-{out.last_frame} miss clip "
+            f"{unit.clip_name!r} (frames {unit.first_frame}-{unit.last_frame})")
+    if lo == unit.first_frame and hi == unit.last_frame:
+        # Keep the source clip's own values so the record ranges match exactly.
+        return _Placed(out, unit.record_range, 0)
+    head = lo - unit.first_frame
+    rate = unit.rate
+    return _Placed(out, TimeRange(unit.record_start + RationalTime(head, rate),
+                                  RationalTime(hi - lo + 1, rate)), head)
+
+
+def _result_clip(placed: _Placed, kind: str, provenance: Dict[str, Any]) -> otio.schema.Clip:
+    out, unit = placed.out, placed.out.unit
+    rate = unit.rate
+    first_time = unit.first_frame_time
+    if first_time is None:  # a unit built by hand: media assumed to start at frame 0
+        first_time = RationalTime(unit.first_frame, rate)
+    first_value = first_time.value_rescaled_to(rate)
+    # Source-media time of the first written frame, an exact frame at the media rate.
+    ref_start = RationalTime(first_value + out.start_frame - unit.first_frame, rate)
+    ref = otio.schema.ImageSequenceReference(
+        target_url_base=_url_base(out.directory), name_prefix=out.name_prefix,
+        name_suffix=out.name_suffix, start_frame=out.start_frame, frame_step=1, rate=rate,
+        frame_zero_padding=out.padding,
+        available_range=TimeRange(ref_start, RationalTime(out.frame_count, rate)))
+    ref.name = f"{out.name_prefix}[{out.start_frame}-{out.last_frame}]{out.name_suffix}"
+    _fcp_xml_hints(ref)
+    # Start on an exact frame at the media rate: frame_for_time truncates, so a start at
+    # another rate (or a hair below the frame) would name the previous file.
+    clip_start = RationalTime(first_value + placed.head, rate)
+    clip = otio.schema.Clip(name=f"{unit.clip_name} · {kind}", media_reference=ref,
+                            source_range=TimeRange(clip_start, placed.record.duration))
+    meta = dict(provenance)
+    meta.update(out.metadata)
+    meta.update({"kind": kind, "source_clip": unit.clip_name, "source_track": unit.track_name,
+                 "frames": [out.start_frame, out.last_frame], "pattern": out.pattern})
+    clip.metadata[NAMESPACE] = _plain(meta)
+    return clip
+
+
+def _by_time(outputs: Sequence[SequenceOutput]) -> List[_Placed]:
+    return sorted((_place(o) for o in outputs), key=lambda p: p.record.start_time.to_seconds())
+
+
+def add_result_track(timeline: otio.schema.Timeline, outputs: Sequence[SequenceOutput], *,
+                     track_name: str, kind: str, provenance: Dict[str, Any]
+                     ) -> otio.schema.Track:
+    """Add one video track above the existing video tracks holding ``outputs``.
+
+    Each output becomes a clip ``"<source clip> · <kind>"`` at its source clip's record
+    time (Gaps between), with ``metadata["moviola"]`` = provenance plus kind, source clip and
+    frame range; the track's ``metadata["moviola"]`` is ``provenance``. An output that
+    covers only part of its clip's frames gets a clip for that part. Mutates ``timeline``
+    (copy it first with :func:`result_timeline`). Outputs must not overlap in record time
+    (see :func:`add_result_tracks`).
+    """
+    placed = _by_time(outputs)
+    for a, b in zip(placed, placed[1:]):
+        if b.record.start_time < a.record.end_time_exclusive():
+            raise InvalidParamsError(
+                f"outputs for {a.out.unit.clip_name!r} and {b.out.unit.clip_name!r} overlap "
+                f"on the timeline; use add_result_tracks to spread them over several tracks")
+    track = otio.schema.Track(name=track_name, kind=otio.schema.TrackKind.Video)
+    track.metadata[NAMESPACE] = _plain(dict(provenance, kind=kind))
+
+    # Record times are relative to the timeline's start; a trimmed root stack shifts them.
+    root_range = timeline.tracks.source_range
+    origin = root_range.start_time if root_range is not None else None
+    cursor: Optional[RationalTime] = None
+    for p in placed:
+        start = p.record.start_time if origin is None else p.record.start_time + origin
+        if cursor is None:
+            cursor = RationalTime(0, start.rate)
+        gap = start - cursor
+        if gap.value > 0:
+            track.append(otio.schema.Gap(duration=gap))
+        track.append(_result_clip(p, kind, provenance))
+        cursor = start + p.record.duration
+
+    # Above the topmost video track; NLEs read stack order as bottom-to-top.
+    stack = timeline.tracks
+    last_video = -1
+    for i, child in enumerate(stack):
+        if isinstance(child, otio.schema.Track) and child.kind == otio.schema.TrackKind.Video:
+            last_video = i
+    stack.insert(last_video + 1, track)
+    return track
+
+
+def add_result_tracks(timeline: otio.schema.Timeline, outputs: Sequence[SequenceOutput], *,
+                      track_name: str, kind: str, provenance: Dict[str, Any]
+                      ) -> List[otio.schema.Track]:
+    """Like :func:`add_result_track`, spreading overlapping outputs over as few tracks as
+    needed (``track_name``, ``track_name 2``...); e.g. results for clips on V1 and V2."""
+    lanes: List[List[_Placed]] = []
+    for p in _by_time(outputs):
+        for lane in lanes:
+            if p.record.start_time >= lane[-1].record.end_time_exclusive():
+                lane.append(p)
+                break
+        else:
+            lanes.append([p])
+    return [add_result_track(timeline, [p.out for p in lane], kind=kind,
+                             provenance=provenance,
+                             track_name=track_name if i == 0 else f"{track_name} {i + 1}")
+            for i, lane in enumerate(lanes)]
+
+
+def add_markers(target: Union[otio.schema.Timeline, otio.core.Item],
+                markers: Sequence[MarkerSpec]) -> List[otio.schema.Marker]:
+    """Put markers on a timeline (its top stack; ranges in timeline time) or on an item
+    (ranges in the item's source time). Colours are OTIO names: RED, GREEN, BLUE..."""
+    holder = target.tracks if isinstance(target, otio.schema.Timeline) else target
+    colours = {c for c in dir(otio.schema.MarkerColor) if not c.startswith("_")}
+    made = []
+    for spec in markers:
+        colour = spec.color.upper()
+        if colour not in colours:
+            raise InvalidParamsError(f"marker colour {spec.color!r} is not one of "
+                                     f"{', '.join(sorted(colours))}")
+        meta = {NAMESPACE: _plain(spec.metadata)} if spec.metadata else {}
+        marker = otio.schema.Marker(name=spec.name, marked_range=spec.marked_range,
+                                    color=colour, metadata=meta)
+        if hasattr(marker, "comment"):
+            marker.comment = spec.note
+        elif spec.note:  # OTIO before 0.17 has no comment field
+            marker.metadata.setdefault(NAMESPACE, {})["note"] = spec.note
+        holder.markers.append(marker)
+        made.append(marker)
+    return made
+
+
+def _for_fcp_xml(timeline: otio.schema.Timeline) -> otio.schema.Timeline:
+    """A copy the FCP7 XML writer accepts and hosts can relink: plain paths become file://
+    URLs and image sequences get the hints of :func:`_fcp_xml_hints`."""
+    tl = timeline.deepcopy()
+    for clip in tl.find_clips():
+        ref = clip.media_reference
+        if isinstance(ref, otio.schema.ImageSequenceReference):
+            _fcp_xml_hints(ref)
+        elif isinstance(ref, otio.schema.ExternalReference):
+            ref.target_url = _as_file_url(ref.target_url)
+    return tl
+
+
+def _as_file_url(url: str) -> str:
+    if url and os.path.isabs(url) and "://" not in url:
+        return pathlib.Path(url).as_uri()
+    return url
+
+
+def write_timeline(timeline: otio.schema.Timeline, path: Union[str, "os.PathLike[str]"],
+                   **adapter_options: Any) -> str:
+    """Write ``timeline`` to ``path`` atomically (temp file in the same folder, then
+    rename); the extension picks the format: .otio, .xml (FCP7 XML) or .edl. Returns the
+    absolute path written."""
+    p = os.path.abspath(os.fspath(path))
+    ext = os.path.splitext(p)[1].lower()
+    adapter = WRITE_ADAPTERS.get(ext)
+    if adapter is None:
+        raise InvalidParamsError(f"cannot write {ext or 'files without an extension'}; use "
+                                 f"{', '.join(sorted(WRITE_ADAPTERS))}", path=p)
+    folder = os.path.dirname(p)
+    if not os.path.isdir(folder):
+        raise OutputPathError("output folder does not exist", path=folder)
+    to_write = _for_fcp_xml(timeline) if adapter == "fcp_xml" else timeline
+    try:
+        text = otio.adapters.write_to_string(to_write, adapter, **adapter_options)
+    except Exception as exc:  # e.g. an EDL cannot hold several video tracks
+        raise InvalidParamsError(f"cannot write this timeline as {adapter}: "
+                                 f"{type(exc).__name__}: {exc}", path=p) from exc
+    # os.open with 0o666 lets the umask decide the final mode (mkstemp would force 0600).
+    tmp = os.path.join(folder, f".{os.path.basename(p)}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:
+        raise OutputPathError(f"cannot write in output folder: {exc}", path=folder) from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise OutputPathError(f"cannot write timeline: {exc}", path=p) from exc
+    return p

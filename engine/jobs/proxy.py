@@ -1,0 +1,117 @@
+"""``proxy``: decode every clip and write it, scaled down, as an image sequence; return a
+result timeline whose new track refers to those sequences. The plumbing every frame job uses,
+proven on the simplest one."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal, Optional
+
+from moviola.plugin.errors import FrameRangeError, InvalidParamsError, MoviolaError
+
+from ..inputs import check_input_exists, is_timeline_path, resolve_input
+from ..media.outputs import ensure_dir
+from ..media.resize import fit_width
+from ..media.source import open_source
+from ..provenance import provenance
+from .base import JobContext, JobKind
+from .clip_outputs import ClipOutputs
+from .schema import param
+
+# Frames in flight between the decoder and the writers: enough to keep both busy, small
+# enough that memory stays bounded whatever the clip length.
+MAX_IN_FLIGHT = 6
+
+
+@dataclass(frozen=True)
+class ProxyParams:
+    input: str = param(help="video file, image sequence or timeline (.otio, .xml, .edl)")
+    out: str = param(help="output folder; nothing is written outside it")
+    format: Literal["jpg", "png", "exr"] = param("jpg", help="image format of the frames")
+    max_width: int = param(960, help="scale down to at most this width; 0 keeps full size")
+    range: Optional[list[int]] = param(None, help="[first, last] source frames (plain media only)")
+    writers: int = param(2, help="threads encoding and writing frames")
+
+
+class ProxyJob(JobKind):
+    NAME = "proxy"
+    DESCRIPTION = "Write every clip's frames, scaled, as image sequences plus a result OTIO."
+    Params = ProxyParams
+
+    def check(self, params: ProxyParams) -> None:
+        check_input_exists(params.input)
+        ensure_dir(params.out)
+        if params.max_width < 0:
+            raise InvalidParamsError("max_width must be 0 or positive", detail={"param": "max_width"})
+        if not 1 <= params.writers <= 16:
+            raise InvalidParamsError("writers must be 1..16", detail={"param": "writers"})
+        if params.range is not None:
+            if len(params.range) != 2 or params.range[1] < params.range[0]:
+                raise InvalidParamsError("range must be [first, last] with first <= last",
+                                         detail={"param": "range"})
+            if is_timeline_path(params.input):
+                raise InvalidParamsError("range applies to a single movie or sequence; a "
+                                         "timeline's clips already say which frames to use",
+                                         detail={"param": "range"})
+
+    def run(self, params: ProxyParams, ctx: JobContext) -> dict[str, Any]:
+        started = time.perf_counter()
+        source = resolve_input(params.input)
+        outputs = ClipOutputs(params.out, "proxy")
+        problems: list[str] = []
+        plans = []
+        for unit in source.units:
+            problems.extend(f"{unit.clip_name}: {p}" for p in unit.problems)
+            if unit.media_kind not in ("video", "image_sequence"):
+                continue
+            first, last = unit.first_frame, unit.last_frame
+            if params.range is not None:
+                first, last = max(first, params.range[0]), min(last, params.range[1])
+                if last < first:
+                    raise FrameRangeError(f"range {params.range} lies outside the media frames "
+                                          f"{unit.first_frame}-{unit.last_frame}", path=unit.media_path)
+            plans.append((unit, first, last))
+        total = sum(last - first + 1 for _, first, last in plans)
+        done = 0
+        clips = []
+        with ThreadPoolExecutor(params.writers, thread_name_prefix="moviola-writer") as pool:
+            for index, (unit, first, last) in enumerate(plans):
+                try:
+                    with open_source(unit.media_path) as media:
+                        if last > media.last_frame:
+                            problems.append(f"{unit.clip_name}: clip uses frames up to {last} but "
+                                            f"the media ends at {media.last_frame}")
+                            last = media.last_frame
+                        writer = outputs.writer(index, unit, first, params.format)
+                        pending: list[Future] = []
+                        frames = []
+                        for number, image in media.frames(first, last + 1):
+                            ctx.check_cancelled()
+                            pending.append(pool.submit(writer.write, fit_width(image, params.max_width), number))
+                            frames.append(number)
+                            while len(pending) >= MAX_IN_FLIGHT or (pending and pending[0].done()):
+                                pending.pop(0).result()
+                                done += 1
+                                ctx.progress(done, total, unit.clip_name)
+                        for future in pending:
+                            future.result()
+                            done += 1
+                        ctx.progress(done, total, unit.clip_name)
+                except MoviolaError as exc:
+                    if len(plans) == 1:
+                        raise
+                    problems.append(f"{unit.clip_name}: {exc}")  # other clips still get done
+                    continue
+                writer.paths.sort()
+                clips.append(outputs.add(unit, writer, frames))
+        record = provenance("proxy", {"input": params.input, "format": params.format,
+                                      "max_width": params.max_width, "range": params.range})
+        otio_path = outputs.write_result(source, "Moviola proxy", record)
+        elapsed = time.perf_counter() - started
+        return {"clips": clips, "files": outputs.files,
+                "frames": [n for clip in clips for n in clip["frames"]],
+                "otio": otio_path, "problems": problems,
+                "timings": {"job_s": round(elapsed, 3),
+                            "frames_per_s": round(len(outputs.files) / elapsed, 2) if elapsed else None}}

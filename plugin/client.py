@@ -17,7 +17,7 @@ import collections
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Deque, Dict, Iterator, List, Optional
+from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Set
 
 import zmq
 
@@ -67,7 +67,9 @@ class EngineClient:
         self._socket: Optional[zmq.Socket] = None
         self._generation = 0  # bumped on reconnect: job streams must re-watch
         self._replies: Dict[str, Envelope] = {}
-        self._events: Dict[str, Deque[Envelope]] = collections.defaultdict(collections.deque)
+        self._awaited: Set[str] = set()      # request ids whose replies are still wanted
+        self._events: Dict[str, Deque[Envelope]] = {}  # job streams followed, by request id
+        self._last_sent = 0.0
         self._open()
 
     # --- connecting --------------------------------------------------------------------------
@@ -135,7 +137,12 @@ class EngineClient:
         if self._socket is None:
             raise EngineNotRunningError("client is closed")
         envelope = Envelope(type=msg_type.value, body=body, token=self._token)
+        self._awaited.add(envelope.id)
+        if msg_type in (MessageType.SUBMIT, MessageType.WATCH):
+            # Bounded: a stream nobody reads keeps its newest events, the final one included.
+            self._events[envelope.id] = collections.deque(maxlen=1000)
         self._socket.send_multipart(wire.encode(envelope))
+        self._last_sent = time.monotonic()
         return envelope.id
 
     def _receive(self, timeout: float) -> bool:
@@ -148,20 +155,31 @@ class EngineClient:
         if envelope.re is None:
             raise error_from_wire(envelope.body) if envelope.type == "error" else MoviolaError(
                 f"engine sent an unsolicited {envelope.type!r}")
+        # Late answers to abandoned requests, and events of streams nobody follows, are
+        # dropped: a long-lived client in a host must not accumulate them.
         if envelope.type in _EVENT_TYPES:
-            self._events[envelope.re].append(envelope)
-        else:
+            stream = self._events.get(envelope.re)
+            if stream is not None:
+                stream.append(envelope)
+        elif envelope.re in self._awaited:
             self._replies[envelope.re] = envelope
         return True
 
     def _await_reply(self, request_id: str, timeout: float) -> Optional[Envelope]:
         deadline = time.monotonic() + timeout
-        while request_id not in self._replies:
-            left = deadline - time.monotonic()
-            if left <= 0 or not self._receive(left):
-                if request_id not in self._replies:
-                    return None
-        return self._replies.pop(request_id)
+        try:
+            while request_id not in self._replies:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._receive(left):
+                    if request_id not in self._replies:
+                        self._events.pop(request_id, None)  # a stream that never started
+                        return None
+            reply = self._replies.pop(request_id)
+            if reply.type == MessageType.ERROR.value:
+                self._events.pop(request_id, None)
+            return reply
+        finally:
+            self._awaited.discard(request_id)
 
     def request(self, msg_type: MessageType, body: Optional[Dict[str, Any]] = None, *,
                 timeout: Optional[float] = None, idempotent: bool = True) -> Envelope:
@@ -244,7 +262,8 @@ class JobHandle:
         client = self.client
         last_event = time.monotonic()
         while True:
-            if self._generation != client._generation:  # reconnected: ask for the stream again
+            if self._generation != client._generation or self._stream_id not in client._events:
+                # reconnected, or the stream was dropped: ask for it again
                 self._stream_id = client.request(MessageType.WATCH, {"job_id": self.job_id}).re or ""
                 self._generation = client._generation
             queue = client._events[self._stream_id]
@@ -260,7 +279,9 @@ class JobHandle:
                 yield event
             if idle_timeout is not None and time.monotonic() - last_event > idle_timeout:
                 raise EngineTimeoutError(f"no event from job {self.job_id} for {idle_timeout:g} s")
-            if not client._receive(heartbeat_interval):
+            # Receiving proves nothing to the engine: only what we send keeps our job alive.
+            quiet = not client._receive(heartbeat_interval)
+            if quiet or time.monotonic() - client._last_sent > heartbeat_interval:
                 client.heartbeat()  # raises if the engine is gone
 
     def wait(self, on_progress: Optional[Callable[[Event], None]] = None, **kwargs: Any) -> Dict[str, Any]:

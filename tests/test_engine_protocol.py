@@ -213,3 +213,18 @@ def test_protocol_doc_names_every_type_and_code():
     for code in errors.ERRORS_BY_CODE:
         assert f"`{code}`" in text, code
     assert "%d.%d" % wire.PROTOCOL_VERSION in text
+
+
+def test_busy_stream_keeps_an_attached_job_alive(client):
+    # Progress flows for longer than the 4 s orphan timeout; only the client's own heartbeats
+    # tell the engine it is still there.
+    job = client.submit("sleep", {"steps": 110, "step_s": 0.05})
+    assert job.wait() == {"steps": 110}
+
+
+def test_events_of_unfollowed_streams_do_not_pile_up(client):
+    for _ in range(3):
+        client.submit("sleep", {"steps": 2, "step_s": 0.01})
+    client.heartbeat()
+    assert all(len(q) <= 1000 for q in client._events.values())
+    assert not client._replies and not client._awaited

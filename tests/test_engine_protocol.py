@@ -13,7 +13,7 @@ import zmq
 from moviola.plugin import errors
 from moviola.plugin import protocol as wire
 from moviola.plugin.client import EngineClient
-from moviola.plugin.protocol import Envelope, MessageType
+from moviola.plugin.protocol import MessageType
 
 
 @pytest.fixture

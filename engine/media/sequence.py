@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -351,12 +350,6 @@ class SequenceReader(FrameSource):
             raise MediaDecodeError(f"frame {n} of {self.info.path} is missing: {path.name}",
                                    path=str(path), detail={"frame": int(n)})
         return read_image(path)
-
-    def frames(self, start: int | None = None,
-               stop: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
-        start, stop = self._check_range(start, stop)
-        for n in range(start, stop):
-            yield n, self.read(n)
 
     def close(self) -> None:
         self._closed = True

@@ -42,13 +42,16 @@ class FrameSource(ABC):
             FrameRangeError: ``n`` is outside ``first_frame .. last_frame``.
         """
 
-    @abstractmethod
     def frames(self, start: int | None = None,
                stop: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
         """Yield ``(frame number, array)`` for ``start <= n < stop`` in bounded memory.
 
         ``start`` defaults to :attr:`first_frame`, ``stop`` to ``last_frame + 1``.
         """
+        start, stop = self._check_range(start, stop)
+        for n in range(start, stop):
+            # Readers keep their decoder running between reads: one seek for the whole range.
+            yield n, self.read(n)
 
     @abstractmethod
     def close(self) -> None:

@@ -83,13 +83,6 @@ class VideoReader(FrameSource):
         """Frame ``n`` as the decoder's own :class:`av.VideoFrame` (no conversion)."""
         return self._decode(self._check_frame(n))
 
-    def frames(self, start: int | None = None,
-               stop: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
-        start, stop = self._check_range(start, stop)
-        for n in range(start, stop):
-            # Sequential reads continue the running decoder: one seek for the whole range.
-            yield n, self.read(n)
-
     def close(self) -> None:
         if not self._closed:
             self._closed = True
@@ -137,12 +130,14 @@ class VideoReader(FrameSource):
                 if ts > target:
                     return None
         except av.error.FFmpegError as exc:
-            self._stop_decoder()
-            raise MediaDecodeError(f"decoding {os.path.basename(self._info.path)} failed near "
-                                   f"frame {n}: {exc}", path=self._info.path,
-                                   detail={"frame": n}) from exc
+            raise self._decode_failed(n, exc) from exc
         self._stop_decoder()
         return None
+
+    def _decode_failed(self, n: int, exc: Exception) -> MediaDecodeError:
+        self._stop_decoder()
+        return MediaDecodeError(f"decoding {os.path.basename(self._info.path)} failed near "
+                                f"frame {n}: {exc}", path=self._info.path, detail={"frame": n})
 
     def _decode_counting(self, n: int) -> av.VideoFrame:
         """Frame n as the n-th decoded frame from the start (streams without real pts)."""
@@ -156,10 +151,7 @@ class VideoReader(FrameSource):
                 if self._next - 1 == n:
                     return frame
         except av.error.FFmpegError as exc:
-            self._stop_decoder()
-            raise MediaDecodeError(f"decoding {os.path.basename(self._info.path)} failed near "
-                                   f"frame {n}: {exc}", path=self._info.path,
-                                   detail={"frame": n}) from exc
+            raise self._decode_failed(n, exc) from exc
         self._stop_decoder()
         raise MediaDecodeError(f"{os.path.basename(self._info.path)} ended before frame {n}",
                                path=self._info.path, detail={"frame": n})

@@ -23,8 +23,8 @@ import OpenImageIO as oiio
 
 from moviola.plugin.errors import MediaDecodeError, MediaNotFoundError
 
-from .probe import MediaInfo
-from .source import FrameSource
+from .info import MediaInfo
+from .frame_source import FrameSource
 
 __all__ = [
     "IMAGE_EXTENSIONS", "SequenceFiles", "SequenceReader", "looks_like_sequence",

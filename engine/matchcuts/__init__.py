@@ -1,0 +1,1 @@
+"""Match cuts: per-shot representations, pair scoring and search."""

@@ -1,0 +1,1 @@
+"""Shot boundaries: classical and learned detectors."""

@@ -12,7 +12,7 @@ import sys
 from moviola.plugin._version import __version__
 from moviola.plugin.errors import EngineNotRunningError, EngineTimeoutError, MoviolaError
 
-from . import demo, engine_cmd, jobs_cmd
+from . import demo, engine_cmd, jobs_cmd, models_cmd
 from .report import emit_json
 
 EXIT_ERROR = 1
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     engine_cmd.add_parser(sub)
     jobs_cmd.add_parsers(sub)
     demo.add_parser(sub)
+    models_cmd.add_parsers(sub)
     return parser
 
 

@@ -35,6 +35,8 @@ from moviola.plugin.protocol import Envelope, MessageType
 from . import devices
 from .config import Settings, config_path
 from .jobs.registry import JobRegistry
+from .models.registry import ModelRegistry
+from .models.store import WeightsStore
 from .runner import Job, JobRunner
 
 log = logging.getLogger(__name__)
@@ -252,7 +254,7 @@ class Engine:
             "started_at": self.started_at,
             "devices": devices.devices(),
             "backends": devices.backends(),
-            "models": [],
+            "models": self._models(),
             "job_kinds": self.registry.describe(),
             "jobs_active": self.runner.active_count(),
             "log_path": str(self.settings.log_path),
@@ -261,6 +263,10 @@ class Engine:
                        "max_jobs": self.settings.max_jobs,
                        "orphan_timeout_s": self.settings.orphan_timeout_s},
         }
+
+    def _models(self) -> list[dict[str, Any]]:
+        store = WeightsStore(self.settings.weights_path)
+        return [store.status(spec) for spec in ModelRegistry.default().all()]
 
     def _hello(self, identity: bytes, env: Envelope, body: wire.Hello) -> dict[str, Any]:
         log.debug("hello from %s %s", body.client, body.client_version)

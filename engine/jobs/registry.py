@@ -24,6 +24,7 @@ BUILTIN_KINDS = (
     "moviola.engine.jobs.probe:ProbeJob",
     "moviola.engine.jobs.proxy:ProxyJob",
     "moviola.engine.jobs.sample:SampleJob",
+    "moviola.engine.jobs.models:InstallModelJob",
     "moviola.engine.jobs.matte:MatteJob",
     "moviola.engine.jobs.matte:MattePreviewJob",
     "moviola.engine.jobs.shots:ShotsJob",

@@ -1,0 +1,1 @@
+"""Models: the registry of what exists (data) and the local weights store (files)."""

@@ -1,0 +1,136 @@
+"""``shots``: every shot boundary of a video, an image sequence or a timeline's clips, with
+its kind (hard cut, dissolve, fade) and confidence; as JSON, a CSV and a timeline of one clip
+per shot."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from dataclasses import dataclass
+from typing import Any, Literal, Optional
+
+import opentimelineio as otio
+
+from moviola.plugin.errors import MoviolaError
+from moviola.plugin.results import NAMESPACE, write_timeline
+
+from ..inputs import check_input_exists, resolve_input
+from ..matchcuts.cache import MediaCache, default_root
+from ..media.outputs import AtomicPath, ensure_dir, resolve_output
+from ..media.source import open_source
+from ..provenance import provenance
+from ..shots.cached import detect_cached
+from ..shots.detect import check_settings, choose_backend
+from ..shots.timeline_out import clip_of, media_time, shots_timeline
+from .base import JobContext, JobKind
+from .clip_outputs import safe_name
+from .schema import param
+
+
+@dataclass(frozen=True)
+class ShotsParams:
+    input: str = param(help="video file, image sequence or timeline (.otio, .xml, .edl)")
+    out: Optional[str] = param(None, help="folder for the shot timeline and CSV; nothing is "
+                                          "written outside it (none: JSON result only)")
+    name: Optional[str] = param(None, help="base name of the outputs (default <input>.shots)")
+    backend: Literal["auto", "classical", "transnetv2"] = param(
+        "auto", help="shot detector; auto: TransNetV2 on a CUDA GPU, classical on a CPU")
+    thresholds: dict = param({}, help="backend settings, e.g. {\"cut_threshold\": 0.08} "
+                                      "(see docs/shots-and-matchcuts.md)")
+    cache: bool = param(True, help="reuse and store detections in the Moviola cache folder")
+
+
+class ShotsJob(JobKind):
+    NAME = "shots"
+    DESCRIPTION = "Shot boundaries (hard cuts, dissolves, fades) as JSON, CSV and a timeline."
+    Params = ShotsParams
+
+    def check(self, params: ShotsParams) -> None:
+        check_input_exists(params.input)
+        name, _ = choose_backend(params.backend)
+        check_settings(name, params.thresholds)
+        if params.out is not None:
+            ensure_dir(params.out)
+
+    def run(self, params: ShotsParams, ctx: JobContext) -> dict[str, Any]:
+        started = time.perf_counter()
+        source = resolve_input(params.input)
+        cache = MediaCache(default_root() if params.cache else None)
+        units = [u for u in source.units if u.media_kind in ("video", "image_sequence")]
+        problems = [f"{u.clip_name}: {p}" for u in source.units for p in u.problems]
+        total = sum(u.frame_count for u in units) or 1
+        cuts: list[dict[str, Any]] = []
+        shots: list[dict[str, Any]] = []
+        entries = []
+        backends: dict[str, str] = {}
+        done = 0
+        for unit in units:
+            offset = done
+            try:
+                with open_source(unit.media_path) as media:
+                    detection, _ = detect_cached(
+                        media, cache, params.backend, settings=params.thresholds,
+                        start=unit.first_frame, stop=unit.last_frame + 1,
+                        progress=lambda d, t, o=offset, u=unit: ctx.progress(o + d, total, u.clip_name))
+            except MoviolaError as exc:
+                if len(units) == 1:
+                    raise
+                problems.append(f"{unit.clip_name}: {exc}")   # other clips still get done
+                continue
+            done += unit.frame_count
+            backends[detection.backend] = detection.reason
+            ref = clip_of(source.timeline, unit).media_reference
+            where = self._placing(unit, source.is_timeline)
+            for cut in detection.cuts:
+                cuts.append({**cut.to_wire(), "media": unit.media_path, **where(cut.frame, "record_frame")})
+            kinds = {c.frame: c for c in detection.cuts}
+            for shot in detection.shots:
+                cut_in = kinds.get(shot.start)
+                shots.append({"start": shot.start, "end": shot.end, "media": unit.media_path,
+                              "cut_in": cut_in.kind if cut_in else None,
+                              **where(shot.start, "record_start")})
+                entries.append((unit, ref, shot.start, shot.end, {
+                    "kind": "shot", "media": unit.media_path, "frames": [shot.start, shot.end],
+                    "cut_in": cut_in.to_wire() if cut_in else None, "backend": detection.backend,
+                    "source_clip": unit.clip_name}))
+        ctx.progress(total, total, "writing")
+        backend = ", ".join(backends) or choose_backend(params.backend)[0]
+        result: dict[str, Any] = {
+            "cuts": cuts, "shots": shots, "backend": backend,
+            "backend_reason": "; ".join(f"{k}: {v}" for k, v in backends.items()),
+            "otio": None, "csv": None, "problems": problems, "cache": cache.stats()}
+        if params.out is not None:
+            name = safe_name(params.name or f"{source.stem}.shots", "shots")
+            timeline = shots_timeline(f"{source.stem} shots", entries)
+            timeline.metadata[NAMESPACE] = provenance(
+                "shots", {"input": params.input, "backend": params.backend,
+                          "thresholds": params.thresholds}, backend=backend)
+            result["otio"] = write_timeline(timeline, resolve_output(params.out, f"{name}.otio"))
+            result["csv"] = self._write_csv(resolve_output(params.out, f"{name}.csv"), shots)
+        elapsed = time.perf_counter() - started
+        result["timings"] = {"job_s": round(elapsed, 3),
+                             "frames_per_s": round(done / elapsed, 1) if elapsed else None}
+        return result
+
+    @staticmethod
+    def _placing(unit: Any, on_timeline: bool):
+        """Extra fields placing a media frame on the timeline (timeline inputs only)."""
+        def where(frame: int, key: str) -> dict[str, Any]:
+            if not on_timeline:
+                return {}
+            record = unit.record_start + (media_time(unit, frame) - media_time(unit, unit.first_frame))
+            return {"clip": unit.clip_name, key: otio.opentime.to_frames(record, unit.record_start.rate)}
+        return where
+
+    @staticmethod
+    def _write_csv(path: Any, shots: list[dict[str, Any]]) -> str:
+        columns = ["shot", "media", "start", "end", "frames", "cut_in", "clip", "record_start"]
+        text = io.StringIO()
+        writer = csv.DictWriter(text, columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for number, shot in enumerate(shots, start=1):
+            writer.writerow({**shot, "shot": number, "frames": shot["end"] - shot["start"]})
+        with AtomicPath(path) as tmp:
+            tmp.write_text(text.getvalue(), encoding="utf-8")
+        return str(path)

@@ -1,0 +1,322 @@
+"""Synthetic reels with exact ground truth, for shot detection and match-cut tests.
+
+Every shot is drawn from a :class:`ShotSpec`: a textured background seen through a moving
+camera (pan, tilt, zoom) and one screen-fixed object (its silhouette). Reels are encoded as
+real H.264 with PyAV, frames drawn lazily so memory stays one shot's background.
+
+- :func:`cuts_reel`: hard cuts, a dissolve, a fade to black and back, a flash inside a shot
+  and a fast pan (the last two are not cuts); :class:`Reel` holds every cut exactly.
+- :func:`matchcut_reel`: planted frame matches (same silhouette framing, different look),
+  planted motion matches (same camera move, different content), a near-duplicate shot and
+  distractors; :class:`MatchReel` holds the planted pairs.
+
+Import from tests as ``from reels import ...`` (pytest puts ``tests/`` on sys.path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from synthetic import _open_video_stream
+
+RATE = Fraction(24)
+SIZE = (160, 90)
+
+
+# ---- what a shot is -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ShotSpec:
+    """One synthetic shot. Positions and sizes are shares of the frame; camera speeds are
+    shares of the frame width per frame; ``zoom`` is the scale factor per frame."""
+
+    frames: int
+    seed: int                                   # background texture
+    palette: tuple[tuple[int, int, int], tuple[int, int, int]]  # background colours
+    shape: str | None = "disc"                  # disc | square | figure | triangle | None
+    colour: tuple[int, int, int] = (230, 60, 40)
+    centre: tuple[float, float] = (0.5, 0.5)
+    size: float = 0.3                           # object height / frame height
+    camera: tuple[float, float, float] = (0.0, 0.0, 1.0)  # vx, vy, zoom per frame
+    flash: tuple[int, ...] = ()                 # frames (in the shot) washed to white
+
+
+@dataclass(frozen=True)
+class TruthCut:
+    """A shot boundary: ``frame`` starts the new shot; ``start``..``end`` (exclusive) is the
+    transition's span (one frame for a hard cut)."""
+
+    frame: int
+    kind: str                                   # hard | dissolve | fade
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Reel:
+    path: Path
+    frame_count: int
+    cuts: tuple[TruthCut, ...]
+    shots: tuple[tuple[int, int], ...]          # (start, end exclusive), per shot
+    rate: Fraction = RATE
+
+
+@dataclass(frozen=True)
+class MatchReel:
+    path: Path
+    frame_count: int
+    shots: tuple[tuple[int, int], ...]
+    frame_pairs: frozenset[tuple[int, int]]     # shot indexes (i < j)
+    motion_pairs: frozenset[tuple[int, int]]
+    duplicates: tuple[tuple[int, int], ...] = field(default=())  # (original, repeat)
+    rate: Fraction = RATE
+
+
+# ---- drawing --------------------------------------------------------------------------------
+
+def _noise(rng: np.random.Generator, h: int, w: int, cells: int) -> np.ndarray:
+    """Smooth noise in 0..1: random values on a coarse grid, upsampled."""
+    gh, gw = max(2, h * cells // w), max(2, cells)
+    grid = rng.random((gh, gw), dtype=np.float32)
+    return cv2.resize(grid, (w, h), interpolation=cv2.INTER_CUBIC).clip(0, 1)
+
+
+def _canvas(spec: ShotSpec, w: int, h: int) -> np.ndarray:
+    """The world a shot's camera looks at: big enough for the whole camera move."""
+    vx, vy, _ = spec.camera
+    cw = w + int(abs(vx) * w * spec.frames) + 2 * w
+    ch = h + int(abs(vy) * w * spec.frames) + 2 * h
+    rng = np.random.default_rng(spec.seed)
+    mix = _noise(rng, ch, cw, max(4, cw // 90))[..., None]
+    texture = 0.55 * _noise(rng, ch, cw, max(8, cw // 12)) + 0.45 * _noise(rng, ch, cw, cw // 4)
+    a, b = (np.array(c, np.float32) for c in spec.palette)
+    colour = a * (1 - mix) + b * mix
+    return colour * (0.55 + 0.6 * texture[..., None])
+
+
+def _silhouette(spec: ShotSpec, w: int, h: int) -> np.ndarray:
+    """Soft coverage (HxW, 0..1) of the object, drawn 4x larger and area-averaged."""
+    k = 4
+    big = np.zeros((h * k, w * k), np.uint8)
+    cx, cy = spec.centre[0] * w * k, spec.centre[1] * h * k
+    s = spec.size * h * k
+    if spec.shape == "disc":
+        cv2.circle(big, (int(cx), int(cy)), int(s / 2), 255, -1)
+    elif spec.shape == "square":
+        cv2.rectangle(big, (int(cx - s / 2), int(cy - s / 2)), (int(cx + s / 2), int(cy + s / 2)), 255, -1)
+    elif spec.shape == "triangle":
+        pts = np.array([[cx, cy - s / 2], [cx - s / 2, cy + s / 2], [cx + s / 2, cy + s / 2]], np.int32)
+        cv2.fillPoly(big, [pts], 255)
+    elif spec.shape == "figure":  # a person-like silhouette: head over a body
+        cv2.circle(big, (int(cx), int(cy - s * 0.32)), int(s * 0.17), 255, -1)
+        cv2.ellipse(big, (int(cx), int(cy + s * 0.18)), (int(s * 0.24), int(s * 0.34)), 0, 0, 360, 255, -1)
+    elif spec.shape is not None:
+        raise ValueError(f"unknown shape {spec.shape!r}")
+    return cv2.resize(big, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+
+
+def shot_frames(spec: ShotSpec, size: tuple[int, int] = SIZE) -> Iterator[np.ndarray]:
+    """The shot's frames as HxWx3 float32 RGB (0..255), drawn one at a time."""
+    w, h = size
+    canvas = _canvas(spec, w, h)
+    alpha = _silhouette(spec, w, h)[..., None]
+    shade = 0.85 + 0.3 * _noise(np.random.default_rng(spec.seed + 7), h, w, 6)[..., None]
+    obj = np.array(spec.colour, np.float32) * shade
+    vx, vy, zoom = spec.camera
+    ch, cw = canvas.shape[:2]
+    # Start where the whole move stays inside the canvas.
+    x0 = cw / 2 - np.sign(vx) * (abs(vx) * w * spec.frames) / 2
+    y0 = ch / 2 - np.sign(vy) * (abs(vy) * w * spec.frames) / 2
+    for i in range(spec.frames):
+        scale = zoom ** i
+        # frame (x, y) -> canvas (x0 + vx*w*i + (x - w/2)/scale, ...)
+        m = np.array([[1 / scale, 0, x0 + vx * w * i - w / 2 / scale],
+                      [0, 1 / scale, y0 + vy * w * i - h / 2 / scale]], np.float32)
+        bg = cv2.warpAffine(canvas, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                            borderMode=cv2.BORDER_REFLECT)
+        img = bg * (1 - alpha) + obj * alpha
+        if i in spec.flash:
+            img = img * 0.25 + 245.0 * 0.75
+        yield img
+
+
+# ---- encoding -------------------------------------------------------------------------------
+
+def encode(path: str | Path, frames: Iterable[np.ndarray], size: tuple[int, int] = SIZE,
+           rate: Fraction = RATE, gop: int = 48) -> int:
+    """Encode float or uint8 RGB frames as H.264 (frame i has pts i); return the count."""
+    n = 0
+    with av.open(str(path), mode="w") as container:
+        stream = _open_video_stream(container, "h264", rate, size, gop, 2)
+        for img in frames:
+            rgb = np.clip(img + 0.5, 0, 255).astype(np.uint8)
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts, frame.time_base = n, 1 / rate
+            for packet in stream.encode(frame):
+                container.mux(packet)
+            n += 1
+        for packet in stream.encode():
+            container.mux(packet)
+    return n
+
+
+# ---- a reel for shot detection --------------------------------------------------------------
+
+_PALETTES = [((40, 60, 110), (90, 140, 200)), ((120, 90, 40), (210, 180, 120)),
+             ((30, 90, 40), (110, 180, 90)), ((100, 40, 70), (200, 120, 150)),
+             ((70, 70, 70), (170, 170, 160)), ((20, 90, 100), (100, 200, 190)),
+             ((110, 60, 20), (230, 140, 60)), ((50, 40, 100), (150, 130, 220)),
+             ((90, 100, 30), (190, 200, 90)), ((100, 30, 30), (210, 100, 90)),
+             ((40, 50, 60), (120, 150, 170)), ((80, 60, 90), (180, 160, 120))]
+_SHAPES = ["disc", "square", "figure", "triangle"]
+_COLOURS = [(230, 60, 40), (250, 220, 50), (240, 240, 240), (30, 30, 30), (60, 220, 90),
+            (240, 80, 200), (40, 120, 250), (250, 150, 30)]
+
+
+def _spec(i: int, frames: int, **overrides: object) -> ShotSpec:
+    rng = np.random.default_rng(1000 + i)
+    base = ShotSpec(frames=frames, seed=1000 + i, palette=_PALETTES[i % len(_PALETTES)],
+                    shape=_SHAPES[i % len(_SHAPES)], colour=_COLOURS[(3 * i) % len(_COLOURS)],
+                    centre=(float(rng.uniform(0.3, 0.7)), float(rng.uniform(0.4, 0.6))),
+                    size=float(rng.uniform(0.3, 0.5)),
+                    camera=(float(rng.uniform(-0.004, 0.004)), 0.0, 1.0))
+    return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+def cuts_reel(path: str | Path, *, variant: int = 0) -> Reel:
+    """A ~15 s reel: hard cuts, a 12-frame dissolve, a fade to black and back (8 frames out,
+    4 black, 8 in), a two-frame flash inside a shot and a fast pan (a tenth of the frame
+    width per frame). ``variant`` reorders shots and lengths for a second, different reel."""
+    rng = np.random.default_rng(variant)
+    lengths = [int(x) for x in rng.integers(22, 40, 12)]
+    order = list(rng.permutation(12)) if variant else list(range(12))
+    specs = [_spec(order[i] + 12 * variant, lengths[i]) for i in range(12)]
+    specs[3] = replace(specs[3], flash=(lengths[3] // 2, lengths[3] // 2 + 1))     # not a cut
+    specs[6] = replace(specs[6], camera=(0.1, 0.0, 1.0), frames=max(lengths[6], 30))  # fast pan
+    specs[9] = replace(specs[9], camera=(0.0, 0.0, 1.02))                             # push in
+    # Transitions into shot i: "cut", ("dissolve", n) or ("fade", out, black, in).
+    into: dict[int, tuple] = {4: ("dissolve", 12), 8: ("fade", 8, 4, 8)}
+
+    plan = _plan(specs, into)
+    n = encode(path, plan.frames())
+    return Reel(Path(path), n, tuple(plan.cuts), tuple(plan.shots))
+
+
+@dataclass
+class _Plan:
+    """Which shot frames make each output frame, and the truth that results."""
+
+    specs: Sequence[ShotSpec]
+    into: dict[int, tuple]
+    cuts: list[TruthCut] = field(default_factory=list)
+    shots: list[tuple[int, int]] = field(default_factory=list)
+    # per output frame: list of (shot index, frame in shot, weight)
+    recipe: list[list[tuple[int, int, float]]] = field(default_factory=list)
+
+    def frames(self) -> Iterator[np.ndarray]:
+        """Render frames in order. Each shot frame is used once and in order, so one
+        generator per shot suffices (at most two are open, during a dissolve)."""
+        gens: dict[int, Iterator[np.ndarray]] = {}
+        for parts in self.recipe:
+            img = np.zeros((SIZE[1], SIZE[0], 3), np.float32)
+            for shot, _, weight in parts:
+                img += next(gens.setdefault(shot, shot_frames(self.specs[shot]))) * weight
+            yield img
+
+
+def _plan(specs: Sequence[ShotSpec], into: dict[int, tuple]) -> _Plan:
+    plan = _Plan(specs, into)
+    out = plan.recipe
+    starts: list[int] = []
+    for i, spec in enumerate(specs):
+        how = into.get(i, ("cut",))
+        if how[0] == "dissolve":
+            n = how[1]
+            start = len(out) - n          # overlaps the previous shot's last n frames
+            for k in range(n):
+                a = (k + 1) / (n + 1)
+                prev = out[start + k]
+                out[start + k] = [(s, f, w * (1 - a)) for s, f, w in prev] + [(i, k, a)]
+            out.extend([(i, k, 1.0)] for k in range(n, spec.frames))
+            plan.cuts.append(TruthCut(start + n // 2, "dissolve", start, start + n))
+            starts.append(start + n // 2)
+        elif how[0] == "fade":
+            out_n, black, in_n = how[1], how[2], how[3]
+            fade_start = len(out) - out_n
+            for k in range(out_n):   # the previous shot's tail goes down to black
+                g = 1 - (k + 1) / (out_n + 1)
+                out[fade_start + k] = [(s, f, w * g) for s, f, w in out[fade_start + k]]
+            black_start = len(out)
+            out.extend([] for _ in range(black))
+            out.extend([(i, k, (k + 1) / (in_n + 1) if k < in_n else 1.0)]
+                       for k in range(spec.frames))
+            plan.cuts.append(TruthCut(black_start + black // 2, "fade", fade_start,
+                                      black_start + black + in_n))
+            starts.append(black_start + black // 2)
+        else:
+            if i:
+                plan.cuts.append(TruthCut(len(out), "hard", len(out), len(out) + 1))
+            starts.append(len(out))
+            out.extend([(i, k, 1.0)] for k in range(spec.frames))
+    plan.shots = [(s, e) for s, e in zip(starts, starts[1:] + [len(out)])]
+    return plan
+
+
+# ---- a reel for match cuts ------------------------------------------------------------------
+
+# (shape, centre, size) of each planted frame match, and the distractors' silhouettes.
+_FRAME_MATCHES = [("figure", (0.3, 0.55), 0.8), ("disc", (0.7, 0.4), 0.45),
+                  ("square", (0.5, 0.5), 0.5), ("triangle", (0.28, 0.42), 0.55)]
+# Camera moves (vx, vy, zoom) of each planted motion match, and the distractors' moves.
+_MOTION_MATCHES = [(0.03, 0.0, 1.0), (0.0, 0.02, 1.0), (0.0, 0.0, 1.025), (-0.012, 0.0, 1.0)]
+_STILL = (0.0, 0.0, 1.0)
+# Shot order: F<i><a|b> frame pair i, M<i><a|b> motion pair i, D the shot repeated as D2
+# (a near-duplicate), X<i> distractors. No planted pair sits side by side.
+_ORDER = ["F0a", "M0a", "F1a", "M1a", "D", "F2a", "M2a", "F3a", "M3a", "X0",
+          "F0b", "M0b", "F1b", "D2", "M1b", "F2b", "M2b", "X1", "F3b", "M3b"]
+_DISTRACTORS = {"D": ("square", (0.72, 0.62), 0.35, (0.0, -0.02, 1.0)),
+                "X0": ("disc", (0.25, 0.7), 0.25, (0.0, 0.0, 0.975)),
+                "X1": ("figure", (0.78, 0.5), 0.45, (0.008, 0.0, 1.0))}
+_SMALL = [("disc", (0.2, 0.25)), ("square", (0.8, 0.75)), ("triangle", (0.15, 0.8)),
+          ("disc", (0.85, 0.2)), ("square", (0.2, 0.2)), ("triangle", (0.8, 0.3)),
+          ("disc", (0.5, 0.8)), ("square", (0.82, 0.45))]
+
+
+def _match_spec(name: str, i: int, frames: int) -> ShotSpec:
+    palette = _PALETTES[i % len(_PALETTES)]
+    colour = _COLOURS[(5 * i + 1) % len(_COLOURS)]
+    if name.startswith("F"):
+        shape, centre, size = _FRAME_MATCHES[int(name[1])]
+        return ShotSpec(frames, 2000 + i, palette, shape, colour, centre, size, _STILL)
+    if name.startswith("M"):
+        pair, side = int(name[1]), name[2]
+        shape, centre = _SMALL[2 * pair + (side == "b")]
+        return ShotSpec(frames, 2000 + i, palette, shape, colour, centre, 0.22,
+                        _MOTION_MATCHES[pair])
+    shape, centre, size, camera = _DISTRACTORS[name.rstrip("2")]
+    seed = 2000 + _ORDER.index(name.rstrip("2"))
+    return ShotSpec(frames, seed, _PALETTES[_ORDER.index(name.rstrip("2")) % len(_PALETTES)],
+                    shape, _COLOURS[3], centre, size, camera)
+
+
+def matchcut_reel(path: str | Path, frames_per_shot: int = 20) -> MatchReel:
+    """Twenty shots cut hard: four planted frame matches (same silhouette and framing,
+    other background, colour and camera), four planted motion matches (same camera move,
+    other content), a near-duplicate of one shot (D2 repeats D) and distractors."""
+    specs = [_match_spec(name, i, frames_per_shot) for i, name in enumerate(_ORDER)]
+    plan = _plan(specs, {})
+    n = encode(path, plan.frames())
+
+    def pairs(prefix: str) -> frozenset[tuple[int, int]]:
+        return frozenset((_ORDER.index(f"{prefix}{k}a"), _ORDER.index(f"{prefix}{k}b"))
+                         for k in range(4))
+
+    return MatchReel(Path(path), n, tuple(plan.shots), pairs("F"), pairs("M"),
+                     ((_ORDER.index("D"), _ORDER.index("D2")),))

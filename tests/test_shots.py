@@ -1,0 +1,219 @@
+"""Shot detection: the detectors on synthetic reels with exact cuts and on real videos with
+known cuts, and the ``shots`` job and command through a live engine."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import opentimelineio as otio
+import pytest
+
+from moviola.cli.main import main as cli_main
+from moviola.engine.media.source import open_source
+from moviola.engine.shots.classical import ClassicalDetector
+from moviola.engine.shots.detect import available_backends, choose_backend, detect_shots
+from moviola.engine.shots.metrics import score_cuts
+from moviola.plugin import errors
+from reels import ShotSpec, cuts_reel, encode, shot_frames
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "shots"
+
+
+@pytest.fixture(scope="module")
+def reels(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("reels")
+    return [cuts_reel(folder / f"reel{v}.mp4", variant=v) for v in (0, 1)]
+
+
+def detect(path, backend="classical", **kwargs):
+    with open_source(path) as source:
+        return detect_shots(source, backend, **kwargs)
+
+
+# ---- synthetic reels: every kind of event, exact truth -----------------------------------------
+
+def test_classical_finds_every_cut_of_the_synthetic_reels(reels):
+    for reel in reels:
+        found = detect(reel.path)
+        score = score_cuts(found.cuts, reel.cuts)
+        assert score.f1 >= 0.95, (reel.path.name, found.cuts, reel.cuts)
+        assert found.backend == "classical"
+        kinds = {t.kind: next(c.kind for c in found.cuts if c.start - 1 < t.end and t.start < c.end + 1)
+                 for t in reel.cuts}
+        assert kinds == {"hard": "hard", "dissolve": "dissolve", "fade": "fade"}
+        # Shots tile the reel.
+        assert found.shots[0].start == 0 and found.shots[-1].end == reel.frame_count
+        assert all(a.end == b.start for a, b in zip(found.shots, found.shots[1:]))
+
+
+def test_a_flash_and_a_fast_pan_are_not_cuts(tmp_path):
+    spec = ShotSpec(frames=40, seed=5, palette=((40, 60, 110), (90, 140, 200)), shape="disc")
+    flash = tmp_path / "flash.mp4"
+    encode(flash, shot_frames(replace(spec, flash=(20,))))
+    pan = tmp_path / "pan.mp4"
+    encode(pan, shot_frames(replace(spec, camera=(0.12, 0.0, 1.0))))
+    assert detect(flash).cuts == []
+    assert detect(pan).cuts == []
+
+
+def test_cut_scoring_matches_hard_cuts_within_a_frame_and_transitions_by_overlap():
+    @dataclass
+    class C:
+        frame: int
+        start: int
+        end: int
+
+    truth = [C(10, 10, 11), C(50, 44, 56)]
+    assert score_cuts([C(11, 11, 12), C(47, 45, 49)], truth).f1 == 1.0
+    s = score_cuts([C(13, 13, 14), C(70, 70, 71)], truth)
+    assert (s.true_positives, s.false_positives, s.false_negatives) == (0, 2, 2)
+
+
+def test_detection_memory_stays_bounded():
+    detector = ClassicalDetector(rate=Fraction(24))
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 255, (36, 64, 3), dtype=np.uint8)
+    for n in range(1500):
+        detector.push(n, np.roll(base, n % 7, axis=1))
+    assert len(detector._frames) <= detector._frames.maxlen < 20
+    assert len(detector._blends) <= detector._blends.maxlen < 60
+    assert detector.finish() == []
+
+
+def test_auto_says_which_backend_runs_and_why():
+    name, reason = choose_backend("auto")
+    assert name in ("classical", "transnetv2") and reason.startswith("auto")
+    assert available_backends()["classical"] == ""
+
+
+@pytest.mark.skipif(bool(available_backends()["transnetv2"]), reason="TransNetV2 not installed")
+def test_transnetv2_finds_hard_cuts_on_a_short_clip(tmp_path):
+    specs = [ShotSpec(frames=30, seed=i, palette=p, shape=s, centre=(0.3 + 0.2 * i, 0.5))
+             for i, (p, s) in enumerate([(((40, 60, 110), (90, 140, 200)), "disc"),
+                                         (((120, 90, 40), (210, 180, 120)), "square"),
+                                         (((30, 90, 40), (110, 180, 90)), "figure")])]
+    path = tmp_path / "three.mp4"
+    encode(path, (f for spec in specs for f in shot_frames(spec)))
+    found = detect(path, "transnetv2")
+    assert found.backend == "transnetv2"
+    assert [c.frame for c in found.cuts] == [30, 60]
+    assert all(c.kind == "hard" and c.confidence > 0.5 for c in found.cuts)
+
+
+# ---- real videos with known cuts ---------------------------------------------------------------
+
+# Cut frames (0-based first frame of the new shot; spans for gradual transitions), checked by
+# looking at the frames. testvideo.mp4 holds more than the data README lists: the deer shot
+# fades in from black over 211-240 and out over 330-360, and a dissolve runs over 529-558.
+REAL_TRUTH = {
+    "testvideo.mp4": [(30, 30, 31), (180, 180, 181), (225, 211, 241), (345, 330, 361),
+                      (408, 394, 424), (543, 529, 559), (678, 664, 694)],
+    "fades.mp4": [(84, 78, 90), (167, 161, 173)],           # fades through black only
+    "goldeneye-vfr-drop3.mp4": [(60, 60, 61), (140, 140, 141)],
+    "counter.mp4": [(10, 10, 11), (20, 20, 21)],
+}
+
+
+@dataclass(frozen=True)
+class Truth:
+    frame: int
+    start: int
+    end: int
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="shared/data/shots is not here")
+def test_real_videos_f1():
+    """Classical F1 on every real video. Measured 1.0 on each (docs/shots-and-matchcuts.md);
+    the bar, 0.8 per video and 0.9 overall, leaves room for codec differences only."""
+    totals = [0, 0, 0]
+    for name, cuts in REAL_TRUTH.items():
+        found = detect(REAL / name)
+        score = score_cuts(found.cuts, [Truth(*c) for c in cuts])
+        assert score.f1 >= 0.8, (name, [(c.frame, c.kind) for c in found.cuts])
+        totals = [t + v for t, v in zip(totals, (score.true_positives, score.false_positives,
+                                                 score.false_negatives))]
+    tp, fp, fn = totals
+    assert 2 * tp / (2 * tp + fp + fn) >= 0.9
+
+
+# ---- the job and the command -------------------------------------------------------------------
+
+def test_shots_job_writes_a_timeline_and_csv_and_caches(client, reels, tmp_path):
+    reel = reels[0]
+    out = tmp_path / "out"
+    result = client.submit("shots", {"input": str(reel.path), "out": str(out)}).wait()
+    assert [c["frame"] for c in result["cuts"]] == [c.frame for c in detect(reel.path).cuts]
+    assert {c["kind"] for c in result["cuts"]} == {"hard", "dissolve", "fade"}
+    assert result["backend"] in ("classical", "transnetv2") and result["backend_reason"]
+    assert result["shots"][0]["start"] == 0 and result["shots"][-1]["end"] == reel.frame_count
+    timeline = otio.adapters.read_from_file(result["otio"])
+    clips = list(timeline.find_clips())
+    assert len(clips) == len(result["shots"])
+    for clip, shot in zip(clips, result["shots"]):
+        assert clip.source_range.start_time.to_frames() == shot["start"]
+        assert clip.source_range.duration.to_frames() == shot["end"] - shot["start"]
+        assert clip.media_reference.target_url.endswith("reel0.mp4")
+    with open(result["csv"]) as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == len(result["shots"]) and rows[1]["cut_in"] == "hard"
+    assert result["cache"]["misses"] == 1
+    again = client.submit("shots", {"input": str(reel.path)}).wait()
+    assert again["cache"]["hits"] == 1 and again["cuts"] == result["cuts"] and again["otio"] is None
+
+
+def test_shots_of_a_timeline_place_cuts_on_the_record(client, reels, tmp_path):
+    reel = reels[0]
+    ref = otio.schema.ExternalReference(target_url=str(reel.path), available_range=otio.opentime.TimeRange(
+        otio.opentime.RationalTime(0, 24), otio.opentime.RationalTime(reel.frame_count, 24)))
+    timeline = otio.schema.Timeline(name="edit")
+    track = otio.schema.Track(name="V1")
+    timeline.tracks.append(track)
+    for first, count in [(60, 30), (230, 40)]:   # each clip holds one detected cut
+        track.append(otio.schema.Clip(name=f"c{first}", media_reference=ref.clone(),
+                                      source_range=otio.opentime.TimeRange(
+                                          otio.opentime.RationalTime(first, 24),
+                                          otio.opentime.RationalTime(count, 24))))
+    path = tmp_path / "edit.otio"
+    otio.adapters.write_to_file(timeline, str(path))
+    result = client.submit("shots", {"input": str(path), "out": str(tmp_path)}).wait()
+    assert [(c["frame"], c["clip"], c["record_frame"]) for c in result["cuts"]] == \
+        [(70, "c60", 10), (245, "c230", 45)]
+    assert len(result["shots"]) == 4 and len(list(otio.adapters.read_from_file(result["otio"]).find_clips())) == 4
+
+
+def test_bad_shots_input_is_refused_before_work(client, tmp_path):
+    with pytest.raises(errors.MediaNotFoundError):
+        client.submit("shots", {"input": str(tmp_path / "none.mp4")})
+    with pytest.raises(errors.InvalidParamsError, match="cut_treshold"):
+        client.submit("shots", {"input": str(tmp_path), "backend": "classical",
+                                "thresholds": {"cut_treshold": 0.1}})
+
+
+def test_shots_command_prints_json(engine, reels, tmp_path, capsys):
+    out = tmp_path / "cut.otio"
+    code = cli_main(["--no-autostart", "shots", str(reels[1].path), "--out", str(out), "--json"])
+    assert code == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["otio"] == str(out) and printed["csv"] == str(tmp_path / "cut.csv")
+    assert all({"frame", "kind", "confidence"} <= set(c) for c in printed["cuts"])
+    assert all({"start", "end"} <= set(s) for s in printed["shots"])
+    assert score_cuts([Truth(c["frame"], *c["span"]) for c in printed["cuts"]], reels[1].cuts).f1 >= 0.95
+
+
+def test_an_image_sequence_keeps_its_frame_numbers(client, tmp_path):
+    from synthetic import write_sequence
+    a = ShotSpec(frames=12, seed=1, palette=((40, 60, 110), (90, 140, 200)), shape="disc")
+    b = ShotSpec(frames=12, seed=2, palette=((120, 90, 40), (210, 180, 120)), shape="square")
+    frames = [np.clip(f + 0.5, 0, 255).astype(np.uint8) for s in (a, b) for f in shot_frames(s)]
+    write_sequence(tmp_path / "seq", "plate", "png", frames, start=1001)
+    result = client.submit("shots", {"input": str(tmp_path / "seq" / "plate.%04d.png"),
+                                     "out": str(tmp_path / "out")}).wait()
+    assert [c["frame"] for c in result["cuts"]] == [1013]
+    assert [(s["start"], s["end"]) for s in result["shots"]] == [(1001, 1013), (1013, 1025)]
+    clips = list(otio.adapters.read_from_file(result["otio"]).find_clips())
+    assert all(isinstance(c.media_reference, otio.schema.ImageSequenceReference) for c in clips)

@@ -1,0 +1,127 @@
+"""``moviola matte``: clicks on a frame (and/or a keyframes file) → mattes for the clip.
+
+Coordinates are pixels of the full-resolution source image, origin top-left; frames are the
+source media's frame numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from .jobs_cmd import absolute, parse_range, run_job
+from .report import frame_span
+
+FORMATS = ("exr", "png", "prores")
+BACKENDS = ("auto", "classical", "sam2")
+
+
+def parse_point(text: str) -> list[float]:
+    """``X,Y`` → [x, y]."""
+    try:
+        x, y = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a click must look like 640,360, got {text!r}") from None
+    return [x, y]
+
+
+def parse_box(text: str) -> list[float]:
+    """``X0,Y0,X1,Y1`` → [x0, y0, x1, y1]."""
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 4:
+        raise argparse.ArgumentTypeError(f"a box must look like 100,80,400,360, got {text!r}")
+    return values
+
+
+def load_keyframes(path: str) -> list[dict[str, Any]]:
+    """A keyframes file: a JSON list of keyframes, or ``{"keyframes": [...]}``."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"cannot read keyframes file {path}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"keyframes file {path} is not JSON: {exc}") from None
+    if isinstance(data, dict):
+        data = data.get("keyframes")
+    if not isinstance(data, list):
+        raise argparse.ArgumentTypeError(f"keyframes file {path} must hold a list of keyframes "
+                                         "or {\"keyframes\": [...]}")
+    return data
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("matte", help="mattes from clicks on a frame, propagated through the clip",
+                       description="Click on the object on one frame (--include, --exclude, "
+                       "--box, in full-resolution pixels, origin top-left) and/or give keyframes "
+                       "in a JSON file; get a soft matte for every frame of the clip.")
+    p.add_argument("input", help="video file, image sequence or timeline (.otio, .xml, .edl)")
+    p.add_argument("--frame", type=int, help="source frame number of the clicks")
+    p.add_argument("--include", type=parse_point, action="append", default=[], metavar="X,Y",
+                   help="a click on the object (repeatable)")
+    p.add_argument("--exclude", type=parse_point, action="append", default=[], metavar="X,Y",
+                   help="a click on what must stay out (repeatable)")
+    p.add_argument("--box", type=parse_box, metavar="X0,Y0,X1,Y1", help="a box around the object")
+    p.add_argument("--object", type=int, default=1, help="object id of the clicks (default 1)")
+    p.add_argument("--keyframes", type=load_keyframes, metavar="prompts.json",
+                   help="more keyframes: [{frame, object, include, exclude, box}, ...]")
+    p.add_argument("--range", type=parse_range, help="source frames A-B (inclusive) to matte")
+    p.add_argument("--clip", type=int, help="for a timeline: index of the clip to matte")
+    p.add_argument("--out", required=True, help="output folder (nothing is written outside it)")
+    p.add_argument("--format", choices=FORMATS, default="exr")
+    p.add_argument("--backend", choices=BACKENDS, default="auto")
+    p.add_argument("--model", help="registry model for a neural backend (default sam2.1-hiera-tiny)")
+    p.add_argument("--working-size", type=int, dest="working_size",
+                   help="longest side of the working resolution (default: the backend's, "
+                   "480 classical, 1024 sam2; 0: full size)")
+    p.add_argument("--no-reuse", action="store_false", dest="reuse",
+                   help="recompute everything instead of reusing cached segments")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=matte_cmd, parser=p)
+
+
+def build_keyframes(args: argparse.Namespace) -> list[dict[str, Any]]:
+    keyframes = list(args.keyframes or [])
+    clicked = args.include or args.exclude or args.box
+    if args.frame is not None:
+        if not clicked:
+            args.parser.error("--frame needs --include, --exclude or --box")
+        kf: dict[str, Any] = {"frame": args.frame, "object": args.object,
+                              "include": args.include, "exclude": args.exclude}
+        if args.box:
+            kf["box"] = args.box
+        keyframes.append(kf)
+    elif clicked:
+        args.parser.error("--include/--exclude/--box need --frame")
+    if not keyframes:
+        args.parser.error("give --frame with clicks, or --keyframes")
+    return keyframes
+
+
+def print_mattes(result: dict[str, Any]) -> None:
+    for obj in result["objects"]:
+        print(f"object {obj['object']}: {frame_span(obj['frames'])} → {obj['pattern']}")
+    for problem in result.get("problems", []):
+        print(f"  ! {problem}")
+    backend = result.get("backend", {})
+    print(f"backend {backend.get('backend')} ({backend.get('model')}); "
+          f"{result['computed_frames']} frames propagated, {result['reused_frames']} reused")
+    print(f"result timeline: {result['otio']}")
+
+
+def matte_cmd(args: argparse.Namespace) -> int:
+    params: dict[str, Any] = {
+        "input": absolute(args.input), "out": absolute(args.out),
+        "keyframes": build_keyframes(args), "format": args.format, "backend": args.backend,
+        "reuse": args.reuse}
+    for name in ("model", "working_size", "clip"):
+        if getattr(args, name) is not None:
+            params[name] = getattr(args, name)
+    if args.range:
+        params["range"] = args.range
+    run_job(args, "matte", params, print_mattes)
+    return 0

@@ -1,0 +1,218 @@
+"""``matte``: keyframes with clicks → a soft matte per object for every frame of a clip;
+``matte_preview``: one frame's prompts → that frame's mask at once (the interactive loop).
+
+The work lives in :mod:`moviola.engine.matte`; these kinds check parameters, pick the clip,
+report progress and assemble the result (image sequences or ProRes, and the result OTIO).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Literal, Optional
+
+from moviola.plugin.errors import FrameRangeError, InvalidParamsError
+from moviola.plugin.timeline import WorkUnit
+
+from ..inputs import ResolvedInput, check_input_exists, is_timeline_path, resolve_input
+from ..matte.backend import create_backend
+from ..matte.cache import MatteCache, media_identity
+from ..matte.object_matte import ObjectMatte
+from ..matte.outputs import MatteOutput, check_format, header_attributes, write_result_timeline
+from ..matte.preview import preview_mask
+from ..matte.prompts import by_object, check_keyframes, parse_keyframes, parse_prompts
+from ..matte.render import render
+from ..media.outputs import ensure_dir
+from ..media.source import open_source
+from ..provenance import provenance
+from .base import JobContext, JobKind
+from .clip_outputs import ClipOutputs
+from .schema import param
+
+Backend = Literal["auto", "classical", "sam2"]
+
+
+@dataclass(frozen=True)
+class MatteParams:
+    input: str = param(help="video file, image sequence or timeline (.otio, .xml, .edl)")
+    out: str = param(help="output folder; nothing is written outside it")
+    keyframes: list[dict] = param(help="[{frame, object, include: [[x, y]...], exclude: [...], "
+                                       "box: [x0, y0, x1, y1]}]: source frame numbers, pixels "
+                                       "of the full-resolution image, origin top-left")
+    range: Optional[list[int]] = param(None, help="[first, last] source frames to matte "
+                                                  "(default: the whole clip)")
+    clip: Optional[int] = param(None, help="for a timeline: index of the clip to matte among "
+                                           "its clips with media; optional with one clip")
+    objects: Optional[list[int]] = param(None, help="object ids to output (default: all)")
+    format: Literal["exr", "png", "prores"] = param("exr", help="exr (half, A channel), png "
+                                                    "(16-bit grey) or prores (4444 with alpha)")
+    backend: Backend = param("auto", help="classical (no weights), sam2, or auto")
+    model: Optional[str] = param(None, help="registry model for a neural backend "
+                                            "(default sam2.1-hiera-tiny)")
+    working_size: Optional[int] = param(None, help="longest side of the working resolution "
+                                                   "(default: the backend's; 0: full size)")
+    reuse: bool = param(True, help="reuse keyframe masks and walks cached by earlier runs")
+    writers: int = param(2, help="threads refining and writing frames")
+
+
+@dataclass(frozen=True)
+class MattePreviewParams:
+    input: str = param(help="video file, image sequence or timeline")
+    frame: int = param(help="source frame number")
+    include: list[list[float]] = param([], help="[[x, y], ...] clicks on the object")
+    exclude: list[list[float]] = param([], help="[[x, y], ...] clicks on what must stay out")
+    box: Optional[list[float]] = param(None, help="[x0, y0, x1, y1] around the object")
+    previous_mask: Optional[bytes] = param(None, help="PNG of this frame's mask to refine")
+    object: int = param(1, help="object id (echoed back)")
+    clip: Optional[int] = param(None, help="for a timeline: index of the clip")
+    backend: Backend = param("auto", help="classical (no weights), sam2, or auto")
+    model: Optional[str] = param(None, help="registry model for a neural backend")
+    working_size: Optional[int] = param(None, help="longest side of the working resolution "
+                                                   "(default: the backend's; 0: full size)")
+
+
+def _check_common(input_path: str, working_size: Optional[int]) -> None:
+    check_input_exists(input_path)
+    if working_size not in (None, 0) and not 64 <= working_size <= 8192:
+        raise InvalidParamsError("working_size must be 0 (full size) or 64..8192",
+                                 detail={"param": "working_size"})
+
+
+def pick_unit(source: ResolvedInput, clip: Optional[int]) -> WorkUnit:
+    """The clip to matte: the only one with media, or the one ``clip`` names."""
+    units = [u for u in source.units if u.media_kind in ("video", "image_sequence")]
+    names = "; ".join(f"{i}: {u.clip_name}" for i, u in enumerate(units))
+    if not units:
+        raise FrameRangeError("the input has no clip with readable media", path=source.path)
+    if clip is None:
+        if len(units) > 1:
+            raise InvalidParamsError(f"the timeline has {len(units)} clips; choose one with "
+                                     f"clip: {names}", detail={"param": "clip"})
+        return units[0]
+    if not 0 <= clip < len(units):
+        raise InvalidParamsError(f"clip {clip} does not exist; clips: {names}",
+                                 detail={"param": "clip"})
+    return units[clip]
+
+
+class MatteJob(JobKind):
+    NAME = "matte"
+    DESCRIPTION = ("Mattes from clicks on keyframes, propagated through the clip: a soft alpha "
+                   "sequence per object at full resolution, plus a result OTIO.")
+    Params = MatteParams
+
+    def check(self, params: MatteParams) -> None:
+        _check_common(params.input, params.working_size)
+        ensure_dir(params.out)
+        if params.range is not None and (len(params.range) != 2 or params.range[1] < params.range[0]):
+            raise InvalidParamsError("range must be [first, last] with first <= last",
+                                     detail={"param": "range"})
+        if not 1 <= params.writers <= 16:
+            raise InvalidParamsError("writers must be 1..16", detail={"param": "writers"})
+        known = {k.object_id for k in parse_keyframes(params.keyframes)}
+        for obj in params.objects or ():
+            if obj not in known:
+                raise InvalidParamsError(f"unknown object id {obj}: the keyframes define "
+                                         f"objects {sorted(known)}", detail={"param": "objects"})
+
+    def run(self, params: MatteParams, ctx: JobContext) -> dict[str, Any]:
+        started = time.perf_counter()
+        keyframes = parse_keyframes(params.keyframes)
+        source = resolve_input(params.input)
+        unit = pick_unit(source, params.clip)
+        backend = create_backend(params.backend, params.working_size, params.model)
+        with open_source(unit.media_path) as media:
+            info = media.info
+            first, last = unit.first_frame, min(unit.last_frame, media.last_frame)
+            if params.range is not None:
+                first, last = max(first, params.range[0]), min(last, params.range[1])
+                if last < first:
+                    raise FrameRangeError(f"range {params.range} lies outside the clip's frames "
+                                          f"{unit.first_frame}-{unit.last_frame}",
+                                          path=unit.media_path, detail={"param": "range"})
+            # Everything that needs the media is checked before any work starts.
+            check_keyframes(keyframes, info.width, info.height, media.first_frame,
+                            media.last_frame, unit.media_path)
+            check_format(params.format, info.width, info.height)
+            groups = by_object(keyframes)
+            cache = MatteCache(params.out, reuse=params.reuse)
+            identity = media_identity(info)
+            objects = [ObjectMatte(obj, groups[obj], first, last, identity, backend, cache,
+                                   (info.width, info.height))
+                       for obj in (params.objects or sorted(groups))]
+            total = sum(o.pending_frames() for o in objects) + (last - first + 1) * len(objects)
+            done = [0]
+
+            def tick(message: str) -> None:
+                done[0] += 1
+                ctx.progress(done[0], total, message)
+
+            ctx.progress(0, total, "keyframes")
+            t0 = time.perf_counter()
+            for obj in objects:
+                message = f"object {obj.object_id}: propagating"
+                obj.compute(media, lambda message=message: tick(message), ctx.check_cancelled)
+            propagate_s = time.perf_counter() - t0
+            records, writers = [], []
+            for obj in objects:
+                records.append(self._provenance(params, obj, backend.describe(), first, last))
+                writers.append(MatteOutput(
+                    ClipOutputs(params.out, f"matte_obj{obj.object_id}"), unit, 0, params.format,
+                    first, Fraction(info.frame_rate), (info.width, info.height),
+                    header_attributes({**records[-1], "source": unit.media_path})))
+            render(media, objects, writers, first, last, params.writers, ctx.check_cancelled,
+                   lambda: tick("refining and writing"))
+        summaries = [w.finish({"object": o.object_id}) for o, w in zip(objects, writers)]
+        otio_path = write_result_timeline(
+            source, params.out, [(f"Moviola matte {o.object_id}", w.outputs, r)
+                                 for o, w, r in zip(objects, writers, records)])
+        computed = sum(o.computed_frames for o in objects)
+        result: dict[str, Any] = {
+            "objects": [{"object": o.object_id, "files": s["files"], "frames": s["frames"],
+                         "pattern": s["pattern"], "otio": otio_path, **o.summary()}
+                        for o, s in zip(objects, summaries)],
+            "otio": otio_path, "computed_frames": computed,
+            "reused_frames": sum(o.reused_frames for o in objects),
+            "keyframes_computed": sum(o.keyframes_computed for o in objects),
+            "backend": backend.describe(), "clip": unit.clip_name, "media": unit.media_path,
+            "range": [first, last], "problems": list(unit.problems),
+            "timings": {"job_s": round(time.perf_counter() - started, 3),
+                        "propagate_s": round(propagate_s, 3),
+                        "propagated_frames_per_s": round(computed / propagate_s, 2)
+                        if computed and propagate_s > 0 else None}}
+        if len(objects) == 1:  # the single-object shape the CLI documents
+            result["files"], result["frames"] = summaries[0]["files"], summaries[0]["frames"]
+        return result
+
+    @staticmethod
+    def _provenance(params: MatteParams, obj: ObjectMatte, engine: dict[str, Any], first: int,
+                    last: int) -> dict[str, Any]:
+        return provenance("matte", {"input": params.input, "range": [first, last],
+                                    "format": params.format, "backend": params.backend,
+                                    "model": params.model, "working_size": params.working_size},
+                          object=obj.object_id, keyframes=[k.to_wire() for k in obj.keyframes],
+                          model=engine.get("model"), weights_sha256=engine.get("weights_sha256"),
+                          backend=engine)
+
+
+class MattePreviewJob(JobKind):
+    NAME = "matte_preview"
+    DESCRIPTION = ("One frame's mask from clicks/box (optionally refining a previous mask), "
+                   "returned at once as PNG bytes at full resolution with its bounding box.")
+    Params = MattePreviewParams
+
+    def check(self, params: MattePreviewParams) -> None:
+        _check_common(params.input, params.working_size)
+        parse_prompts(params.include, params.exclude, params.box, "prompts")
+
+    def run(self, params: MattePreviewParams, ctx: JobContext) -> dict[str, Any]:
+        prompts = parse_prompts(params.include, params.exclude, params.box, "prompts")
+        media_path = os.path.abspath(os.path.expanduser(params.input))
+        if is_timeline_path(params.input):
+            media_path = pick_unit(resolve_input(params.input), params.clip).media_path
+        backend = create_backend(params.backend, params.working_size, params.model)
+        result = preview_mask(media_path, params.frame, prompts, backend, params.previous_mask)
+        result["object"] = params.object
+        return result

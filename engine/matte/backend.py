@@ -1,0 +1,147 @@
+"""The interface every matte backend offers, and the table of backends.
+
+A backend works at a working resolution on 8-bit RGB frames (:mod:`.frames`):
+
+- :meth:`MatteBackend.segment` turns one frame's prompts (and optionally the mask being
+  refined) into a soft mask: the interactive request and the keyframes of a job;
+- :meth:`MatteBackend.tracker` carries a keyframe's mask through consecutive frames in one
+  direction (:mod:`.propagate` drives it and adds the temporal smoothing);
+- :meth:`MatteBackend.frame_state` precomputes what repeated clicks on one frame can share
+  (e.g. a model's image embedding), so the interactive loop pays for it once per frame.
+
+Backends are looked up by name; ``"auto"`` picks the best one whose weights are present.
+Neural backends import torch lazily, so this table loads without it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+
+from moviola.plugin.errors import InvalidParamsError
+
+from .prompts import Prompts
+
+__all__ = ["Tracker", "MatteBackend", "BACKENDS", "backend_names", "create_backend",
+           "backend_status"]
+
+
+class Tracker(ABC):
+    """Carries one object's mask forward or backward, one frame per :meth:`step`."""
+
+    @abstractmethod
+    def step(self, image: np.ndarray, flow: np.ndarray, carried: np.ndarray) -> np.ndarray:
+        """The object's soft mask (float32 0..1) on ``image``.
+
+        ``flow`` maps ``image`` back onto the previous frame of the walk; ``carried`` is the
+        previous (smoothed) mask moved along it. Backends with their own memory may ignore both.
+        """
+
+    def close(self) -> None:
+        """Release what the walk holds (model memory, sessions)."""
+
+
+class MatteBackend(ABC):
+    """A way to make mattes: a segmenter for prompts and a tracker for propagation."""
+
+    NAME: ClassVar[str]
+    #: Longest side of the working resolution when the caller does not choose one.
+    DEFAULT_WORKING_SIZE: ClassVar[int] = 480
+    #: True for backends that run a model from the registry (``model=`` names it).
+    USES_MODEL: ClassVar[bool] = False
+    #: Share of each new frame's own estimate in the temporally smoothed mask (the rest is
+    #: the previous smoothed mask carried along the flow). Lower: steadier, slower to react.
+    TEMPORAL_BLEND: ClassVar[float] = 0.6
+
+    def __init__(self, working_size: int | None = None) -> None:
+        self.working_size = int(self.DEFAULT_WORKING_SIZE if working_size is None else working_size)
+
+    @classmethod
+    def unavailable_reason(cls, model: str | None = None) -> str | None:
+        """Why this backend (with ``model``) cannot run here: a missing package or missing
+        weights; None when it can."""
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        """Provenance: backend, model, weights hash, settings that change results."""
+        return {"backend": self.NAME, "model": None, "weights_sha256": None,
+                "working_size": self.working_size}
+
+    def config_key(self) -> str:
+        """A hash of everything that changes results (part of every cache key)."""
+        text = json.dumps(self.describe(), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def frame_state(self, image: np.ndarray) -> Any:
+        """What repeated prompts on this frame can share; None when nothing is worth keeping."""
+        return None
+
+    @abstractmethod
+    def segment(self, image: np.ndarray, prompts: Prompts, previous: np.ndarray | None = None,
+                state: Any = None) -> np.ndarray:
+        """Soft mask (float32 0..1, working resolution) for ``prompts`` (working pixels)."""
+
+    @abstractmethod
+    def tracker(self, image: np.ndarray, mask: np.ndarray) -> Tracker:
+        """A tracker that starts from ``mask`` on ``image`` (the keyframe)."""
+
+
+#: name -> "module:Class"; imported only when asked for.
+BACKENDS = {
+    "classical": "moviola.engine.matte.classical:ClassicalBackend",
+    "sam2": "moviola.engine.matte.sam2:Sam2Backend",
+}
+
+
+def backend_names() -> list[str]:
+    return ["auto", *BACKENDS]
+
+
+def _load(name: str) -> type[MatteBackend]:
+    module, _, cls = BACKENDS[name].partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def backend_status(model: str | None = None) -> dict[str, dict[str, Any]]:
+    """Per backend: whether it can run here, and why not."""
+    out = {}
+    for name in BACKENDS:
+        try:
+            problem = _load(name).unavailable_reason(model)
+        except ImportError as exc:
+            problem = f"cannot import: {exc}"
+        out[name] = {"available": problem is None, "reason": problem}
+    return out
+
+
+def create_backend(name: str, working_size: int | None = None, model: str | None = None,
+                   **options: Any) -> MatteBackend:
+    """Make the backend called ``name`` (``"auto"``: SAM 2 when usable, else classical).
+
+    ``model`` names a registry model for neural backends (their default when None).
+
+    Raises:
+        InvalidParamsError: unknown name, a model for a backend without one, or the backend
+            cannot run here (the message says why).
+    """
+    if name == "auto":
+        name = "sam2" if backend_status(model)["sam2"]["available"] else "classical"
+    if name not in BACKENDS:
+        raise InvalidParamsError(f"unknown matte backend {name!r}; choose one of "
+                                 f"{', '.join(backend_names())}", detail={"param": "backend"})
+    cls = _load(name)
+    if model is not None and not cls.USES_MODEL:
+        raise InvalidParamsError(f"matte backend {name!r} uses no model; drop model={model!r}",
+                                 detail={"param": "model"})
+    problem = cls.unavailable_reason(model)
+    if problem:
+        raise InvalidParamsError(f"matte backend {name!r} cannot run here: {problem}",
+                                 detail={"param": "backend"})
+    if model is not None:
+        options["model"] = model
+    return cls(working_size=working_size, **options)

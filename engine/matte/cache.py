@@ -1,0 +1,133 @@
+"""The segment cache: keyframe masks and walks, on disk, so a re-run redoes only what changed.
+
+A walk is stored under a key made of everything that determines its masks: the media (path,
+size, modification time, frame count), the object, the anchor frame, the prompts' hash, the
+direction, and the backend's configuration (model, weights hash, working size, settings).
+Its masks are 8-bit PNGs at the working resolution (``<key>/<offset>.png``, offset 1 is the
+frame next to the anchor), and ``<key>/walk.json`` says how far the walk got; it is written
+last, so a walk cut short by cancellation is simply not there. A keyframe mask is
+``keyframes/<key>.png``. Every file is written atomically, inside the job's output folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ..media.info import MediaInfo
+from ..media.outputs import AtomicPath, resolve_output
+
+__all__ = ["media_identity", "cache_key", "MatteCache"]
+
+
+def media_identity(info: MediaInfo) -> dict[str, Any]:
+    """What identifies the media's content well enough for caching."""
+    path = info.path
+    probe = path if os.path.exists(path) else None
+    if probe is None and info.kind == "image_sequence":
+        try:
+            probe = path % info.start_frame
+        except TypeError:
+            probe = None
+    stat = os.stat(probe) if probe and os.path.exists(probe) else None
+    return {"path": path, "frames": [info.start_frame, info.last_frame],
+            "size": [info.width, info.height],
+            "bytes": stat.st_size if stat else None, "mtime_ns": stat.st_mtime_ns if stat else None}
+
+
+def cache_key(*parts: Any) -> str:
+    text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _encode(mask: np.ndarray) -> bytes:
+    ok, buf = cv2.imencode(".png", np.clip(mask * 255.0 + 0.5, 0, 255).astype(np.uint8))
+    if not ok:
+        raise RuntimeError("cannot encode a mask as PNG")
+    return buf.tobytes()
+
+
+def _write(path: Path, data: bytes) -> None:
+    with AtomicPath(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def _read(path: Path) -> np.ndarray:
+    a = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if a is None:
+        raise FileNotFoundError(path)
+    return a.astype(np.float32) * (1.0 / 255.0)
+
+
+class MatteCache:
+    """Keyframe masks and walks under ``<out>/.moviola_cache/matte``.
+
+    With ``reuse=False`` nothing stored is read (everything is recomputed and stored again).
+    Masks always go to disk, never pile up in memory, so long clips stay bounded.
+    """
+
+    def __init__(self, out_dir: str, reuse: bool = True) -> None:
+        self.reuse = reuse
+        self.root = resolve_output(out_dir, ".moviola_cache/matte")
+
+    # ---- keyframes ---------------------------------------------------------------------------
+
+    def keyframe(self, key: str) -> np.ndarray | None:
+        path = self.root / "keyframes" / f"{key}.png"
+        return _read(path) if self.reuse and path.exists() else None
+
+    def store_keyframe(self, key: str, mask: np.ndarray) -> np.ndarray:
+        """Store and return the mask as stored (quantised like every cached mask)."""
+        _write(resolve_output(self.root, f"keyframes/{key}.png"), _encode(mask))
+        return _quantised(mask)
+
+    # ---- walks -------------------------------------------------------------------------------
+
+    def walk_length(self, key: str) -> int:
+        """How many frames of this walk are stored (0: none)."""
+        if not self.reuse:
+            return 0
+        try:
+            return int(json.loads((self.root / key / "walk.json").read_text())["length"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
+
+    def walk_mask(self, key: str, offset: int) -> np.ndarray:
+        """The mask ``offset`` frames from the anchor (1 = next to it)."""
+        return _read(self.root / key / f"{offset:06d}.png")
+
+    def walk_writer(self, key: str, start: int = 0) -> WalkWriter:
+        """A writer adding masks after the first ``start`` stored ones (0: a fresh walk)."""
+        return WalkWriter(self, key, start)
+
+
+def _quantised(mask: np.ndarray) -> np.ndarray:
+    return np.clip(mask * 255.0 + 0.5, 0, 255).astype(np.uint8).astype(np.float32) * (1.0 / 255.0)
+
+
+class WalkWriter:
+    """Stores a walk's masks as they come; :meth:`commit` records its length."""
+
+    def __init__(self, cache: MatteCache, key: str, start: int = 0) -> None:
+        self.cache, self.key, self.count = cache, key, start
+        if start == 0:
+            # A stale manifest must not vouch for masks being rewritten. (When extending,
+            # the stored prefix stays valid until the new manifest replaces the old one.)
+            try:
+                (cache.root / key / "walk.json").unlink()
+            except FileNotFoundError:
+                pass
+
+    def add(self, mask: np.ndarray) -> None:
+        self.count += 1
+        _write(resolve_output(self.cache.root, f"{self.key}/{self.count:06d}.png"), _encode(mask))
+
+    def commit(self, meta: dict[str, Any]) -> None:
+        data = json.dumps({"length": self.count, **meta}, default=str).encode()
+        _write(resolve_output(self.cache.root, f"{self.key}/walk.json"), data)

@@ -1,0 +1,80 @@
+"""Plates as the matte code needs them: display-referred 8-bit RGB at a working resolution,
+a grey guide at full resolution, and frames read backwards in bounded memory.
+
+Models run on a working resolution (the longest side at most ``max_side``); mattes are
+refined and written at the plate's full resolution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import cv2
+import numpy as np
+
+from ..media.frame_source import FrameSource
+from ..media.resize import resize
+
+__all__ = ["working_size", "display_rgb8", "to_working", "guide_gray", "reverse_frames"]
+
+
+def working_size(width: int, height: int, max_side: int) -> tuple[int, int]:
+    """(w, h) with the longest side at most ``max_side`` (never upscaled); 0 keeps full size."""
+    longest = max(width, height)
+    if max_side <= 0 or longest <= max_side:
+        return width, height
+    scale = max_side / longest
+    return max(8, int(round(width * scale))), max(8, int(round(height * scale)))
+
+
+def display_rgb8(image: np.ndarray) -> np.ndarray:
+    """HxWx3 uint8 RGB of any plate: 16-bit is shifted down, float (scene-linear EXR) gets a
+    2.2 gamma so segmentation sees roughly what the artist sees; alpha is dropped."""
+    a = np.asarray(image)
+    if a.ndim == 2:
+        a = a[..., None]
+    if a.shape[2] == 1:
+        a = np.repeat(a, 3, axis=2)
+    a = a[..., :3]
+    if a.dtype == np.uint8:
+        return np.ascontiguousarray(a)
+    if a.dtype == np.uint16:
+        return (a >> 8).astype(np.uint8)
+    f = np.clip(a.astype(np.float32), 0.0, 1.0) ** (1 / 2.2)
+    return (f * 255.0 + 0.5).astype(np.uint8)
+
+
+def to_working(image: np.ndarray, max_side: int) -> np.ndarray:
+    """The plate as 8-bit RGB at the working resolution."""
+    rgb = display_rgb8(image)
+    h, w = rgb.shape[:2]
+    ww, wh = working_size(w, h, max_side)
+    return rgb if (ww, wh) == (w, h) else resize(rgb, ww, wh)
+
+
+def guide_gray(image: np.ndarray) -> np.ndarray:
+    """Full-resolution luminance 0..1 (float32), the guide for edge refinement."""
+    rgb = display_rgb8(image)
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) * (1.0 / 255.0)
+
+
+def reverse_frames(source: FrameSource, first: int, last: int, max_side: int,
+                   chunk: int = 24) -> Iterator[tuple[int, np.ndarray]]:
+    """Working-resolution frames ``last, last-1, ..., first``.
+
+    Decoding runs forward, so frames are read in chunks of ``chunk`` (one seek each) and handed
+    out backwards: memory holds one chunk of working-resolution frames, whatever the length.
+    """
+    stop = last + 1
+    while stop > first:
+        start = max(first, stop - chunk)
+        block = [(n, to_working(img, max_side)) for n, img in source.frames(start, stop)]
+        yield from reversed(block)
+        stop = start
+
+
+def forward_frames(source: FrameSource, first: int, last: int,
+                   max_side: int) -> Iterator[tuple[int, np.ndarray]]:
+    """Working-resolution frames ``first .. last``, streamed."""
+    for n, img in source.frames(first, last + 1):
+        yield n, to_working(img, max_side)

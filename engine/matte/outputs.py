@@ -1,0 +1,158 @@
+"""Writing mattes: EXR (half, one ``A`` channel; the default), 16-bit grey PNG, or ProRes 4444
+with alpha; and the result timeline with one matte track per object.
+
+Image sequences go through :class:`..jobs.clip_outputs.ClipOutputs` (one folder per clip,
+frame numbers = the source media's), so a Nuke Read of the matte lines up with the plate.
+A ProRes movie holds the clip's frames in order; its timeline clip refers to the movie.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import opentimelineio as otio
+
+from moviola.plugin.errors import InvalidParamsError
+from moviola.plugin.results import add_result_tracks, result_timeline, write_timeline
+from moviola.plugin.timeline import WorkUnit
+
+from ..inputs import ResolvedInput
+from ..jobs.clip_outputs import ClipOutputs, safe_name
+from ..media.outputs import resolve_output
+from ..media.writers import ProResWriter
+
+__all__ = ["MatteOutput", "check_format", "header_attributes", "write_result_timeline"]
+
+FORMATS = ("exr", "png", "prores")
+
+
+def check_format(fmt: str, width: int, height: int) -> None:
+    """Refuse, before any work, a format the plate's size cannot be written in."""
+    if fmt == "prores" and (width % 2 or height % 2):
+        raise InvalidParamsError(f"ProRes needs an even frame size; the plate is {width}x{height}: "
+                                 "use format exr or png", detail={"param": "format"})
+
+
+def header_attributes(record: dict[str, Any]) -> dict[str, Any]:
+    """Provenance as file-header attributes (``moviola/...``), JSON text for structures."""
+    out = {}
+    for key, value in record.items():
+        if value is None:
+            continue
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            value = json.dumps(value, sort_keys=True, default=str)
+        out[f"moviola/{key}"] = value
+    return out
+
+
+@dataclass
+class MatteOutput:
+    """One object's matte for one clip: a writer, and what it wrote."""
+
+    outputs: ClipOutputs
+    unit: WorkUnit
+    index: int
+    fmt: str
+    first_frame: int
+    rate: Fraction
+    size: tuple[int, int]
+    attributes: dict[str, Any]
+    frames: list[int] = field(default_factory=list)
+    movie: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.fmt == "prores":
+            stem = safe_name(self.unit.clip_name)
+            kind = self.outputs.kind
+            self.movie = resolve_output(self.outputs.out_dir,
+                                        f"{kind}/{self.index:03d}_{stem}/{stem}_{kind}.mov")
+            self._movie_writer = ProResWriter(self.movie, self.rate, *self.size, alpha=True)
+            self._seq = None
+        else:
+            options: dict[str, Any] = {"attributes": self.attributes}
+            if self.fmt == "exr":
+                options.update(channels=("A",), pixel_type="half")
+            else:
+                options.update(bit_depth=16)
+            self._seq = self.outputs.writer(self.index, self.unit, self.first_frame, self.fmt,
+                                            **options)
+            self._movie_writer = None
+
+    @property
+    def ordered(self) -> bool:
+        """True when frames must be written in order, from one thread (a movie)."""
+        return self._movie_writer is not None
+
+    def write(self, alpha: np.ndarray, frame: int) -> None:
+        """Write one frame's alpha (HxW float32 0..1)."""
+        alpha = np.clip(alpha, 0.0, 1.0)
+        if self._movie_writer is not None:
+            self._movie_writer.write(np.repeat(alpha[..., None], 4, axis=2))  # RGB = A = matte
+        elif self.fmt == "png":
+            self._seq.write(np.round(alpha * 65535.0).astype(np.uint16), frame)
+        else:
+            self._seq.write(alpha.astype(np.float32), frame)
+        self.frames.append(frame)
+
+    def finish(self, metadata: dict[str, Any]) -> dict[str, Any]:
+        """Close the writer and record the output; returns its summary for the result."""
+        self.frames.sort()
+        if self._movie_writer is not None:
+            self._movie_writer.close()
+            # The timeline needs a sequence-shaped record to place the clip; the movie then
+            # replaces its media reference (see write_result_timeline).
+            summary = self.outputs.add(self.unit, _MovieAsSequence(self.movie), self.frames,  # type: ignore[arg-type]
+                                       {**metadata, "movie": str(self.movie)})
+            summary["movie"] = str(self.movie)
+            return summary
+        self._seq.paths.sort()
+        return self.outputs.add(self.unit, self._seq, self.frames, metadata)
+
+    def abort(self) -> None:
+        if self._movie_writer is not None:
+            self._movie_writer.abort()
+
+
+class _MovieAsSequence:
+    """The attributes ClipOutputs.add reads, for a movie (one file, no frame numbers)."""
+
+    def __init__(self, movie: Path) -> None:
+        self.paths = [movie]
+        self.pattern = str(movie)
+        self.name = movie.stem
+        self.ext = movie.suffix.lstrip(".")
+        self.padding = 0
+
+
+def write_result_timeline(source: ResolvedInput, out_dir: str,
+                          per_object: list[tuple[str, ClipOutputs, dict[str, Any]]]) -> str:
+    """``<out>/<input stem>.matte.otio``: the source timeline plus one matte track per object
+    (``(track name, outputs, provenance)``), each clip aligned with its source clip."""
+    timeline = result_timeline(source.timeline)
+    for track_name, outputs, record in per_object:
+        if outputs.outputs:
+            tracks = add_result_tracks(timeline, outputs.outputs, track_name=track_name,
+                                       kind="matte", provenance=record)
+            for track in tracks:
+                _movies_in_place(track)
+    path = resolve_output(out_dir, f"{source.stem}.matte.otio")
+    write_timeline(timeline, path)
+    return str(path)
+
+
+def _movies_in_place(track: otio.schema.Track) -> None:
+    """Point clips written as a movie at the movie instead of a frame sequence."""
+    for clip in track.find_clips():
+        meta = clip.metadata.get("moviola", {})
+        movie = meta.get("movie")
+        if not movie:
+            continue
+        old = clip.media_reference
+        clip.media_reference = otio.schema.ExternalReference(
+            target_url=movie, available_range=old.available_range)
+        clip.media_reference.name = Path(movie).name

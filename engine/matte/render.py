@@ -1,0 +1,62 @@
+"""Turn computed mattes into files: decode each full-resolution plate once, refine every
+object's edge against it, write. Refining and writing run on a small thread pool with a
+bounded number of frames in flight, so memory stays flat on long clips."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import numpy as np
+
+from ..media.frame_source import FrameSource
+from .object_matte import ObjectMatte
+from .outputs import MatteOutput
+from .refine import refine_alpha
+
+__all__ = ["render"]
+
+MAX_IN_FLIGHT = 4
+
+
+def _refine_and_write(writer: MatteOutput, soft: np.ndarray, plate: np.ndarray,
+                      frame: int) -> np.ndarray:
+    alpha = refine_alpha(soft, plate)
+    if not writer.ordered:
+        writer.write(alpha, frame)
+    return alpha
+
+
+def render(media: FrameSource, objects: Sequence[ObjectMatte], writers: Sequence[MatteOutput],
+           first: int, last: int, threads: int, check: Callable[[], None],
+           on_frame: Callable[[], None]) -> None:
+    """Write frames ``first..last`` of every object; ``on_frame()`` after each written one.
+
+    On any error (or cancellation) the writers are aborted: movies are removed, and image
+    sequence files already written stay complete (each was written atomically).
+    """
+    try:
+        with ThreadPoolExecutor(threads, thread_name_prefix="moviola-matte") as pool:
+            pending: deque[tuple[MatteOutput, int, Future]] = deque()
+
+            def drain(limit: int) -> None:
+                while len(pending) > limit or (pending and pending[0][2].done()):
+                    writer, frame, future = pending.popleft()
+                    alpha = future.result()
+                    if writer.ordered:  # a movie takes frames in order, from one thread
+                        writer.write(alpha, frame)
+                    on_frame()
+
+            for number, plate in media.frames(first, last + 1):
+                check()
+                for obj, writer in zip(objects, writers):
+                    soft = obj.soft_mask(obj.plans[number - first])
+                    pending.append((writer, number,
+                                    pool.submit(_refine_and_write, writer, soft, plate, number)))
+                drain(MAX_IN_FLIGHT)
+            drain(0)
+    except BaseException:
+        for writer in writers:
+            writer.abort()
+        raise

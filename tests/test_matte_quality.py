@@ -1,0 +1,100 @@
+"""Matte quality, measured: DAVIS J&F of the no-weights backend through the real ``matte`` job.
+
+Synthetic clips (tests/matte_clips.py) have exact mattes; the real DAVIS clips in
+../shared/data/davis have published masks (skipped when the folder is absent).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import OpenImageIO as oiio
+import pytest
+
+from matte_clips import prompts_from_mask, render_matte_clip
+from moviola.engine.matte.metrics import ClipScore
+
+DAVIS = Path(__file__).resolve().parents[2] / "shared" / "data" / "davis"
+
+
+def read_alpha(path: str) -> np.ndarray:
+    return oiio.ImageBuf(path).get_pixels(oiio.FLOAT)[..., 0]
+
+
+def score(result: dict, truth_of) -> ClipScore:
+    s = ClipScore()
+    for frame, path in zip(result["frames"], result["files"]):
+        s.add(frame, read_alpha(path), truth_of(frame))
+    return s
+
+
+def matte(client, media, out, keyframes, **params) -> dict:
+    return client.submit("matte", {"input": str(media), "out": str(out), "keyframes": keyframes,
+                                   "backend": "classical", **params}).wait()
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory):
+    """32 frames, 320x240, H.264: textured object moving/scaling/turning over a textured
+    background during a pan, crossing a similar-coloured distractor."""
+    return render_matte_clip(tmp_path_factory.mktemp("matte") / "scene.mp4")
+
+
+def key(clip, frame, include=2, exclude=1, box=False):
+    prompts = prompts_from_mask(clip.mask(frame) > 0.5, include, exclude,
+                                avoid=clip.distractor[frame] > 0.5, box=box)
+    return {"frame": frame, "object": 1, **prompts}
+
+
+def test_one_keyframe_three_clicks(client, scene, tmp_path):
+    k = key(scene, 0)
+    assert len(k["include"]) + len(k["exclude"]) <= 3
+    result = matte(client, scene.path, tmp_path, [k])
+    s = score(result, scene.mask)
+    print("synthetic, 1 keyframe:", s.summary())
+    assert s.jf >= 0.85
+
+
+def test_second_keyframe_reaches_point_nine(client, scene, tmp_path):
+    last = scene.frame_count - 1
+    result = matte(client, scene.path, tmp_path, [key(scene, 0), key(scene, last)])
+    s = score(result, scene.mask)
+    print("synthetic, 2 keyframes:", s.summary())
+    assert s.jf >= 0.9
+
+
+def test_correction_keyframe_improves_the_frames_after_it(client, scene, tmp_path):
+    base = score(matte(client, scene.path, tmp_path, [key(scene, 0)]), scene.mask)
+    # The artist scrubs to the first frame that went visibly wrong, and fixes it there
+    # with a box and clicks (the object overlaps its look-alike there).
+    per_frame = [(j + f) / 2 for j, f in zip(base.j, base.f)]
+    fix = next(n for n, jf in zip(base.frames, per_frame) if n > 0 and jf < 0.95)
+    after = range(fix + 1, scene.frame_count)
+    fixed = score(matte(client, scene.path, tmp_path, [key(scene, 0), key(scene, fix, box=True)]),
+                  scene.mask)
+    print(f"correction at {fix}; frames after it: {base.jf_of(after):.4f} -> {fixed.jf_of(after):.4f}")
+    assert fixed.jf_of(after) >= base.jf_of(after) + 0.01
+    assert fixed.jf_of(range(fix, scene.frame_count)) >= 0.95
+
+
+DAVIS_FRAMES = 25      # a subset keeps the test quick; docs/mattes.md reports whole clips
+# About 0.1 under what the no-weights backend measures on these frames (0.90, 0.61, 0.58):
+# room for codec and platform differences, while a broken walk (mask lost or swallowing the
+# background) scores under 0.3. Car and dog are hard for colour models: a dark roof on dark
+# shadows, fast non-rigid motion with motion blur. See docs/mattes.md.
+DAVIS_MIN_JF = {"blackswan": 0.8, "car-roundabout": 0.5, "dog": 0.45}
+
+
+@pytest.mark.skipif(not DAVIS.is_dir(), reason="DAVIS clips not available")
+@pytest.mark.parametrize("name", sorted(DAVIS_MIN_JF))
+def test_davis_clip_from_first_frame_clicks(client, tmp_path, name):
+    folder = DAVIS / name
+    truth = lambda n: cv2.imread(str(folder / "masks" / f"{n:05d}.png"), 0) > 127  # noqa: E731
+    prompts = prompts_from_mask(truth(0), include=3, exclude=2)
+    result = matte(client, folder / "clip.mp4", tmp_path, [{"frame": 0, **prompts}],
+                   range=[0, DAVIS_FRAMES - 1])
+    s = score(result, truth)
+    print(f"DAVIS {name}, frames 0-{DAVIS_FRAMES - 1}:", s.summary())
+    assert s.jf >= DAVIS_MIN_JF[name]

@@ -1,0 +1,223 @@
+"""The SAM 2 backend on CPU with a tiny random model: saved with ``save_pretrained`` into a
+weights store and loaded through the same code as the official checkpoints; the whole matte
+job through it; bounded memory on long walks; the TensorRT path with its builder replaced."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from matte_clips import render_matte_clip  # noqa: E402
+from moviola.engine.jobs.base import JobContext  # noqa: E402
+from moviola.engine.jobs.matte import MatteJob  # noqa: E402
+from moviola.engine.matte.prompts import Prompts  # noqa: E402
+from moviola.engine.matte.sam2 import Sam2Backend  # noqa: E402
+from moviola.engine.matte.tensorrt import OUTPUTS, TensorRTAccelerator  # noqa: E402
+from moviola.engine.models.registry import ModelRegistry, ModelSpec, WeightFile  # noqa: E402
+from moviola.engine.models.store import WeightsError, WeightsStore  # noqa: E402
+
+MODEL = "sam2-test-tiny"
+
+
+def tiny_config(size: int = 128):
+    """A SAM 2 video config small enough for CPU tests. (Hidden sizes stay a multiple of the
+    64-channel memory, which transformers' memory attention assumes.)"""
+    from transformers import Sam2VideoConfig
+    d = 128
+    return Sam2VideoConfig(
+        vision_config=dict(
+            model_type="sam2_vision_model",
+            backbone_config=dict(model_type="sam2_hiera_det_model", hidden_size=16,
+                                 image_size=[size, size], blocks_per_stage=[1, 1, 2, 1],
+                                 embed_dim_per_stage=[16, 32, 64, 128],
+                                 num_attention_heads_per_stage=[1, 1, 1, 1],
+                                 window_size_per_stage=[4, 4, 4, 4], global_attention_blocks=[3],
+                                 window_positional_embedding_background_size=[2, 2]),
+            backbone_channel_list=[128, 64, 32, 16],
+            backbone_feature_sizes=[[size // 4] * 2, [size // 8] * 2, [size // 16] * 2],
+            fpn_hidden_size=d),
+        prompt_encoder_config=dict(hidden_size=d, image_size=size, patch_size=16),
+        mask_decoder_config=dict(hidden_size=d, mlp_dim=64, num_attention_heads=2,
+                                 iou_head_hidden_dim=d),
+        image_size=size, memory_attention_hidden_size=d, memory_attention_num_layers=1,
+        memory_attention_feed_forward_hidden_size=64,
+        memory_attention_rope_feat_sizes=[size // 16, size // 16], memory_encoder_hidden_size=d,
+        memory_encoder_output_channels=64, mask_downsampler_embed_dim=d, memory_fuser_embed_dim=d,
+        memory_fuser_intermediate_dim=64, num_maskmem=3, max_object_pointers_in_encoder=4)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """A weights store holding the tiny model, and a registry that lists it with the
+    checksum of its weights, as the built-in entries list the official ones."""
+    from transformers import Sam2VideoModel
+    root = tmp_path_factory.mktemp("weights")
+    torch.manual_seed(0)
+    Sam2VideoModel(tiny_config()).save_pretrained(root / MODEL)
+    sha = hashlib.sha256((root / MODEL / "model.safetensors").read_bytes()).hexdigest()
+    spec = ModelSpec(name=MODEL, task="matte", backends=("torch", "tensorrt"),
+                     weights=(WeightFile("model.safetensors", sha256=sha), WeightFile("config.json")),
+                     license="Apache-2.0", commercial_use=True, input_size=(128, 128))
+    listing = root / "models.json"  # what $MOVIOLA_MODELS_PATH adds to the engine's registry
+    listing.write_text(json.dumps([{
+        "name": MODEL, "task": "matte", "backends": ["torch", "tensorrt"], "license": "Apache-2.0",
+        "commercial_use": True, "input_size": [128, 128],
+        "weights": [{"name": "model.safetensors", "sha256": sha}, {"name": "config.json"}]}]))
+    return WeightsStore(root), ModelRegistry([spec]), sha, listing
+
+
+def backend(store, **kw):
+    weights, registry, _, _ = store
+    return Sam2Backend(working_size=160, model=MODEL, store=weights, registry=registry, **kw)
+
+
+def image(seed=0, h=120, w=160):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
+
+
+def test_weights_load_through_the_store_with_their_checksum(store):
+    b = backend(store)
+    info = b.describe()
+    assert info["model"] == MODEL and info["weights_sha256"] == store[2]
+    assert info["device"] == "cpu" and info["dtype"] == "float32" and info["image_size"] == 128
+    mask = b.segment(image(), Prompts(include=((80.0, 60.0),), box=(40.0, 30.0, 120.0, 90.0)))
+    assert mask.shape == (120, 160) and mask.dtype == np.float32
+    assert 0.0 <= mask.min() and mask.max() <= 1.0
+
+
+def test_tampered_weights_are_refused(store, tmp_path):
+    weights, registry, _, _ = store
+    bad = WeightsStore(tmp_path)
+    (tmp_path / MODEL).mkdir()
+    for name in ("config.json", "model.safetensors"):
+        (tmp_path / MODEL / name).write_bytes((weights.folder(registry.get(MODEL)) / name).read_bytes())
+    with open(tmp_path / MODEL / "model.safetensors", "r+b") as fh:
+        fh.seek(-8, 2)
+        fh.write(b"\x00" * 8)
+    with pytest.raises(WeightsError, match="checksum"):
+        Sam2Backend(model=MODEL, store=bad, registry=registry)
+
+
+def test_repeated_clicks_reuse_the_frame_features(store, monkeypatch):
+    b = backend(store)
+    calls = []
+    original = b.loaded.model.get_image_features
+    monkeypatch.setattr(b.loaded.model, "get_image_features",
+                        lambda *a, **k: calls.append(1) or original(*a, **k))
+    frame = image(1)
+    state = b.frame_state(frame)
+    first = b.segment(frame, Prompts(include=((50.0, 50.0),)), state=state)
+    second = b.segment(frame, Prompts(include=((50.0, 50.0),), exclude=((100.0, 90.0),)), state=state)
+    again = b.segment(frame, Prompts(include=((50.0, 50.0),)), state=state)
+    assert len(calls) == 1                       # the encoder ran once for three prompts
+    assert np.allclose(first, again) and not np.allclose(first, second)
+
+
+def test_long_walks_hold_a_bounded_number_of_frames(store):
+    b = backend(store)
+    start = image(2)
+    tracker = b.tracker(start, np.pad(np.ones((40, 40), np.float32), ((40, 40), (60, 60))))
+    held = []
+    for n in range(30):
+        frame = image(3 + n)
+        mask = tracker.step(frame, np.zeros((120, 160, 2), np.float32), np.zeros((120, 160), np.float32))
+        assert mask.shape == (120, 160)
+        held.append(tracker.frames_held())
+    tracker.close()
+    assert max(held) <= tracker.keep + 2 and held[-1] == held[10]
+
+
+def test_matte_job_runs_through_sam2(store, tmp_path, monkeypatch):
+    weights, _, sha, listing = store
+    monkeypatch.setenv("MOVIOLA_WEIGHTS_DIR", str(weights.root))
+    monkeypatch.setenv("MOVIOLA_MODELS_PATH", str(listing))
+    clip = render_matte_clip(tmp_path / "clip.mp4", width=160, height=120, frames=8)
+    job = MatteJob()
+    params = job.validate({"input": str(clip.path), "out": str(tmp_path / "out"),
+                           "keyframes": [{"frame": 3, **clip.clicks(3)}], "backend": "sam2",
+                           "model": MODEL})
+    ctx = JobContext("t", lambda body: None, threading.Event())
+    result = job.run(params, ctx)
+    assert result["frames"] == list(range(8)) and len(result["files"]) == 8
+    assert result["computed_frames"] == 7 and result["backend"]["model"] == MODEL
+    import opentimelineio as otio
+    (clip_out,) = otio.adapters.read_from_file(result["otio"]).video_tracks()[1].find_clips()
+    meta = clip_out.metadata["moviola"]
+    assert meta["model"] == MODEL and meta["weights_sha256"] == sha
+    again = job.run(params, ctx)
+    assert again["computed_frames"] == 0   # the cache key holds the weights hash
+
+
+class FakeBuilder:
+    """Stands in for TensorRT's builder: records builds, writes a marker engine."""
+
+    def __init__(self):
+        self.built = []
+
+    def build(self, onnx_path: Path, engine_path: Path, precision: str) -> None:
+        assert onnx_path.read_bytes() == b"onnx"
+        self.built.append((engine_path.name, precision))
+        engine_path.write_bytes(b"engine")
+
+
+class FakeRuntime:
+    """Runs the 'engine' with the torch encoder, so results can be compared exactly."""
+
+    def __init__(self, encoder):
+        self.encoder, self.runs = encoder, 0
+
+    def load(self, engine_path: Path):
+        assert engine_path.read_bytes() == b"engine"
+
+        def run(pixels):
+            self.runs += 1
+            out = self.encoder(pixels, return_dict=True)
+            return [*out.fpn_hidden_states, *out.fpn_position_encoding]
+
+        return run
+
+
+def fake_export(encoder, example, path):
+    assert tuple(example.shape) == (1, 3, 128, 128)
+    Path(path).write_bytes(b"onnx")
+
+
+def test_tensorrt_path_builds_once_per_gpu_and_size(store, tmp_path):
+    plain = backend(store, accelerator=None)
+    frame, prompts = image(4), Prompts(include=((70.0, 50.0),))
+    expected = plain.segment(frame, prompts)
+    # A separate model instance, so the shared one stays plain for the other tests.
+    from moviola.engine.matte import sam2_model
+    sam2_model._LOADED.clear()
+    encoder = backend(store, accelerator=None).loaded.model.vision_encoder
+    builder, runtime = FakeBuilder(), FakeRuntime(encoder)
+    signature = {"gpu": "Fake GPU", "capability": "9.0", "tensorrt": "11.4"}
+    accel = TensorRTAccelerator(tmp_path, builder, runtime, fake_export, lambda: signature)
+    sam2_model._LOADED.clear()
+    fast = backend(store, accelerator=accel)
+    assert len(builder.built) == 1 and builder.built[0][1] == "float32"
+    assert fast.describe()["accelerator"]["kind"] == "tensorrt"
+    assert np.allclose(fast.segment(frame, prompts), expected, atol=1e-5) and runtime.runs == 1
+    assert list(tmp_path.glob("*.onnx")) == [] and len(list(tmp_path.glob("*.engine"))) == 1
+    # Another engine process on the same GPU: the cached engine is loaded, nothing is built.
+    sam2_model._LOADED.clear()
+    again = TensorRTAccelerator(tmp_path, builder, FakeRuntime(encoder), fake_export, lambda: signature)
+    backend(store, accelerator=again)
+    assert len(builder.built) == 1
+    # Another GPU: a new engine.
+    sam2_model._LOADED.clear()
+    other = TensorRTAccelerator(tmp_path, builder, FakeRuntime(encoder), fake_export,
+                                lambda: {**signature, "gpu": "Other GPU"})
+    backend(store, accelerator=other)
+    assert len(builder.built) == 2 and len(list(tmp_path.glob("*.engine"))) == 2
+    sam2_model._LOADED.clear()
+    assert set(OUTPUTS) == {"fpn_0", "fpn_1", "fpn_2", "pos_0", "pos_1", "pos_2"}

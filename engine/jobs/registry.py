@@ -29,6 +29,7 @@ BUILTIN_KINDS = (
     "moviola.engine.jobs.matte:MattePreviewJob",
     "moviola.engine.jobs.shots:ShotsJob",
     "moviola.engine.jobs.matchcuts:MatchCutsJob",
+    "moviola.engine.jobs.depth:DepthJob",
 )
 
 

@@ -1,0 +1,46 @@
+"""Per-frame predictions between the two passes of a clip, on disk, not in memory.
+
+The first pass predicts every frame at working resolution and measures the links the
+stabiliser needs; the second aligns and writes. Predictions wait in a hidden folder inside
+the job's output folder (never outside it), one float32 ``.npy`` per frame, removed when the
+clip is done, failed or cancelled. Disk use is about 4 bytes per working pixel per frame
+(2 MB a frame at 924x518).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+
+from ..media.outputs import resolve_output
+
+__all__ = ["PredictionCache"]
+
+
+class PredictionCache:
+    def __init__(self, out_dir: str, name: str) -> None:
+        self.folder: Path = resolve_output(out_dir, f".moviola-cache-{name}")
+        self.folder.mkdir(exist_ok=True)
+
+    def _path(self, frame: int) -> Path:
+        return self.folder / f"{frame}.npy"
+
+    def save(self, frame: int, values: np.ndarray) -> None:
+        np.save(self._path(frame), np.ascontiguousarray(values, dtype=np.float32),
+                allow_pickle=False)
+
+    def load(self, frame: int) -> np.ndarray:
+        return np.load(self._path(frame), allow_pickle=False)
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> PredictionCache:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()

@@ -1,0 +1,366 @@
+"""``parallax``: depth from motion parallax, a backend that needs no downloaded weights.
+
+When the camera translates through a static scene, near points move across the image more
+than far ones. For each frame this backend
+
+1. picks a partner frame up to ``MAX_STRIDE`` frames away (ahead if it can, else behind),
+   the nearest whose motion holds enough parallax: a slow dolly gets a wider baseline;
+2. measures dense optical flow both ways and keeps the pixels whose flow is consistent;
+3. checks that the motion holds parallax at all: if one homography explains the flow (a pan,
+   a tilt, a zoom, a locked-off camera, or a flat scene), there is no depth to measure and the
+   frame is marked invalid ("the camera does not translate");
+4. estimates the camera motion (essential matrix, RANSAC) with a pinhole camera of the given
+   horizontal field of view (45 degrees unless told);
+5. triangulates every consistent pixel's inverse depth along its flow, in units of the
+   pair's camera travel, rejects pixels off their epipolar line (moving objects, flow errors)
+   or behind the camera, and fills the holes from their neighbours.
+
+Each frame's map is inverse depth with an exact zero shift but its own unit (its pair's
+camera travel), so the backend is scale-invariant per frame. The pair also estimates the
+partner frame's inverse depth in the same unit: comparing that with the partner's own map is
+an exact geometric :class:`~.links.Link`, from which the stabiliser puts every frame in one
+unit for the whole clip.
+
+Valid for: a static scene, a camera that translates by a visible amount (half a pixel of
+parallax at working resolution within ``MAX_STRIDE`` frames or more), small lens distortion.
+Not valid: a locked-off camera, pans/tilts/zooms without translation, a flat scene, and
+moving objects (their depth is wrong; pixels off the epipolar geometry are filled instead).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+from . import flow
+from .base import DepthBackend, Prediction, even_shape
+from .fill import fill
+from .links import Link, measure_link
+
+__all__ = ["ParallaxBackend", "DEFAULT_FOV_DEG", "intrinsics", "triangulate"]
+
+DEFAULT_FOV_DEG = 45.0
+DEFAULT_WORKING_SIZE = 360     # shorter side of the working resolution (never above the plate)
+
+STRIDES = (1, 2, 4, 8)         # partner distances tried, in frames
+MAX_STRIDE = STRIDES[-1]
+MIN_PARALLAX_PX = 0.5          # 90th percentile of the flow left over by the best homography
+TARGET_PARALLAX_PX = 1.5       # enough for a good map: the nearest stride reaching it is used
+MIN_POINTS = 64                # consistent flow samples a pair needs
+MAX_SAMPLES = 4000             # samples for the homography and the essential matrix
+EPIPOLAR_PX = 1.0              # a pixel further off its epipolar line is not static scene
+FLOW_NOISE_PX = 0.25           # assumed flow noise, for the precision of each estimate
+RELATIVE_ERROR = 0.05          # expected error (share of the median) where confidence is 1/2
+
+# Shares of a clip's frames with a measurement for each verdict.
+VALID_SHARE = 0.9
+PARTIAL_SHARE = 0.5
+
+NO_TRANSLATION = ("the camera does not translate (or the scene is flat): the motion has no "
+                  "parallax")
+
+
+@dataclass
+class _Frame:
+    number: int
+    image: np.ndarray
+    gray: np.ndarray
+    q: np.ndarray | None = None              # own raw map (measured pixels), own unit
+    precision: np.ndarray | None = None
+    pending: list[tuple[int, np.ndarray, np.ndarray]] = field(default_factory=list)
+    emitted: bool = False
+
+
+@dataclass
+class _Pair:
+    valid: bool
+    reason: str
+    info: dict[str, Any]
+    q_a: np.ndarray | None = None
+    p_a: np.ndarray | None = None
+    q_b: np.ndarray | None = None
+    p_b: np.ndarray | None = None
+
+
+def intrinsics(width: int, height: int, fov_deg: float) -> np.ndarray:
+    """Pinhole camera matrix for pixel indices (pixel centres at integers)."""
+    f = width / (2.0 * math.tan(math.radians(fov_deg) / 2.0))
+    return np.array([[f, 0.0, (width - 1) / 2.0], [0.0, f, (height - 1) / 2.0], [0.0, 0.0, 1.0]])
+
+
+class ParallaxBackend(DepthBackend):
+    NAME = "parallax"
+    output = "inverse_depth"
+    affine_invariant = False      # zero shift; each frame's unit is tied to the next by links
+    metric = False
+    min_frames = 2
+
+    def __init__(self, fov_deg: float | None = None, working_size: int = 0) -> None:
+        self.fov_deg = float(fov_deg or DEFAULT_FOV_DEG)
+        self.working_size = int(working_size or DEFAULT_WORKING_SIZE)
+        self._frame_valid: list[bool] = []
+        self._reasons: Counter[str] = Counter()
+        self._parallax: list[float] = []
+        self._stride = 1
+
+    def working_shape(self, width: int, height: int) -> tuple[int, int]:
+        return even_shape(width, height, self.working_size)
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": self.NAME, "model": None, "license": "Apache-2.0 (Moviola)",
+                "method": "dense DIS flow, essential matrix, per-pixel triangulation",
+                "fov_deg": self.fov_deg, "working_size": self.working_size}
+
+    def verdict(self) -> dict[str, Any]:
+        frames = len(self._frame_valid)
+        valid = sum(self._frame_valid)
+        share = valid / frames if frames else 0.0
+        parallax = float(np.median(self._parallax)) if self._parallax else 0.0
+        if frames and share >= VALID_SHARE:
+            status, reason = "valid", ""
+        else:
+            reason = (self._reasons.most_common(1)[0][0] if self._reasons
+                      else "the clip has fewer than two frames")
+            status = "partial" if frames and share >= PARTIAL_SHARE else "not_valid"
+        return {"status": status, "reason": reason, "frames_measured": valid, "frames": frames,
+                "median_parallax_px": round(parallax, 3)}
+
+    # ---- per clip -----------------------------------------------------------------------------
+
+    def predict(self, frames: Iterable[tuple[int, np.ndarray]]) -> Iterator[Prediction]:
+        self._frame_valid, self._reasons, self._parallax = [], Counter(), []
+        self._stride = 1
+        window: list[_Frame] = []     # frames MAX_STRIDE behind to MAX_STRIDE ahead
+        for number, image in frames:
+            window.append(_Frame(number, image, flow.gray(image)))
+            ready = [f for f in window if not f.emitted]
+            if len(ready) > MAX_STRIDE:
+                yield self._emit(ready[0], window)
+                window = _trim(window)
+        for frame in [f for f in window if not f.emitted]:
+            yield self._emit(frame, window)
+
+    def _emit(self, frame: _Frame, window: list[_Frame]) -> Prediction:
+        frame.emitted = True
+        index = window.index(frame)
+        # Estimates of this frame: from earlier frames' pairs (in their units), then its own.
+        estimates = [(owner, q, p) for owner, q, p in frame.pending]
+        frame.pending = []
+        pair, partner, forward = self._own_pair(frame, window, index, needed=not estimates)
+        info: dict[str, Any] = dict(pair.info) if pair is not None else {}
+        if pair is not None and pair.valid:
+            estimates.insert(0, (frame.number, pair.q_a, pair.p_a))
+            if forward:
+                partner.pending.append((frame.number, pair.q_b, pair.p_b))
+        if not estimates:
+            reason = pair.reason if pair is not None else "the clip has fewer than two frames"
+            self._reasons[reason] += 1
+            self._frame_valid.append(False)
+            return Prediction(frame.number, np.zeros(frame.gray.shape, np.float32), frame.image,
+                              valid=False, info=info)
+        pixels = frame.gray.size
+        q, precision, links = _combine(frame.number, estimates, pixels)
+        frame.q, frame.precision = q, precision
+        if pair is not None and pair.valid and not forward and partner.q is not None:
+            # This frame's pair also measured the (earlier) partner, in this frame's unit.
+            link = _link(frame.number, partner.number, pair.q_b, pair.p_b, partner.q,
+                         partner.precision, pixels)
+            if link is not None:
+                links.append(link)
+        confidence = _confidence(q, precision)
+        values = fill(q, confidence).astype(np.float32)
+        self._frame_valid.append(True)
+        info.update(estimates=len(estimates), unit_of=estimates[0][0],
+                    measured=round(float(np.mean(precision > 0)), 4))
+        return Prediction(frame.number, values, frame.image, links=links, info=info)
+
+    # ---- steps --------------------------------------------------------------------------------
+
+    def _own_pair(self, frame: _Frame, window: list[_Frame], index: int,
+                  needed: bool) -> tuple[_Pair | None, _Frame | None, bool]:
+        """This frame's own pair: a partner ahead with enough parallax at the smallest stride;
+        when the frame has no other estimate, also one behind, or with less parallax."""
+        ahead = [k for k in STRIDES if index + k < len(window)]
+        behind = [k for k in STRIDES if index - k >= 0] if needed else []
+        if not ahead and not behind:
+            return (None, None, True) if needed else (_Pair(False, "", {}), None, True)
+        failed = _Pair(False, NO_TRANSLATION, {})
+        for forward, strides in ((True, ahead), (False, behind)):
+            if not strides:
+                continue
+            k, parallax, field_ = self._choose_stride(frame, window, index, strides, forward)
+            partner = window[index + k if forward else index - k]
+            enough = TARGET_PARALLAX_PX if not needed else MIN_PARALLAX_PX
+            if parallax < enough:
+                failed = _Pair(False, NO_TRANSLATION, {"parallax_px": round(parallax, 3)})
+                continue
+            pair = self._pair(frame.gray, partner.gray, field_)
+            pair.info.update(stride=k if forward else -k, parallax_px=round(parallax, 3))
+            if pair.valid:
+                return pair, partner, forward
+            failed = pair
+        return failed, None, True
+
+    def _choose_stride(self, frame: _Frame, window: list[_Frame], index: int,
+                       strides: list[int], forward: bool) -> tuple[int, float, np.ndarray]:
+        """Try the last stride first, then smaller (while enough) or larger (until enough).
+        Returns the stride, its parallax and its flow (reused by the pair)."""
+        measured: dict[int, float] = {}
+        fields: dict[int, np.ndarray] = {}
+
+        def parallax(k: int) -> float:
+            if k not in measured:
+                other = window[index + k if forward else index - k]
+                fields[k] = flow.flow(frame.gray, other.gray)
+                measured[k] = _parallax_px(fields[k])
+            return measured[k]
+
+        start = min(strides, key=lambda k: abs(k - self._stride))
+        pos = strides.index(start)
+        if parallax(start) >= TARGET_PARALLAX_PX:
+            while pos > 0 and parallax(strides[pos - 1]) >= TARGET_PARALLAX_PX:
+                pos -= 1
+        else:
+            while pos + 1 < len(strides) and parallax(strides[pos]) < TARGET_PARALLAX_PX:
+                pos += 1
+        best = strides[pos] if parallax(strides[pos]) >= TARGET_PARALLAX_PX else max(
+            measured, key=measured.get)
+        if forward:
+            self._stride = best
+        self._parallax.append(measured[best])
+        return best, measured[best], fields[best]
+
+    def _pair(self, a: np.ndarray, b: np.ndarray, ab: np.ndarray | None = None) -> _Pair:
+        h, w = a.shape
+        K = intrinsics(w, h, self.fov_deg)
+        ab, valid_a, ba, valid_b = flow.consistent_flow(a, b, ab)
+        ys, xs = np.nonzero(valid_a)
+        if len(xs) < MIN_POINTS:
+            return _Pair(False, "too little consistent motion to measure (no texture, or a cut)",
+                         {})
+        if len(xs) > MAX_SAMPLES:
+            keep = np.random.default_rng(0).choice(len(xs), MAX_SAMPLES, replace=False)
+            xs, ys = xs[keep], ys[keep]
+        pa = np.stack([xs, ys], axis=1).astype(np.float64)
+        pb = pa + ab[ys, xs].astype(np.float64)
+        E, mask = cv2.findEssentialMat(pa, pb, K, cv2.USAC_ACCURATE, 0.999, 0.5)
+        if E is None or E.shape != (3, 3):
+            return _Pair(False, "camera motion could not be estimated", {})
+        _, R, t, _ = cv2.recoverPose(E, pa, pb, K, mask=mask)
+        t = t.ravel()
+        q_a, p_a = triangulate(ab, valid_a, K, R, t)
+        q_b, p_b = triangulate(ba, valid_b, K, R.T, -R.T @ t)
+        angle = math.degrees(math.acos(max(-1.0, min(1.0, (np.trace(R) - 1) / 2))))
+        info = {"translation": [round(float(v), 4) for v in t], "rotation_deg": round(angle, 4)}
+        if not np.any(p_a > 0):
+            return _Pair(False, "no pixel could be triangulated", info)
+        return _Pair(True, "", info, q_a, p_a, q_b, p_b)
+
+
+def _parallax_px(field_: np.ndarray) -> float:
+    """How much of a flow field no single homography explains (90th percentile, pixels):
+    zero for rotation-only motion, a zoom, or a flat scene."""
+    h, w = field_.shape[:2]
+    step = max(1, int(math.sqrt(h * w / MAX_SAMPLES)))
+    ys, xs = np.mgrid[0:h:step, 0:w:step]
+    pa = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float64)
+    pb = pa + field_[ys.ravel(), xs.ravel()].astype(np.float64)
+    inside = (pb[:, 0] >= 0) & (pb[:, 1] >= 0) & (pb[:, 0] <= w - 1) & (pb[:, 1] <= h - 1)
+    pa, pb = pa[inside], pb[inside]
+    if len(pa) < MIN_POINTS:
+        return 0.0
+    H, _ = cv2.findHomography(pa, pb, cv2.RANSAC, 1.0)
+    if H is None:
+        return 0.0
+    proj = cv2.perspectiveTransform(pa[None], H)[0]
+    return float(np.percentile(np.linalg.norm(proj - pb, axis=1), 90))
+
+
+def _trim(window: list[_Frame]) -> list[_Frame]:
+    """Drop emitted frames no longer reachable as a partner."""
+    first_open = next((i for i, f in enumerate(window) if not f.emitted), len(window))
+    return window[max(0, first_open - MAX_STRIDE):]
+
+
+def _confidence(q: np.ndarray, precision: np.ndarray) -> np.ndarray:
+    """0..1 from the expected error as a share of the map's median (5 % gives 1/2)."""
+    measured = precision > 0
+    median = float(np.median(q[measured])) if np.any(measured) else 0.0
+    if median <= 0:
+        return np.zeros(q.shape, np.float32)
+    error = np.minimum(1.0 / np.sqrt(np.maximum(precision, 1e-30)) / median, 1e6)
+    return np.where(measured, 1.0 / (1.0 + (error / RELATIVE_ERROR) ** 2), 0.0).astype(np.float32)
+
+
+def _good_common(px: np.ndarray, py: np.ndarray) -> np.ndarray:
+    """The better-measured half of the pixels two estimates both measured."""
+    both = (px > 0) & (py > 0)
+    if np.count_nonzero(both) < 2:
+        return np.zeros(px.shape, bool)
+    joint = np.where(both, np.minimum(px, py), 0.0)
+    return both & (joint >= np.median(joint[both]))
+
+
+def _link(a: int, b: int, x: np.ndarray, px: np.ndarray, y: np.ndarray, py: np.ndarray,
+          pixels: int) -> Link | None:
+    """Frame ``b``'s pixels as estimated in ``a``'s unit (``x``) and in ``b``'s own (``y``)."""
+    good = _good_common(px, py)
+    return measure_link(a, b, x[good], y[good], pixels)
+
+
+def _combine(number: int, estimates: list[tuple[int, np.ndarray, np.ndarray]],
+             pixels: int) -> tuple[np.ndarray, np.ndarray, list[Link]]:
+    """One map from several estimates of a frame, in the unit of the first; each estimate's
+    unit is linked to the frame's (an exact link: both measure the same pixels)."""
+    ref_owner, ref_q, ref_p = estimates[0]
+    total_q = ref_q * ref_p
+    total_p = ref_p.astype(np.float64).copy()
+    links = []
+    if ref_owner != number:  # no pair of its own: the frame takes the first estimate's unit
+        link = _link(ref_owner, number, ref_q, ref_p, ref_q, ref_p, pixels)
+        if link is not None:
+            links.append(link)
+    for owner, q, p in estimates[1:]:
+        good = _good_common(p, ref_p) & (q > 0) & (ref_q > 0)
+        if np.count_nonzero(good) < MIN_POINTS:
+            continue
+        ratio = float(np.median(ref_q[good] / q[good]))
+        # q * ratio is in the reference unit; its variance grows by ratio^2.
+        total_q = total_q + q * ratio * p / (ratio * ratio)
+        total_p += p / (ratio * ratio)
+        link = _link(owner, number, q, p, ref_q, ref_p, pixels)
+        if link is not None:
+            links.append(link)
+    q = np.where(total_p > 0, total_q / np.maximum(total_p, 1e-30), 0.0)
+    return q.astype(np.float32), total_p.astype(np.float32), links
+
+
+def triangulate(field: np.ndarray, valid: np.ndarray, K: np.ndarray, R: np.ndarray,
+                t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse depth of every pixel of the first frame along its flow ``field`` to the second,
+    for a camera motion ``X2 = R X1 + t`` (``t`` of unit length), and its precision
+    (1 / variance, 0 where not measured).
+
+    With rays r1 = K^-1 x1 and r2 = K^-1 x2: z (r2 x R r1) + r2 x t = 0, solved for q = 1/z in
+    the least-squares sense, which stays well conditioned for far points.
+    """
+    h, w = field.shape[:2]
+    f = K[0, 0]
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
+    r1 = np.stack([(xs - K[0, 2]) / f, (ys - K[1, 2]) / f, np.ones_like(xs)], axis=-1)
+    r2 = np.stack([(xs + field[..., 0] - K[0, 2]) / f, (ys + field[..., 1] - K[1, 2]) / f,
+                   np.ones_like(xs)], axis=-1)
+    a = np.cross(r2, r1 @ R.T)
+    c = np.cross(r2, np.broadcast_to(t, r2.shape))
+    cc = np.einsum("ijk,ijk->ij", c, c)
+    q = -np.einsum("ijk,ijk->ij", a, c) / np.maximum(cc, 1e-12)
+    off_line = np.linalg.norm(a + q[..., None] * c, axis=-1) * f
+    ok = valid & (q > 0) & (off_line < EPIPOLAR_PX) & (cc > 1e-8)
+    precision = np.where(ok, cc * (f / FLOW_NOISE_PX) ** 2, 0.0)
+    return q.astype(np.float32), precision.astype(np.float32)

@@ -1,0 +1,241 @@
+"""``depth``: a depth pass per clip, stable over time, at the plate's resolution, with its
+normalisation on record; plus a result timeline with a depth track aligned to the clips.
+
+Every clip runs in two streaming passes (:mod:`moviola.engine.depth.pipeline`): predict and
+measure, then align, normalise, upsample and write. What the numbers mean is in
+:mod:`moviola.engine.depth.normalise` and ``docs/depth.md``.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal, Optional
+
+from moviola.plugin.errors import (
+    FrameRangeError,
+    InvalidParamsError,
+    JobCancelledError,
+    JobFailedError,
+    MoviolaError,
+)
+
+from .. import devices
+from ..config import load_settings
+from ..depth import backends
+from ..depth.cache import PredictionCache
+from ..depth.normalise import CHANNEL, PNG_CHANNEL, PREVIEW_CHANNELS, plan
+from ..depth.pipeline import analyse, render, stabiliser_for
+from ..inputs import check_input_exists, is_timeline_path, resolve_input
+from ..media.outputs import ensure_dir
+from ..media.source import open_source
+from ..models.registry import ModelRegistry
+from ..models.store import WeightsStore
+from ..provenance import provenance
+from .base import JobContext, JobKind
+from .clip_outputs import ClipOutputs
+from .schema import param
+
+TRACK_NAME = "Moviola depth"
+
+
+@dataclass(frozen=True)
+class DepthParams:
+    input: str = param(help="video file, image sequence or timeline (.otio, .xml, .edl)")
+    out: str = param(help="output folder; nothing is written outside it")
+    format: Literal["exr", "png16"] = param("exr", help="float EXR (channel depth.Z) or 16-bit grey PNG")
+    normalize: Literal["relative", "near-far", "metric"] = param(
+        "relative", help="relative: inverse depth 0 far..1 near; near-far: depth 0 near..1 far; "
+                         "metric: depth in metres (metric models only)")
+    backend: str = param("auto", help="auto, parallax, or a depth model name (see moviola models list)")
+    range: Optional[list[int]] = param(None, help="[first, last] source frames (plain media only)")
+    preview: bool = param(False, help="EXR: add an RGB preview, 0..1 with near white")
+    stabilize: bool = param(True, help="align every frame to its neighbours (off: raw per-frame values)")
+    smoothing: float = param(0.5, help="flow-guided temporal smoothing of per-pixel flicker, "
+                                       "0..0.9 (0: off; only with stabilize)")
+    working_size: int = param(0, help="shorter side of the working resolution; 0: the backend's own")
+    fov: Optional[float] = param(None, help="parallax: horizontal field of view in degrees (default 45)")
+    device: Literal["auto", "cpu", "cuda"] = param("auto", help="where neural backends run")
+    precision: Literal["auto", "fp32", "fp16", "bf16"] = param("auto", help="auto: fp16 on CUDA, fp32 on CPU")
+    runtime: Literal["torch", "tensorrt"] = param("torch", help="tensorrt: build/cache engines (CUDA; unverified)")
+    writers: int = param(2, help="threads upsampling and writing frames")
+
+
+def _stores() -> tuple[WeightsStore, ModelRegistry]:
+    return WeightsStore(load_settings().weights_path), ModelRegistry.default()
+
+
+class DepthJob(JobKind):
+    NAME = "depth"
+    DESCRIPTION = ("Per-frame depth passes, stable over time, at full resolution (EXR float or "
+                   "16-bit PNG) plus a result OTIO with a depth track.")
+    Params = DepthParams
+
+    def check(self, params: DepthParams) -> None:
+        check_input_exists(params.input)
+        ensure_dir(params.out)
+        if not 1 <= params.writers <= 16:
+            raise InvalidParamsError("writers must be 1..16", detail={"param": "writers"})
+        if params.working_size and not 32 <= params.working_size <= 4096:
+            raise InvalidParamsError("working_size must be 0 or 32..4096",
+                                     detail={"param": "working_size"})
+        if not 0.0 <= params.smoothing <= 0.9:
+            raise InvalidParamsError("smoothing must be 0..0.9", detail={"param": "smoothing"})
+        if params.fov is not None and not 1.0 <= params.fov <= 170.0:
+            raise InvalidParamsError("fov must be 1..170 degrees", detail={"param": "fov"})
+        if params.range is not None:
+            if len(params.range) != 2 or params.range[1] < params.range[0]:
+                raise InvalidParamsError("range must be [first, last] with first <= last",
+                                         detail={"param": "range"})
+            if is_timeline_path(params.input):
+                raise InvalidParamsError("range applies to a single movie or sequence; a "
+                                         "timeline's clips already say which frames to use",
+                                         detail={"param": "range"})
+        store, registry = _stores()
+        name = backends.resolve(params.backend, store, registry)
+        if params.normalize == "metric":
+            if params.format == "png16":
+                raise InvalidParamsError("png16 holds 0..1; metric depth needs format exr",
+                                         detail={"param": "format"})
+            if not backends.is_metric(name, store, registry):
+                raise InvalidParamsError(
+                    f"metric depth needs a metric model; {name} predicts relative depth "
+                    f"(use normalize relative or near-far)", detail={"param": "normalize"})
+        if name != backends.PARALLAX:
+            available = devices.backends()
+            if params.device == "cuda" and not available["cuda"]:
+                raise InvalidParamsError("device 'cuda' asked for, but no CUDA device is usable",
+                                         detail={"param": "device"})
+            if params.runtime == "tensorrt" and not (available["tensorrt"] and available["cuda"]):
+                raise InvalidParamsError("runtime 'tensorrt' needs the tensorrt package and a "
+                                         "CUDA GPU", detail={"param": "runtime"})
+
+    def run(self, params: DepthParams, ctx: JobContext) -> dict[str, Any]:
+        started = time.perf_counter()
+        source = resolve_input(params.input)
+        store, registry = _stores()
+        name = backends.resolve(params.backend, store, registry)
+        plans, problems = self._plan(source, params)
+        needed = backends.min_frames(name)
+        for unit, first, last in plans:
+            if last - first + 1 < needed:
+                raise InvalidParamsError(f"{unit.clip_name}: the {name} backend needs at least "
+                                         f"{needed} frames, the clip has {last - first + 1}",
+                                         detail={"param": "backend"})
+        backend = backends.create(name, backends.BackendOptions(
+            working_size=params.working_size, fov_deg=params.fov, device=params.device,
+            precision=params.precision, runtime=params.runtime), store, registry)
+        described = backend.describe()
+        outputs = ClipOutputs(params.out, "depth")
+        fmt = "exr" if params.format == "exr" else "png"
+        options: dict[str, Any] = (
+            {"channels": ((*PREVIEW_CHANNELS, CHANNEL) if params.preview else (CHANNEL,)),
+             "pixel_type": "float"} if fmt == "exr" else {"channels": (PNG_CHANNEL,), "bit_depth": 16})
+        header = {"moviola/backend": name, "moviola/model": described.get("model") or "",
+                  "moviola/model/sha256": described.get("weights_sha256") or "",
+                  "moviola/model/license": described.get("license") or ""}
+        total = 2 * sum(last - first + 1 for _, first, last in plans)
+        done = 0
+
+        def progress(message: str) -> None:
+            nonlocal done
+            done += 1
+            ctx.progress(done, total, message)
+
+        clips, convention = [], None
+        try:
+            with ThreadPoolExecutor(params.writers, thread_name_prefix="moviola-depth") as pool:
+                for index, (unit, first, last) in enumerate(plans):
+                    try:
+                        clip, convention = self._clip(index, unit, first, last, params, ctx, backend,
+                                                      outputs, fmt, options, header, pool, progress,
+                                                      problems)
+                        clips.append(clip)
+                    except JobCancelledError:
+                        raise
+                    except MoviolaError as exc:
+                        if len(plans) == 1:
+                            raise
+                        problems.append(f"{unit.clip_name}: {exc}")  # other clips still get done
+        finally:
+            backend.close()
+        record = provenance("depth", {k: getattr(params, k) for k in (
+            "input", "format", "normalize", "backend", "range", "preview", "stabilize",
+            "smoothing", "working_size", "fov", "device", "precision", "runtime")},
+            backend=described)
+        otio_path = outputs.write_result(source, TRACK_NAME, record)
+        elapsed = time.perf_counter() - started
+        return {"clips": clips, "files": outputs.files,
+                "frames": [n for clip in clips for n in clip["frames"]],
+                "channel": CHANNEL if fmt == "exr" else PNG_CHANNEL,
+                "convention": convention or ("inverse_depth" if params.normalize == "relative"
+                                             else "depth"),
+                "normalize": params.normalize, "backend": name, "model": described,
+                "otio": otio_path, "problems": problems,
+                "timings": {"job_s": round(elapsed, 3),
+                            "frames_per_s": round(len(outputs.files) / elapsed, 2) if elapsed else None}}
+
+    @staticmethod
+    def _plan(source, params: DepthParams) -> tuple[list, list[str]]:
+        problems: list[str] = []
+        plans = []
+        for unit in source.units:
+            problems.extend(f"{unit.clip_name}: {p}" for p in unit.problems)
+            if unit.media_kind not in ("video", "image_sequence"):
+                continue
+            first, last = unit.first_frame, unit.last_frame
+            if params.range is not None:
+                first, last = max(first, params.range[0]), min(last, params.range[1])
+                if last < first:
+                    raise FrameRangeError(f"range {params.range} lies outside the media frames "
+                                          f"{unit.first_frame}-{unit.last_frame}", path=unit.media_path)
+            plans.append((unit, first, last))
+        if not plans:
+            raise InvalidParamsError("the input has no video clip to make depth for",
+                                     path=source.path)
+        return plans, problems
+
+    def _clip(self, index, unit, first, last, params, ctx, backend, outputs, fmt, options,
+              header, pool, progress, problems):
+        with open_source(unit.media_path) as media:
+            if last > media.last_frame:
+                problems.append(f"{unit.clip_name}: clip uses frames up to {last} but the media "
+                                f"ends at {media.last_frame}")
+                last = media.last_frame
+            with PredictionCache(params.out, f"{ctx.job_id[:12]}-{index:03d}") as cache:
+                analysis = analyse(media, first, last, backend,
+                                   stabiliser_for(backend, params.stabilize), cache, progress)
+                verdict = analysis.verdict
+                if not analysis.measured or verdict["status"] == "not_valid":
+                    raise JobFailedError(
+                        f"the {backend.NAME} backend is not valid for this clip: "
+                        f"{verdict.get('reason') or 'no frame could be measured'}",
+                        path=unit.media_path, detail={"verdict": verdict})
+                alignment = analysis.alignment
+                ranges = [alignment.ranges[f] for f in analysis.measured]
+                normalisation = plan(params.normalize, backend.output, backend.metric, ranges)
+                writer = outputs.writer(index, unit, first, fmt, **options)
+                frames = render(media, analysis, normalisation, cache, writer, pool, progress,
+                                preview=params.preview and fmt == "exr", attributes=header,
+                                smoothing=params.smoothing if params.stabilize else 0.0)
+        writer.paths.sort()
+        held = {str(n): analysis.source_of(n) for n in frames if analysis.source_of(n) != n}
+        depth_record = {
+            **normalisation.record(),
+            "stabilisation": {"mode": alignment.mode, "links": alignment.links,
+                              "residual": round(alignment.residual, 5), "notes": alignment.notes,
+                              "temporal_smoothing": params.smoothing if params.stabilize else 0.0},
+            "frames": frames,
+            "scale": [alignment.scale[analysis.source_of(n)] for n in frames],
+            "shift": [alignment.shift[analysis.source_of(n)] for n in frames],
+            "held_from": held,
+            "working_resolution": list(analysis.working_shape),
+            "plate_resolution": list(analysis.plate_shape)}
+        summary = outputs.add(unit, writer, frames, metadata={
+            "depth": depth_record, "backend": backend.describe(), "verdict": verdict,
+            "channel": CHANNEL if fmt == "exr" else PNG_CHANNEL})
+        summary.update(backend=backend.NAME, verdict=verdict, normalization=normalisation.record(),
+                       stabilisation=depth_record["stabilisation"], held_from=held,
+                       timings=analysis.timings)
+        return summary, normalisation.convention

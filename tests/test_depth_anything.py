@@ -1,0 +1,130 @@
+"""The neural path on CPU with a tiny random Depth Anything checkpoint, saved and loaded
+through the same code as real weights: the weights store, checksums, backend choice, the
+metric variant, and the TensorRT path with its builder replaced by a fake."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from depth_scenes import make_scene, tiny_depth_anything
+from moviola.engine.depth import backends
+from moviola.engine.depth.plates import working_frame
+from moviola.engine.models.registry import ModelRegistry
+from moviola.engine.models.store import WeightsError, WeightsStore
+from moviola.plugin import errors
+
+pytest.importorskip("transformers")
+SMALL = "depth-anything-v2-small"
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = WeightsStore(tmp_path / "weights")
+    tiny_depth_anything(store.root / SMALL)
+    return store
+
+
+def frames(backend, count=3):
+    scene = make_scene("truck", 20)
+    shape = backend.working_shape(160, 120)
+    return [(1001 + i, working_frame(scene.image(i), shape)) for i in range(count)]
+
+
+def test_auto_picks_the_installed_model_else_parallax(tmp_path, store):
+    registry = ModelRegistry.default()
+    assert backends.resolve("auto", WeightsStore(tmp_path / "empty"), registry) == "parallax"
+    assert backends.resolve("auto", store, registry) == SMALL
+    with pytest.raises(errors.InvalidParamsError, match="cannot run here"):
+        backends.resolve("depth-anything-v2-base", store, registry)  # opt-in, not installed
+    with pytest.raises(errors.InvalidParamsError, match="unknown depth backend"):
+        backends.resolve("midas", store, registry)
+    listed = {b["name"]: b for b in backends.available(store, registry)}
+    assert listed["depth-anything-v2-base"]["opt_in"] and not listed[SMALL]["opt_in"]
+
+
+def test_tiny_model_predicts_through_the_store(store):
+    registry = ModelRegistry.default()
+    backend = backends.create(SMALL, backends.BackendOptions(working_size=70), store, registry)
+    assert backend.working_shape(160, 120) == (98, 70)     # multiples of the 14-pixel patch
+    assert backend.working_shape(1920, 1080) == (126, 70)
+    predictions = list(backend.predict(frames(backend)))
+    assert [p.frame for p in predictions] == [1001, 1002, 1003]
+    assert all(p.values.shape == (70, 98) and p.values.dtype == np.float32 for p in predictions)
+    assert backend.affine_invariant and backend.output == "inverse_depth" and not backend.metric
+    described = backend.describe()
+    assert described["weights_sha256"] == store.verify(registry.get(SMALL))["model.safetensors"]
+    assert described["device"] == "cpu" and described["precision"] == "fp32"
+
+
+def test_tampered_weights_are_refused_before_loading(store):
+    registry = ModelRegistry.default()
+    spec = registry.get(SMALL)
+    backends.create(SMALL, backends.BackendOptions(), store, registry)
+    store.install(spec, spec.weights[0], str(store.path(spec, spec.weights[0])))  # pin its hash
+    weights = store.path(spec, spec.weights[0])
+    weights.write_bytes(weights.read_bytes()[:-8] + b"tampered")
+    with pytest.raises(WeightsError, match="checksum"):
+        backends.create(SMALL, backends.BackendOptions(), store, registry)
+
+
+def test_a_metric_checkpoint_predicts_depth(tmp_path):
+    store = WeightsStore(tmp_path / "weights")
+    tiny_depth_anything(store.root / SMALL, metric=True)
+    registry = ModelRegistry.default()
+    assert backends.is_metric(SMALL, store, registry)
+    backend = backends.create(SMALL, backends.BackendOptions(working_size=42), store, registry)
+    assert backend.metric and backend.output == "depth" and not backend.affine_invariant
+    (prediction,) = list(backend.predict(frames(backend, 1)))
+    assert prediction.values.min() >= 0.0 and prediction.values.max() <= 20.0  # sigmoid * max_depth
+
+
+def test_a_checkpoint_of_another_kind_is_refused(tmp_path):
+    store = WeightsStore(tmp_path / "weights")
+    folder = tiny_depth_anything(store.root / SMALL)
+    config = json.loads((folder / "config.json").read_text())
+    config["model_type"] = "dpt"
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(errors.InvalidParamsError, match="not a Depth Anything"):
+        backends.create(SMALL, backends.BackendOptions(), store, ModelRegistry.default())
+
+
+class FakeBuilder:
+    """Stands in for TensorRT: 'builds' by writing a file and runs the torch model."""
+
+    def __init__(self):
+        self.built: list[tuple[Path, tuple, bool]] = []
+        self.modules: dict[Path, object] = {}
+
+    def cache_key(self):
+        return "Fake GPU 9000-trt10.0"
+
+    def build(self, model, example, path, fp16):
+        path.write_bytes(b"engine")
+        self.built.append((path, tuple(example.shape), fp16))
+        self.modules[path] = model
+
+    def load(self, path):
+        assert path.read_bytes() == b"engine"
+        return self.modules[path]
+
+
+def test_tensorrt_engines_are_built_once_per_shape_and_cached(store):
+    registry = ModelRegistry.default()
+    builder = FakeBuilder()
+    options = backends.BackendOptions(working_size=70, runtime="tensorrt", builder=builder)
+    trt = backends.create(SMALL, options, store, registry)
+    got = list(trt.predict(frames(trt)))
+    assert len(builder.built) == 1
+    path, shape, fp16 = builder.built[0]
+    assert shape == (1, 3, 70, 98) and fp16 is False  # CPU: fp32
+    assert path.parent == store.folder(registry.get(SMALL)) / "tensorrt"
+    assert path.name.startswith("Fake-GPU-9000-trt10.0-1x70x98-fp32-")
+    again = backends.create(SMALL, options, store, registry)
+    list(again.predict(frames(again)))
+    assert len(builder.built) == 1  # the cached engine was loaded, not rebuilt
+    plain = backends.create(SMALL, backends.BackendOptions(working_size=70), store, registry)
+    for a, b in zip(got, plain.predict(frames(plain))):
+        assert np.allclose(a.values, b.values, rtol=1e-4, atol=1e-6)

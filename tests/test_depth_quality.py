@@ -1,0 +1,190 @@
+"""Depth quality on ray-cast scenes with exact depth: AbsRel and delta<1.25 after least-squares
+scale/shift alignment (per clip and per frame), and temporal flicker on static points.
+
+Thresholds, and why (figures measured on these scenes, 160x120, 20 frames; see docs/depth.md):
+
+- parallax, truck (sideways): AbsRel 0.066, delta1 0.94, flicker 0.022. Asserted: AbsRel <= 0.09,
+  delta1 >= 0.90, flicker <= 0.035: about a third of headroom for platform differences in
+  OpenCV's flow and RANSAC, still far from the baselines.
+- parallax, dolly in: AbsRel 0.097, delta1 0.87, flicker 0.027 (the focus of expansion sits
+  in the middle of the frame, where a dolly has no parallax). Asserted: <= 0.13, >= 0.82,
+  <= 0.04.
+- "wide margin" over the best of a constant and a planar (ground-plane) baseline, which on
+  these scenes reach AbsRel 0.24 and delta1 0.61 at best: AbsRel at most half of the
+  baseline's, delta1 at least 0.25 higher.
+- stabilisation must cut flicker: to at most 0.7x the unaligned pass's (measured 0.55x on
+  the truck, 0.3x on the dolly).
+- the stabiliser on a relative "model" (the true inverse depth, each frame with a random
+  scale in 0.5..2 and shift): the clip-wide AbsRel of the unaligned frames is ~0.25; aligned
+  through flow it must drop below 0.01 on the truck and pan, and flicker below a tenth.
+  On the dolly the flow links damp the real approach (measured AbsRel 0.094): asserted
+  <= 0.12, the documented bias.
+- ``pass`` (the truck with a near ball entering half-way, so each frame's depth range changes):
+  per-frame normalisation, what flickering passes do, pumps (AbsRel 0.10, flicker 0.011);
+  the aligned pass must be at least 4x better on both (measured 0.004 and 0.0006).
+- the temporal filter (strength 0.5) on a relative model with 3 % per-frame noise: flicker
+  must drop to at most 0.6x (measured 0.44x) without raising AbsRel.
+- parallax must call a pan and a locked-off camera not valid.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from depth_scenes import make_scene
+from moviola.engine.depth import metrics
+from moviola.engine.depth.base import Prediction
+from moviola.engine.depth.parallax import ParallaxBackend
+from moviola.engine.depth.pipeline import stabiliser_for
+from moviola.engine.depth.stabilise import Stabiliser
+from moviola.engine.depth.temporal import TemporalFilter
+from moviola.engine.depth.upsample import upsample
+
+FRAMES = 20
+
+
+def ground_truth(scene):
+    gts = [scene.depth(i) for i in range(len(scene))]
+    corr = [None] + [scene.correspondence(i, i - 1) for i in range(1, len(scene))]
+    return gts, corr
+
+
+def parallax_pass(scene, stabilize=True):
+    backend = ParallaxBackend()
+    stab = stabiliser_for(backend, stabilize)
+    predictions = []
+    for p in backend.predict((i, scene.image(i)) for i in range(len(scene))):
+        stab.add(p)
+        predictions.append(p)
+    aligned = stab.solve()
+    return [aligned.apply(p.frame, p.values) for p in predictions], backend.verdict()
+
+
+def baselines(gts, corr):
+    h, w = gts[0].shape
+    rng = np.random.default_rng(0)
+    planar = [np.repeat(np.arange(h, dtype=np.float32)[:, None], w, axis=1) for _ in gts]
+    constant = [1.0 + 1e-6 * rng.random((h, w)).astype(np.float32) for _ in gts]
+    scores = [metrics.evaluate_clip(b, gts, corr) for b in (planar, constant)]
+    return min(s.abs_rel for s in scores), max(s.delta1 for s in scores)
+
+
+@pytest.mark.parametrize("motion, max_rel, min_d1, max_flicker", [
+    ("truck", 0.09, 0.90, 0.035),
+    ("dolly", 0.13, 0.82, 0.04),
+])
+def test_parallax_beats_baselines_by_a_wide_margin(motion, max_rel, min_d1, max_flicker):
+    scene = make_scene(motion, FRAMES)
+    gts, corr = ground_truth(scene)
+    stable, verdict = parallax_pass(scene)
+    assert verdict["status"] == "valid" and verdict["frames_measured"] == FRAMES
+    scores = metrics.evaluate_clip(stable, gts, corr)
+    assert scores.abs_rel <= max_rel and scores.delta1 >= min_d1
+    assert scores.flicker <= max_flicker
+    base_rel, base_d1 = baselines(gts, corr)
+    assert scores.abs_rel <= 0.5 * base_rel
+    assert scores.delta1 >= base_d1 + 0.25
+    raw, _ = parallax_pass(scene, stabilize=False)
+    assert scores.flicker <= 0.7 * metrics.evaluate_clip(raw, gts, corr).flicker
+
+
+@pytest.mark.parametrize("motion", ["pan", "static"])
+def test_parallax_says_when_it_is_not_valid(motion):
+    scene = make_scene(motion, 10)
+    backend = ParallaxBackend()
+    predictions = list(backend.predict((i, scene.image(i)) for i in range(len(scene))))
+    assert len(predictions) == len(scene) and not any(p.valid for p in predictions)
+    verdict = backend.verdict()
+    assert verdict["status"] == "not_valid" and "does not translate" in verdict["reason"]
+
+
+def relative_model(scene, seed=0, noise=0.0):
+    """The true inverse depth, each frame with its own random scale and shift (and optional
+    smooth multiplicative noise): what an affine-invariant model returns at best."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(len(scene)):
+        u = 1.0 / scene.depth(i)
+        wobble = 1.0
+        if noise:
+            n = cv2.GaussianBlur(rng.normal(size=u.shape).astype(np.float32), (0, 0), 3)
+            wobble = 1.0 + noise * n / n.std()
+        out.append(((rng.uniform(0.5, 2.0) * u + rng.uniform(-0.05, 0.05)) * wobble).astype(np.float32))
+    return out
+
+
+def stabilise_relative(scene, raw):
+    stab = Stabiliser("affine", flow_weight=1.0, flow_offsets=(1, 2))
+    for i, values in enumerate(raw):
+        stab.add(Prediction(i, values, scene.image(i)))
+    aligned = stab.solve()
+    return [aligned.apply(i, v) for i, v in enumerate(raw)]
+
+
+@pytest.mark.parametrize("motion", ["truck", "pan"])
+def test_stabiliser_removes_per_frame_scale_and_shift(motion):
+    scene = make_scene(motion, FRAMES if motion == "truck" else 10)
+    gts, corr = ground_truth(scene)
+    raw = relative_model(scene)
+    before = metrics.evaluate_clip(raw, gts, corr)
+    after = metrics.evaluate_clip(stabilise_relative(scene, raw), gts, corr)
+    assert before.abs_rel > 0.15 and after.abs_rel < 0.01
+    assert after.flicker < 0.1 * before.flicker
+    noisy = relative_model(scene, noise=0.03)
+    assert (metrics.evaluate_clip(stabilise_relative(scene, noisy), gts, corr).flicker
+            < 0.2 * metrics.evaluate_clip(noisy, gts, corr).flicker)
+
+
+def per_frame_normalised(raw):
+    out = []
+    for values in raw:
+        lo, hi = np.percentile(values, [1, 99])
+        out.append((values - lo) / (hi - lo))
+    return out
+
+
+def test_alignment_does_not_pump_when_the_depth_range_changes():
+    scene = make_scene("pass", FRAMES)
+    gts, corr = ground_truth(scene)
+    raw = relative_model(scene)
+    pumping = metrics.evaluate_clip(per_frame_normalised(raw), gts, corr)
+    aligned = metrics.evaluate_clip(stabilise_relative(scene, raw), gts, corr)
+    assert aligned.abs_rel <= 0.25 * pumping.abs_rel
+    assert aligned.flicker <= 0.25 * pumping.flicker
+
+
+def test_temporal_filter_cuts_per_pixel_flicker():
+    scene = make_scene("truck", FRAMES)
+    gts, corr = ground_truth(scene)
+    aligned = stabilise_relative(scene, relative_model(scene, noise=0.03))
+    smooth = TemporalFilter(0.5)
+    filtered = [smooth(v, scene.image(i)) for i, v in enumerate(aligned)]
+    before = metrics.evaluate_clip(aligned, gts, corr)
+    after = metrics.evaluate_clip(filtered, gts, corr)
+    assert after.flicker <= 0.6 * before.flicker and after.abs_rel <= before.abs_rel
+
+
+def test_stabiliser_bias_on_a_dolly_is_bounded():
+    scene = make_scene("dolly", FRAMES)
+    gts, corr = ground_truth(scene)
+    after = metrics.evaluate_clip(stabilise_relative(scene, relative_model(scene)), gts, corr)
+    assert after.abs_rel <= 0.12 and after.delta1 >= 0.9
+
+
+def test_edge_aware_upsampling_beats_bilinear_at_depth_edges():
+    scene = make_scene("truck", 1, size=(320, 240))
+    image, depth = scene.render(0)
+    inverse = 1.0 / depth
+    low = cv2.resize(inverse, (80, 60), interpolation=cv2.INTER_AREA)
+    edges = cv2.Canny((inverse / inverse.max() * 255).astype(np.uint8), 10, 30) > 0
+    edges = cv2.dilate(edges.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+
+    def error(up):
+        e = np.abs(1.0 / np.maximum(up, 1e-3) - depth) / depth
+        return e.mean(), e[edges].mean()
+
+    bilinear = error(cv2.resize(low, (320, 240), interpolation=cv2.INTER_LINEAR))
+    guided = error(upsample(low, image))
+    assert upsample(low, image).shape == (240, 320)
+    assert guided[1] < 0.5 * bilinear[1] and guided[0] < bilinear[0]

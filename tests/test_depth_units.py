@@ -1,0 +1,152 @@
+"""Depth building blocks on their own: metrics, links and the banded solve, hole filling,
+normalisations, plate conversion, working sizes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from moviola.engine.depth import metrics
+from moviola.engine.depth.base import Prediction, even_shape
+from moviola.engine.depth.fill import fill
+from moviola.engine.depth.links import Link, measure_link
+from moviola.engine.depth.normalise import plan
+from moviola.engine.depth.plates import to_rgb8
+from moviola.engine.depth.stabilise import Stabiliser, solve_banded
+from moviola.plugin import errors
+
+
+def test_scale_shift_alignment_and_scores():
+    rng = np.random.default_rng(0)
+    depth = rng.uniform(2.0, 10.0, (40, 50)).astype(np.float32)
+    inverse = 1.0 / depth
+    assert metrics.fit_scale_shift(3.0 * inverse - 0.2, inverse) == pytest.approx((1 / 3, 0.2 / 3))
+    rel, d1 = metrics.evaluate(5.0 * inverse + 1.0, depth)   # any affine copy is perfect
+    assert rel == pytest.approx(0.0, abs=1e-5) and d1 == 1.0
+    assert metrics.abs_rel(depth * 1.1, depth) == pytest.approx(0.1, rel=1e-5)
+    assert metrics.delta1(depth * 1.3, depth) == 0.0 and metrics.delta1(depth * 1.2, depth) == 1.0
+    flat = np.ones_like(depth)
+    rel_flat, _ = metrics.evaluate(flat + 1e-6 * rng.random(depth.shape), depth)
+    assert rel_flat > 0.2
+
+
+def test_flicker_is_zero_for_truth_and_catches_rescaled_frames():
+    depths = [np.full((8, 8), 4.0 + 0.1 * i, np.float32) for i in range(5)]
+    ident = np.meshgrid(np.arange(8, dtype=np.float32), np.arange(8, dtype=np.float32))
+    corr = [None] + [(ident[0], ident[1], np.ones((8, 8), bool))] * 4
+    assert metrics.flicker(depths, depths, corr) == pytest.approx(0.0, abs=1e-7)
+    wobbly = [d * (1.1 if i % 2 else 0.9) for i, d in enumerate(depths)]
+    assert metrics.flicker(wobbly, depths, corr) > 0.15
+
+
+def test_banded_cholesky_matches_dense_solve():
+    rng = np.random.default_rng(3)
+    n, band = 40, 5
+    m = rng.normal(size=(n, n))
+    full = m @ m.T + n * np.eye(n)
+    full[np.abs(np.subtract.outer(np.arange(n), np.arange(n))) >= band] = 0.0
+    full += 5 * n * np.eye(n)  # still positive definite after banding
+    lower = np.zeros((band, n))
+    for k in range(band):
+        lower[k, :n - k] = np.diagonal(full, -k)
+    rhs = rng.normal(size=n)
+    assert np.allclose(solve_banded(lower, rhs), np.linalg.solve(full, rhs), atol=1e-10)
+
+
+def test_links_trim_outliers_and_the_solve_recovers_scales_and_shifts():
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0.1, 1.0, 5000)
+    y = 2.0 * x + 0.3
+    y[:200] = rng.uniform(-5, 5, 200)          # occlusions the flow check missed
+    link = measure_link(7, 8, x, y, 5000)
+    assert link.mxy / link.mxx == pytest.approx(np.mean(x[200:] * y[200:]) / np.mean(x[200:] ** 2), rel=1e-3)
+    assert measure_link(0, 1, x[:10], y[:10], 100) is None   # too few matches
+
+    # Frames whose raw values are truth * s_t + b_t: flow-like links between neighbours.
+    truth = [rng.uniform(0.1, 1.0, (30, 40)).astype(np.float32) for _ in range(6)]
+    scales = [1.0, 0.5, 2.0, 1.5, 0.8, 1.2]
+    shifts = [0.0, 0.1, -0.2, 0.05, 0.3, -0.1]
+    stab = Stabiliser("affine", flow_weight=0.0)
+    for i, (t, s, b) in enumerate(zip(truth, scales, shifts)):
+        raw = (t * s + b).astype(np.float32)
+        links = []
+        if i:
+            prev = (truth[i] * scales[i - 1] + shifts[i - 1]).ravel()
+            links.append(measure_link(i - 1, i, prev, raw.ravel(), raw.size))
+        stab.add(Prediction(i, raw, np.zeros((30, 40, 3), np.uint8), links=links))
+    aligned = stab.solve()
+    recovered = [(aligned.apply(i, truth[i] * scales[i] + shifts[i])) for i in range(6)]
+    # one affine map for the whole clip remains (the gauge, set by the weak prior): the same
+    # for every frame
+    ref = metrics.fit_scale_shift(recovered[0], truth[0])
+    for i in range(6):
+        assert metrics.fit_scale_shift(recovered[i], truth[i]) == pytest.approx(ref, rel=1e-3, abs=1e-3)
+    assert aligned.links == 5 and aligned.residual < 1e-3
+
+
+def test_invalid_frames_stay_out_of_the_solve():
+    stab = Stabiliser("scale", flow_weight=0.0)
+    stab.add(Prediction(0, np.ones((4, 4), np.float32), np.zeros((4, 4, 3), np.uint8), valid=False))
+    stab.add(Prediction(1, np.full((4, 4), 2.0, np.float32), np.zeros((4, 4, 3), np.uint8)))
+    aligned = stab.solve()
+    assert set(aligned.scale) == {1} and aligned.scale[1] == pytest.approx(1.0)
+
+
+def test_link_normal_block_is_the_misfit():
+    x, y = np.array([1.0, 2.0, 3.0]), np.array([2.0, 4.5, 5.0])
+    link = Link(0, 1, 1.0, x.mean(), y.mean(), (x * x).mean(), (y * y).mean(), (x * y).mean(), 0.0)
+    theta = np.array([1.5, 0.2, 0.7, -0.1])
+    direct = np.mean((theta[0] * x + theta[1] - theta[2] * y - theta[3]) ** 2)
+    assert theta @ link.normal_block(True) @ theta == pytest.approx(direct)
+
+
+def test_fill_keeps_trusted_pixels_and_fills_holes_from_neighbours():
+    values = np.tile(np.linspace(1.0, 2.0, 32, dtype=np.float32), (32, 1))
+    confidence = np.ones_like(values)
+    confidence[10:20, 10:20] = 0.0
+    holed = values.copy()
+    holed[10:20, 10:20] = 99.0
+    out = fill(holed, confidence)
+    assert np.allclose(out[confidence > 0], values[confidence > 0])
+    assert np.abs(out[10:20, 10:20] - values[10:20, 10:20]).max() < 0.15
+    assert not np.any(fill(values, np.zeros_like(values)))
+
+
+def test_normalisations_say_what_is_near():
+    ranges = [(0.1, 0.5), (0.12, 0.45)]
+    rel = plan("relative", "inverse_depth", False, ranges)
+    assert rel.convention == "inverse_depth" and rel.near_is.startswith("1.0")
+    assert rel.output(np.array([0.1, 0.5], np.float32)) == pytest.approx([0.0, 1.0])
+    nf = plan("near-far", "inverse_depth", False, ranges)
+    assert nf.convention == "depth" and (nf.near, nf.far) == pytest.approx((2.0, 10.0))
+    assert nf.output(np.array([0.5, 0.1, 0.25], np.float32)) == pytest.approx([0.0, 1.0, 0.25])
+    assert nf.preview(np.array([0.0], np.float32))[0] == pytest.approx(1.0)  # preview: near white
+    metric = plan("metric", "depth", True, [(1.5, 12.0)])
+    assert metric.output(np.array([3.0], np.float32))[0] == 3.0 and metric.units == "m"
+    # a metric model's relative pass is built on its inverse depth
+    from_metric = plan("relative", "depth", True, [(2.0, 10.0)])
+    assert from_metric.output(np.array([2.0, 10.0], np.float32)) == pytest.approx([1.0, 0.0])
+    header = nf.header()
+    assert header["moviola/depth/convention"] == "depth" and "moviola/depth/near" in header
+    assert "Z = 1 / u" in nf.record()["formula"]
+    with pytest.raises(errors.InvalidParamsError, match="metric model"):
+        plan("metric", "inverse_depth", False, ranges)
+    with pytest.raises(errors.InvalidParamsError):
+        plan("relative", "inverse_depth", False, [(0.5, 0.5)])
+
+
+def test_plates_become_8bit_rgb():
+    grey16 = np.full((4, 5), 65535, np.uint16)
+    assert to_rgb8(grey16).shape == (4, 5, 3) and to_rgb8(grey16).max() == 255
+    linear = np.full((2, 2, 4), 0.18, np.float32)
+    assert to_rgb8(linear)[0, 0, 0] == round(0.18 ** (1 / 2.2) * 255)
+    assert even_shape(1920, 1080, 518, multiple=14, upscale=True) == (924, 518)
+    assert even_shape(160, 120, 360) == (160, 120)  # never above the plate unless asked
+
+
+def test_unmeasured_frames_take_the_nearest_measured_map():
+    from moviola.engine.depth.pipeline import Analysis
+    from moviola.engine.depth.stabilise import Alignment
+
+    alignment = Alignment("scale", {3: 1.0, 7: 2.0}, {3: 0.0, 7: 0.0}, {3: (0, 1), 7: (0, 1)})
+    analysis = Analysis(list(range(1, 10)), [3, 7], alignment, {"status": "partial"}, (8, 8), (8, 8))
+    assert [analysis.source_of(n) for n in range(1, 10)] == [3, 3, 3, 3, 3, 7, 7, 7, 7]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from depth_scenes import make_scene, tiny_depth_anything
 from moviola.engine.depth import backends
-from moviola.engine.depth.plates import working_frame
+from moviola.engine.imaging.display import at_size
 from moviola.engine.models.registry import ModelRegistry
 from moviola.engine.models.store import WeightsError, WeightsStore
 from moviola.plugin import errors
@@ -30,7 +30,7 @@ def store(tmp_path):
 def frames(backend, count=3):
     scene = make_scene("truck", 20)
     shape = backend.working_shape(160, 120)
-    return [(1001 + i, working_frame(scene.image(i), shape)) for i in range(count)]
+    return [(1001 + i, at_size(scene.image(i), shape)) for i in range(count)]
 
 
 def test_auto_picks_the_installed_model_else_parallax(tmp_path, store):

@@ -10,7 +10,7 @@ from moviola.engine.depth.base import Prediction, even_shape
 from moviola.engine.depth.fill import fill
 from moviola.engine.depth.links import Link, measure_link
 from moviola.engine.depth.normalise import plan
-from moviola.engine.depth.plates import to_rgb8
+from moviola.engine.imaging.display import display_rgb8
 from moviola.engine.depth.stabilise import Stabiliser, solve_banded
 from moviola.plugin import errors
 
@@ -136,9 +136,9 @@ def test_normalisations_say_what_is_near():
 
 def test_plates_become_8bit_rgb():
     grey16 = np.full((4, 5), 65535, np.uint16)
-    assert to_rgb8(grey16).shape == (4, 5, 3) and to_rgb8(grey16).max() == 255
+    assert display_rgb8(grey16).shape == (4, 5, 3) and display_rgb8(grey16).max() == 255
     linear = np.full((2, 2, 4), 0.18, np.float32)
-    assert to_rgb8(linear)[0, 0, 0] == round(0.18 ** (1 / 2.2) * 255)
+    assert display_rgb8(linear)[0, 0, 0] == round(0.18 ** (1 / 2.2) * 255)
     assert even_shape(1920, 1080, 518, multiple=14, upscale=True) == (924, 518)
     assert even_shape(160, 120, 360) == (160, 120)  # never above the plate unless asked
 

@@ -7,17 +7,18 @@ One job per module (the ``depth`` job in ``engine/jobs/depth.py`` puts them toge
 - ``parallax``: depth from motion parallax; needs no weights; says when it is not valid.
 - ``anything_v2``: Depth Anything V2 through transformers, from the weights store; CUDA and
   an optional TensorRT path behind a replaceable builder.
-- ``flow``: dense optical flow and its forward-backward check.
 - ``links``: two frames' values at the same scene points, as least-squares statistics.
 - ``stabilise``: one scale (and shift) per frame for the whole clip, from the links.
 - ``temporal``: flow-guided smoothing of the per-pixel flicker left after alignment.
 - ``normalise``: what the numbers mean (relative, near-far, metric) and their record.
 - ``upsample``: working resolution to the plate's, edge-aware, guided by the plate.
 - ``fill``: filling unmeasured pixels from their neighbours.
-- ``plates``: plates as 8-bit RGB at full and working resolution.
 - ``cache``: predictions on disk between the two passes of a clip.
 - ``pipeline``: one clip's two streaming passes.
 - ``metrics``: AbsRel, delta<1.25, flicker, scale/shift alignment (tests and benchmarks).
+
+Plates become 8-bit working frames through ``moviola.engine.imaging.display`` and optical
+flow comes from ``moviola.engine.imaging.flow``, shared with mattes and match cuts.
 
 Nothing here imports torch until a neural backend is created.
 """

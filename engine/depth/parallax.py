@@ -38,7 +38,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from . import flow
+from ..imaging import flow
 from .base import DepthBackend, Prediction, even_shape
 from .fill import fill
 from .links import Link, measure_link

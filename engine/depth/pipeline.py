@@ -29,7 +29,7 @@ from ..media.writers import ImageSequenceWriter
 from .base import DepthBackend
 from .cache import PredictionCache
 from .normalise import Normalisation
-from .plates import to_rgb8, working_frame
+from ..imaging.display import at_size, display_rgb8
 from .stabilise import Alignment, Stabiliser
 from .temporal import TemporalFilter
 from .upsample import upsample
@@ -81,11 +81,11 @@ def analyse(source: FrameSource, first: int, last: int, backend: DepthBackend,
 
     def working_frames():
         for number, plate in source.frames(first, last + 1):
-            rgb = to_rgb8(plate)
+            rgb = display_rgb8(plate)
             if "working" not in shapes:
                 shapes["plate"] = (rgb.shape[1], rgb.shape[0])
                 shapes["working"] = backend.working_shape(rgb.shape[1], rgb.shape[0])
-            yield number, working_frame(rgb, shapes["working"])
+            yield number, at_size(rgb, shapes["working"])
 
     frames, measured = [], []
     for prediction in backend.predict(working_frames()):
@@ -118,9 +118,9 @@ def render(source: FrameSource, analysis: Analysis, normalisation: Normalisation
     for number, plate in source.frames(first, last + 1):
         origin = analysis.source_of(number)
         aligned = analysis.alignment.apply(origin, cache.load(origin))
-        rgb = to_rgb8(plate)
+        rgb = display_rgb8(plate)
         if smoothing > 0:
-            aligned = temporal(aligned, working_frame(rgb, analysis.working_shape))
+            aligned = temporal(aligned, at_size(rgb, analysis.working_shape))
         frame_header = {**header, "moviola/depth/scale": analysis.alignment.scale[origin],
                         "moviola/depth/shift": analysis.alignment.shift[origin]}
         if origin != number:

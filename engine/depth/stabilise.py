@@ -30,7 +30,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from . import flow
+from ..imaging import flow
 from .base import Prediction
 from .links import Link, measure_link
 

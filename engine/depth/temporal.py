@@ -16,7 +16,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from . import flow
+from ..imaging import flow
 
 __all__ = ["TemporalFilter", "DEFAULT_STRENGTH"]
 

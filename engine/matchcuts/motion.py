@@ -13,6 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..imaging import flow as optical
 from .flavour import Flavour
 
 __all__ = ["MotionFlavour"]
@@ -22,10 +23,9 @@ PAIRS = 6
 MIN_SPEED = 0.05          # frame widths per second
 
 
-def _flow_grid(a: np.ndarray, b: np.ndarray, dis: cv2.DISOpticalFlow) -> np.ndarray:
+def _flow_grid(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Mean flow a -> b per grid cell, in frame widths per frame: (CELLS, CELLS, 2)."""
-    ga, gb = (cv2.cvtColor(x, cv2.COLOR_RGB2GRAY) for x in (a, b))
-    flow = dis.calc(ga, gb, None)
+    flow = optical.flow(optical.gray(a), optical.gray(b), optical.FAST)
     w = flow.shape[1]
     cells = cv2.resize(flow, (CELLS, CELLS), interpolation=cv2.INTER_AREA)
     return cells / float(w)
@@ -49,8 +49,7 @@ class MotionFlavour(Flavour):
         return sorted({n for t in firsts for n in (t, t + 1)})
 
     def describe(self, frames: dict[int, np.ndarray], fps: float) -> np.ndarray:
-        dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
-        grids = [_flow_grid(frames[t], frames[t + 1], dis)
+        grids = [_flow_grid(frames[t], frames[t + 1])
                  for t in sorted(frames) if t + 1 in frames]
         if not grids:
             return np.zeros(CELLS * CELLS * 2, np.float32)

@@ -1,7 +1,7 @@
 """Dense optical flow (OpenCV DIS) and what mattes do with it: carry a mask from one frame to
 the next, and tell the object's motion from the background's.
 
-Flow here is always *backward*: ``flow = Flow().calc(current, previous)`` gives, for every
+Flow here is always *backward*: ``flow = backward_flow(current, previous)`` gives, for every
 pixel x of the current frame, where it was in the previous one (x + flow[x]), so
 ``warp(previous_mask, flow)`` is the previous mask moved onto the current frame.
 """
@@ -11,35 +11,24 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["Flow", "warp", "motion_evidence"]
+from ..imaging import flow as optical
+
+__all__ = ["backward_flow", "warp", "motion_evidence"]
 
 
-class Flow:
-    """DIS optical flow between working-resolution RGB frames.
+def backward_flow(current: np.ndarray, previous: np.ndarray) -> np.ndarray:
+    """HxWx2 float32 flow from RGB frame ``current`` to ``previous``."""
+    return optical.flow(optical.gray(current), optical.gray(previous))
 
-    One instance per thread: OpenCV's DIS object keeps state between calls.
-    """
 
-    def __init__(self, preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM) -> None:
-        self._dis = cv2.DISOpticalFlow_create(preset)
-
-    def calc(self, current: np.ndarray, previous: np.ndarray) -> np.ndarray:
-        """HxWx2 float32 flow from ``current`` to ``previous``."""
-        a = cv2.cvtColor(current, cv2.COLOR_RGB2GRAY)
-        b = cv2.cvtColor(previous, cv2.COLOR_RGB2GRAY)
-        return self._dis.calc(a, b, None)
+def warp(mask: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Move ``mask`` (the previous frame's, float32) onto the current frame along ``flow``;
+    what comes from outside the frame is empty."""
+    return optical.sample(mask.astype(np.float32), flow, outside=0.0)
 
 
 def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-
-
-def warp(mask: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    """Move ``mask`` (the previous frame's, float32) onto the current frame along ``flow``."""
-    h, w = mask.shape
-    gx, gy = _grid(h, w)
-    return cv2.remap(mask.astype(np.float32), gx + flow[..., 0], gy + flow[..., 1],
-                     cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
 def _fit_affine(ys: np.ndarray, xs: np.ndarray, flow: np.ndarray,

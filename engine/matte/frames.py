@@ -13,43 +13,16 @@ import cv2
 import numpy as np
 
 from ..media.frame_source import FrameSource
-from ..media.resize import resize
+from ..imaging.display import at_size, display_rgb8, working_size
 
-__all__ = ["working_size", "display_rgb8", "to_working", "guide_gray", "reverse_frames"]
-
-
-def working_size(width: int, height: int, max_side: int) -> tuple[int, int]:
-    """(w, h) with the longest side at most ``max_side`` (never upscaled); 0 keeps full size."""
-    longest = max(width, height)
-    if max_side <= 0 or longest <= max_side:
-        return width, height
-    scale = max_side / longest
-    return max(8, int(round(width * scale))), max(8, int(round(height * scale)))
-
-
-def display_rgb8(image: np.ndarray) -> np.ndarray:
-    """HxWx3 uint8 RGB of any plate: 16-bit is shifted down, float (scene-linear EXR) gets a
-    2.2 gamma so segmentation sees roughly what the artist sees; alpha is dropped."""
-    a = np.asarray(image)
-    if a.ndim == 2:
-        a = a[..., None]
-    if a.shape[2] == 1:
-        a = np.repeat(a, 3, axis=2)
-    a = a[..., :3]
-    if a.dtype == np.uint8:
-        return np.ascontiguousarray(a)
-    if a.dtype == np.uint16:
-        return (a >> 8).astype(np.uint8)
-    f = np.clip(a.astype(np.float32), 0.0, 1.0) ** (1 / 2.2)
-    return (f * 255.0 + 0.5).astype(np.uint8)
+__all__ = ["to_working", "guide_gray", "reverse_frames"]
 
 
 def to_working(image: np.ndarray, max_side: int) -> np.ndarray:
     """The plate as 8-bit RGB at the working resolution."""
     rgb = display_rgb8(image)
     h, w = rgb.shape[:2]
-    ww, wh = working_size(w, h, max_side)
-    return rgb if (ww, wh) == (w, h) else resize(rgb, ww, wh)
+    return at_size(rgb, working_size(w, h, max_side))
 
 
 def guide_gray(image: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..media.frame_source import FrameSource
 from .backend import MatteBackend
-from .flow import Flow, warp
+from .flow import backward_flow, warp
 from .frames import forward_frames, reverse_frames
 
 __all__ = ["propagate"]
@@ -37,7 +37,6 @@ def propagate(source: FrameSource, backend: MatteBackend, anchor: int, anchor_im
         frames = forward_frames(source, anchor + 1, anchor + length, backend.working_size)
     else:
         frames = reverse_frames(source, anchor - length, anchor - 1, backend.working_size)
-    flow = Flow()
     blend = backend.TEMPORAL_BLEND
     tracker = backend.tracker(anchor_image, anchor_mask)
     previous, mask = anchor_image, anchor_mask.astype(np.float32)
@@ -46,7 +45,7 @@ def propagate(source: FrameSource, backend: MatteBackend, anchor: int, anchor_im
         for number, image in frames:
             if check is not None:
                 check()
-            motion = flow.calc(image, previous)
+            motion = backward_flow(image, previous)
             carried = warp(mask, motion)
             raw = tracker.step(image, motion, carried)
             mask = blend * raw + (1.0 - blend) * carried

@@ -16,7 +16,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .frames import display_rgb8
+from ..imaging.display import display_rgb8
 
 __all__ = ["box", "guided_filter_gray", "guided_filter_color", "refine_alpha"]
 

@@ -3,7 +3,7 @@
 Shot detection and match-cut features look at tiny frames (48x27 to 128x72). For a video the
 decoder's own frame is scaled by swscale straight from YUV, which skips the full-size RGB
 conversion that :meth:`FrameSource.read` does and is several times faster; image sequences
-go through :meth:`FrameSource.read` and :func:`moviola.engine.media.resize.resize`. Rotation
+go through :meth:`FrameSource.read` and :func:`moviola.engine.imaging.display.display_rgb8`. Rotation
 metadata is applied as the media readers do.
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from ..imaging.display import at_size, display_rgb8
 from ..media.frame_source import FrameSource
-from ..media.resize import resize
 from ..media.video import VideoReader
 
 __all__ = ["small_frames", "small_frame"]
@@ -30,15 +30,7 @@ def small_frame(source: FrameSource, n: int, size: tuple[int, int]) -> np.ndarra
         rgb = source.read_frame(n).reformat(width=w, height=h, format="rgb24",
                                             interpolation="AREA").to_ndarray()
         return np.ascontiguousarray(np.rot90(rgb, quarter_turns)) if quarter_turns else rgb
-    image = source.read(n)
-    if image.ndim == 2:
-        image = np.repeat(image[..., None], 3, axis=2)
-    image = image[..., :3]
-    if image.dtype != np.uint8:
-        # Float (EXR) and 16-bit frames: display-referred 0..1 or 0..65535 to 8 bits.
-        scale = 255.0 if image.dtype.kind == "f" else 255.0 / np.iinfo(image.dtype).max
-        image = np.clip(image.astype(np.float32) * scale + 0.5, 0, 255).astype(np.uint8)
-    return resize(np.ascontiguousarray(image), width, height)
+    return at_size(display_rgb8(source.read(n)), (width, height))
 
 
 def small_frames(source: FrameSource, size: tuple[int, int], frames: Iterable[int] | None = None

@@ -1,8 +1,9 @@
-"""Dense optical flow between working-resolution frames, and what depth needs from it.
+"""Dense optical flow between working-resolution frames: the one DIS wrapper.
 
 OpenCV's DIS flow (fast, dense, CPU) gives the motion of every pixel; a forward-backward
 check marks the pixels whose motion is trustworthy (not occluded, not out of frame, not
-ambiguous). Both the parallax backend and the temporal stabiliser use this module.
+ambiguous). Mattes carry masks along it, depth aligns and triangulates with it, match cuts
+average it into a camera-move signature.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import threading
 import cv2
 import numpy as np
 
-__all__ = ["gray", "flow", "consistent_flow", "sample", "flow_size"]
+__all__ = ["gray", "flow", "consistent_flow", "sample", "flow_size", "MEDIUM", "FAST"]
 
 # Forward-backward disagreement tolerated, in pixels: a constant plus a share of the motion.
 CONSISTENCY_PX = 0.6
@@ -21,13 +22,18 @@ CONSISTENCY_REL = 0.05
 _local = threading.local()
 
 
-def _dis() -> cv2.DISOpticalFlow:
-    # DIS objects keep state between calls: one per thread, never shared.
-    engine = getattr(_local, "dis", None)
-    if engine is None:
-        engine = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-        _local.dis = engine
-    return engine
+MEDIUM = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
+FAST = cv2.DISOPTICAL_FLOW_PRESET_FAST
+
+
+def _dis(preset: int) -> cv2.DISOpticalFlow:
+    # DIS objects keep buffers between calls: one per thread and preset, never shared.
+    engines = getattr(_local, "dis", None)
+    if engines is None:
+        engines = _local.dis = {}
+    if preset not in engines:
+        engines[preset] = cv2.DISOpticalFlow_create(preset)
+    return engines[preset]
 
 
 def gray(rgb: np.ndarray) -> np.ndarray:
@@ -43,18 +49,22 @@ def flow_size(width: int, height: int, max_side: int) -> tuple[int, int]:
     return max(8, int(round(width * scale))), max(8, int(round(height * scale)))
 
 
-def flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def flow(a: np.ndarray, b: np.ndarray, preset: int = MEDIUM) -> np.ndarray:
     """Dense flow from grey frame ``a`` to ``b``: HxWx2 float32, pixel (x, y) of ``a`` moves
     to ``(x, y) + flow[y, x]`` in ``b``."""
-    return _dis().calc(a, b, None)
+    return _dis(preset).calc(a, b, None)
 
 
-def sample(image: np.ndarray, field: np.ndarray) -> np.ndarray:
-    """``image`` read at ``(x, y) + field[y, x]`` (bilinear; outside the frame: edge)."""
+def sample(image: np.ndarray, field: np.ndarray, *, outside: float | None = None) -> np.ndarray:
+    """``image`` read at ``(x, y) + field[y, x]`` (bilinear). Outside the frame: the edge
+    value, or ``outside`` when given (a mask carried out of frame is empty, not smeared)."""
     h, w = field.shape[:2]
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    if outside is None:
+        return cv2.remap(image, xs + field[..., 0], ys + field[..., 1], cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE)
     return cv2.remap(image, xs + field[..., 0], ys + field[..., 1], cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_REPLICATE)
+                     borderMode=cv2.BORDER_CONSTANT, borderValue=outside)
 
 
 def inside(field: np.ndarray) -> np.ndarray:

@@ -1,0 +1,1 @@
+"""Image analysis every job shares: display-referred plates, dense optical flow."""

@@ -228,3 +228,10 @@ def test_events_of_unfollowed_streams_do_not_pile_up(client):
     client.heartbeat()
     assert all(len(q) <= 1000 for q in client._events.values())
     assert not client._replies and not client._awaited
+
+
+def test_every_builtin_job_kind_loads():
+    from moviola.engine.jobs.registry import BUILTIN_KINDS, _load
+    names = {_load(spec).NAME for spec in BUILTIN_KINDS}
+    assert {"probe", "proxy", "sample", "install_model", "matte", "matte_preview", "depth",
+            "shots", "matchcuts"} <= names

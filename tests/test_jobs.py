@@ -194,3 +194,28 @@ def test_proxy_frames_match_sequential_decode(client, tmp_path):
     assert result["frames"] == list(range(24))
     assert [read_frame_index(read_image(p)) for p in result["files"]] == list(range(24))
     assert np.asarray(read_image(result["files"][0])).dtype == np.uint8
+
+
+def test_cancel_stops_a_multi_clip_job_instead_of_becoming_problems(client, tmp_path):
+    media = write_video(tmp_path / "long.mp4", 300, rate=Fraction(25), size=(640, 360))
+    timeline = otio.schema.Timeline(name="many")
+    track = otio.schema.Track(name="V1")
+    timeline.tracks.append(track)
+    ref = otio.schema.ExternalReference(target_url=str(media), available_range=otio.opentime.TimeRange(
+        otio.opentime.RationalTime(0, 25), otio.opentime.RationalTime(300, 25)))
+    for i in range(5):
+        track.append(otio.schema.Clip(name=f"c{i}", media_reference=ref.clone(),
+                                      source_range=otio.opentime.TimeRange(
+                                          otio.opentime.RationalTime(i * 60, 25),
+                                          otio.opentime.RationalTime(60, 25))))
+    source = tmp_path / "many.otio"
+    otio.adapters.write_to_file(timeline, str(source))
+    job = client.submit("proxy", {"input": str(source), "out": str(tmp_path / "out"),
+                                  "format": "png", "max_width": 0, "writers": 1})
+    for event in job.events():
+        if not event.final and event.body.get("done", 0) >= 10:
+            job.cancel()
+    with pytest.raises(errors.JobCancelledError):
+        job.result()
+    clips_started = {p.parent.name for p in (tmp_path / "out" / "proxy").rglob("*.png")}
+    assert len(clips_started) <= 2  # it stopped; it did not go on to every other clip

@@ -11,9 +11,12 @@ import logging
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Callable, ClassVar
 
-from moviola.plugin.errors import JobCancelledError
+from moviola.plugin.errors import JobCancelledError, MoviolaError
 
 from . import schema
 
@@ -50,6 +53,36 @@ class JobContext:
         self._last_sent = now
         self._emit({"done": int(done), "total": int(total), "message": message,
                     "fraction": (done / total) if total else 0.0, **extra})
+
+
+@dataclass
+class ClipOutcome:
+    failed: bool = False
+
+
+class ClipFailures:
+    """The failure policy of a job over several clips (or media files).
+
+    One clip's typed failure becomes a problem line and the other clips still get done; with
+    a single clip its failure is the job's failure; a cancel always stops the whole job.
+    """
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.problems: list[str] = []
+
+    @contextmanager
+    def clip(self, label: str) -> Iterator[ClipOutcome]:
+        outcome = ClipOutcome()
+        try:
+            yield outcome
+        except JobCancelledError:
+            raise
+        except MoviolaError as exc:
+            if self.count == 1:
+                raise
+            self.problems.append(f"{label}: {exc}")
+            outcome.failed = True
 
 
 class JobKind(ABC):

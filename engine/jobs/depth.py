@@ -16,9 +16,7 @@ from typing import Any, Literal, Optional
 from moviola.plugin.errors import (
     FrameRangeError,
     InvalidParamsError,
-    JobCancelledError,
     JobFailedError,
-    MoviolaError,
 )
 
 from .. import devices
@@ -33,7 +31,7 @@ from ..media.source import open_source
 from ..models.registry import ModelRegistry
 from ..models.store import WeightsStore
 from ..provenance import provenance
-from .base import JobContext, JobKind
+from .base import ClipFailures, JobContext, JobKind
 from .clip_outputs import ClipOutputs
 from .schema import param
 
@@ -144,22 +142,18 @@ class DepthJob(JobKind):
             ctx.progress(done, total, message)
 
         clips, convention = [], None
+        failures = ClipFailures(len(plans))
         try:
             with ThreadPoolExecutor(params.writers, thread_name_prefix="moviola-depth") as pool:
                 for index, (unit, first, last) in enumerate(plans):
-                    try:
+                    with failures.clip(unit.clip_name):
                         clip, convention = self._clip(index, unit, first, last, params, ctx, backend,
                                                       outputs, fmt, options, header, pool, progress,
                                                       problems)
                         clips.append(clip)
-                    except JobCancelledError:
-                        raise
-                    except MoviolaError as exc:
-                        if len(plans) == 1:
-                            raise
-                        problems.append(f"{unit.clip_name}: {exc}")  # other clips still get done
         finally:
             backend.close()
+        problems.extend(failures.problems)
         record = provenance("depth", {k: getattr(params, k) for k in (
             "input", "format", "normalize", "backend", "range", "preview", "stabilize",
             "smoothing", "working_size", "fov", "device", "precision", "runtime")},

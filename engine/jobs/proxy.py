@@ -9,14 +9,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
-from moviola.plugin.errors import FrameRangeError, InvalidParamsError, MoviolaError
+from moviola.plugin.errors import FrameRangeError, InvalidParamsError
 
 from ..inputs import check_input_exists, is_timeline_path, resolve_input
 from ..media.outputs import ensure_dir
 from ..media.resize import fit_width
 from ..media.source import open_source
 from ..provenance import provenance
-from .base import JobContext, JobKind
+from .base import ClipFailures, JobContext, JobKind
 from .clip_outputs import ClipOutputs
 from .schema import param
 
@@ -76,36 +76,34 @@ class ProxyJob(JobKind):
         total = sum(last - first + 1 for _, first, last in plans)
         done = 0
         clips = []
+        failures = ClipFailures(len(plans))
         with ThreadPoolExecutor(params.writers, thread_name_prefix="moviola-writer") as pool:
             for index, (unit, first, last) in enumerate(plans):
-                try:
-                    with open_source(unit.media_path) as media:
-                        if last > media.last_frame:
-                            problems.append(f"{unit.clip_name}: clip uses frames up to {last} but "
-                                            f"the media ends at {media.last_frame}")
-                            last = media.last_frame
-                        writer = outputs.writer(index, unit, first, params.format)
-                        pending: list[Future] = []
-                        frames = []
-                        for number, image in media.frames(first, last + 1):
-                            ctx.check_cancelled()
-                            pending.append(pool.submit(writer.write, fit_width(image, params.max_width), number))
-                            frames.append(number)
-                            while len(pending) >= MAX_IN_FLIGHT or (pending and pending[0].done()):
-                                pending.pop(0).result()
-                                done += 1
-                                ctx.progress(done, total, unit.clip_name)
-                        for future in pending:
-                            future.result()
+                with failures.clip(unit.clip_name) as outcome, open_source(unit.media_path) as media:
+                    if last > media.last_frame:
+                        problems.append(f"{unit.clip_name}: clip uses frames up to {last} but "
+                                        f"the media ends at {media.last_frame}")
+                        last = media.last_frame
+                    writer = outputs.writer(index, unit, first, params.format)
+                    pending: list[Future] = []
+                    frames = []
+                    for number, image in media.frames(first, last + 1):
+                        ctx.check_cancelled()
+                        pending.append(pool.submit(writer.write, fit_width(image, params.max_width), number))
+                        frames.append(number)
+                        while len(pending) >= MAX_IN_FLIGHT or (pending and pending[0].done()):
+                            pending.pop(0).result()
                             done += 1
-                        ctx.progress(done, total, unit.clip_name)
-                except MoviolaError as exc:
-                    if len(plans) == 1:
-                        raise
-                    problems.append(f"{unit.clip_name}: {exc}")  # other clips still get done
-                    continue
+                            ctx.progress(done, total, unit.clip_name)
+                    for future in pending:
+                        future.result()
+                        done += 1
+                    ctx.progress(done, total, unit.clip_name)
+                if outcome.failed:
+                    continue  # other clips still get done
                 writer.paths.sort()
                 clips.append(outputs.add(unit, writer, frames))
+        problems.extend(failures.problems)
         record = provenance("proxy", {"input": params.input, "format": params.format,
                                       "max_width": params.max_width, "range": params.range})
         otio_path = outputs.write_result(source, "Moviola proxy", record)

@@ -12,7 +12,6 @@ from typing import Any, Literal, Optional
 
 import opentimelineio as otio
 
-from moviola.plugin.errors import MoviolaError
 from moviola.plugin.results import NAMESPACE, write_timeline
 
 from ..inputs import check_input_exists, resolve_input
@@ -23,7 +22,7 @@ from ..provenance import provenance
 from ..shots.cached import detect_cached
 from ..shots.detect import check_settings, choose_backend
 from ..shots.timeline_out import clip_of, media_time, shots_timeline
-from .base import JobContext, JobKind
+from .base import ClipFailures, JobContext, JobKind
 from .clip_outputs import safe_name
 from .schema import param
 
@@ -65,19 +64,16 @@ class ShotsJob(JobKind):
         entries = []
         backends: dict[str, str] = {}
         done = 0
+        failures = ClipFailures(len(units))
         for unit in units:
             offset = done
-            try:
-                with open_source(unit.media_path) as media:
-                    detection, _ = detect_cached(
-                        media, cache, params.backend, settings=params.thresholds,
-                        start=unit.first_frame, stop=unit.last_frame + 1,
-                        progress=lambda d, t, o=offset, u=unit: ctx.progress(o + d, total, u.clip_name))
-            except MoviolaError as exc:
-                if len(units) == 1:
-                    raise
-                problems.append(f"{unit.clip_name}: {exc}")   # other clips still get done
-                continue
+            with failures.clip(unit.clip_name) as outcome, open_source(unit.media_path) as media:
+                detection, _ = detect_cached(
+                    media, cache, params.backend, settings=params.thresholds,
+                    start=unit.first_frame, stop=unit.last_frame + 1,
+                    progress=lambda d, t, o=offset, u=unit: ctx.progress(o + d, total, u.clip_name))
+            if outcome.failed:
+                continue  # other clips still get done
             done += unit.frame_count
             backends[detection.backend] = detection.reason
             ref = clip_of(source.timeline, unit).media_reference
@@ -94,6 +90,7 @@ class ShotsJob(JobKind):
                     "kind": "shot", "media": unit.media_path, "frames": [shot.start, shot.end],
                     "cut_in": cut_in.to_wire() if cut_in else None, "backend": detection.backend,
                     "source_clip": unit.clip_name}))
+        problems.extend(failures.problems)
         ctx.progress(total, total, "writing")
         backend = ", ".join(backends) or choose_backend(params.backend)[0]
         result: dict[str, Any] = {

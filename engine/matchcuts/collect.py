@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import opentimelineio as otio
 
-from moviola.plugin.errors import MoviolaError
+from moviola.plugin.errors import JobCancelledError, MoviolaError
 from moviola.plugin.timeline import WorkUnit
 
 from ..inputs import ResolvedInput
@@ -75,6 +75,8 @@ def gather_shots(inputs: Sequence[ResolvedInput], cache: MediaCache, *, backend:
                     detection, _ = detect_cached(
                         media, cache, backend, settings=thresholds,
                         progress=lambda d, t, s=source.stem: progress(d, t, f"shots of {s}"))
+            except JobCancelledError:
+                raise
             except MoviolaError as exc:
                 problems.append(f"{source.stem}: {exc}")
                 continue
@@ -136,6 +138,8 @@ def describe_all(shots: Sequence[ShotRef], kinds: Sequence[Flavour], cache: Medi
                 if todo:
                     for k in kinds:
                         cache.save(key, "features", _cache_entry(k), stored[k.NAME])
+        except JobCancelledError:
+            raise
         except MoviolaError as exc:
             problems.append(f"{path}: {exc}")
         done += len(members)

@@ -11,7 +11,8 @@ import opentimelineio as otio
 import pytest
 
 from moviola.cli.main import main as cli_main
-from moviola.engine.matchcuts.cache import MediaCache, media_key
+from moviola.engine.matchcuts.cache import MediaCache
+from moviola.engine.media.identity import media_key
 from moviola.engine.matchcuts.dedupe import duplicate_groups
 from moviola.engine.matchcuts.features import describe_shots, flavours
 from moviola.engine.matchcuts.metrics import average_precision

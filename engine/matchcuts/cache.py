@@ -3,9 +3,9 @@ computes what is new.
 
 Entries live under ``<moviola home>/cache/matchcuts/<media key>/`` (``$MOVIOLA_HOME``,
 default ``~/.moviola``), outside any job's output folder, so every job and every output
-folder shares them. The media key hashes the file's size and its first and last MiB
-(for an image sequence: the pattern, frame range and its first and last files), so a copied
-or touched file keeps its entries and an edited one gets new ones. Each entry's file name
+folder shares them. The media key is :func:`moviola.engine.media.identity.media_key`, by
+content, so a copied or touched file keeps its entries and an edited one gets new ones. Each
+entry's file name
 adds a hash of the settings that made it (backend, thresholds, flavour version). Files are
 .npz without pickles, written atomically.
 """
@@ -22,39 +22,13 @@ import numpy as np
 
 from moviola.plugin.discovery import moviola_home
 
-from ..media.info import MediaInfo
 from ..media.outputs import AtomicPath
 
-__all__ = ["media_key", "settings_key", "MediaCache", "default_root"]
-
-_CHUNK = 1 << 20
+__all__ = ["settings_key", "MediaCache", "default_root"]
 
 
 def default_root() -> Path:
     return moviola_home() / "cache" / "matchcuts"
-
-
-def _hash_ends(h: "hashlib._Hash", path: str) -> None:
-    size = os.path.getsize(path)
-    h.update(f"{size}:".encode())
-    with open(path, "rb") as fh:
-        h.update(fh.read(_CHUNK))
-        if size > _CHUNK:
-            fh.seek(max(_CHUNK, size - _CHUNK))
-            h.update(fh.read(_CHUNK))
-
-
-def media_key(info: MediaInfo) -> str:
-    """A content key of the media: size plus first and last MiB (first and last file for a
-    sequence)."""
-    h = hashlib.sha256()
-    if info.kind == "image_sequence":
-        h.update(f"{info.path}|{info.start_frame}|{info.last_frame}".encode())
-        for n in (info.start_frame, info.last_frame):
-            _hash_ends(h, info.path % n)
-    else:
-        _hash_ends(h, info.path)
-    return h.hexdigest()[:32]
 
 
 def settings_key(settings: dict[str, Any]) -> str:

@@ -23,7 +23,8 @@ from ..media.source import open_source
 from ..shots.cached import detect_cached
 from ..shots.detect import Shot
 from ..shots.timeline_out import clip_of
-from .cache import MediaCache, media_key
+from ..media.identity import media_key
+from .cache import MediaCache
 from .features import WORKING_SIZE, describe_shots
 from .flavour import Flavour
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
+from ..media.identity import media_key
 from ..media.info import MediaInfo
 from ..media.outputs import AtomicPath, resolve_output
 
@@ -27,18 +27,9 @@ __all__ = ["media_identity", "cache_key", "MatteCache"]
 
 
 def media_identity(info: MediaInfo) -> dict[str, Any]:
-    """What identifies the media's content well enough for caching."""
-    path = info.path
-    probe = path if os.path.exists(path) else None
-    if probe is None and info.kind == "image_sequence":
-        try:
-            probe = path % info.start_frame
-        except TypeError:
-            probe = None
-    stat = os.stat(probe) if probe and os.path.exists(probe) else None
-    return {"path": path, "frames": [info.start_frame, info.last_frame],
-            "size": [info.width, info.height],
-            "bytes": stat.st_size if stat else None, "mtime_ns": stat.st_mtime_ns if stat else None}
+    """What identifies the media's content for caching: its content key and frame range."""
+    return {"media": media_key(info), "frames": [info.start_frame, info.last_frame],
+            "size": [info.width, info.height]}
 
 
 def cache_key(*parts: Any) -> str:

@@ -217,3 +217,13 @@ def test_an_image_sequence_keeps_its_frame_numbers(client, tmp_path):
     assert [(s["start"], s["end"]) for s in result["shots"]] == [(1001, 1013), (1013, 1025)]
     clips = list(otio.adapters.read_from_file(result["otio"]).find_clips())
     assert all(isinstance(c.media_reference, otio.schema.ImageSequenceReference) for c in clips)
+
+
+def test_the_demo_sample_has_exactly_its_three_cuts(tmp_path):
+    # A growing square crossing a panning background once passed for a dissolve.
+    from moviola.engine.samples import make_sample
+    from moviola.engine.shots.detect import detect_shots
+    sample = make_sample(tmp_path, width=320, height=180)
+    with open_source(str(sample.video_path)) as media:
+        found = detect_shots(media, "classical")
+    assert [(c.frame, c.kind) for c in found.cuts] == [(s.first_frame, "hard") for s in sample.shots[1:]]

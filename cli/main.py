@@ -12,10 +12,7 @@ import sys
 from moviola.plugin._version import __version__
 from moviola.plugin.errors import EngineNotRunningError, EngineTimeoutError, MoviolaError
 
-from . import demo, engine_cmd, jobs_cmd, models_cmd
-from . import matte_cmd
-from . import shots_cmd
-from . import depth_cmd
+from . import demo, depth_cmd, engine_cmd, jobs_cmd, matte_cmd, models_cmd, shots_cmd
 from .report import emit_json
 
 EXIT_ERROR = 1
@@ -34,11 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     engine_cmd.add_parser(sub)
     jobs_cmd.add_parsers(sub)
-    shots_cmd.add_parsers(sub)
-    demo.add_parser(sub)
     matte_cmd.add_parsers(sub)
-    models_cmd.add_parsers(sub)
     depth_cmd.add_parsers(sub)
+    shots_cmd.add_parsers(sub)
+    models_cmd.add_parsers(sub)
+    demo.add_parser(sub)
     return parser
 
 

@@ -14,6 +14,8 @@ import opentimelineio as otio
 import pytest
 
 from engine_harness import engine_env
+from moviola.engine.matte.metrics import score_clip
+from moviola.engine.samples import make_sample
 from moviola.plugin import errors
 from moviola.plugin.timeline import work_units
 from synthetic import read_frame_index, write_video
@@ -168,6 +170,17 @@ def test_demo_runs_end_to_end_from_nothing(tmp_path):
     assert len(tracks) == 2 and len(list(tracks[1].find_clips())) == len(list(tracks[0].find_clips()))
     assert all(os.path.exists(p) for p in summary["proxy"]["files"])
     assert summary["timings"]["total_s"] < 60
+    # every capability ran on the sample, against its exact ground truth
+    truth = make_sample(tmp_path / "truth", width=640, height=360)
+    assert [c["frame"] for c in summary["shots"]["cuts"]] == [s.first_frame for s in truth.shots[1:]]
+    edit = truth.edit[1]
+    shot = {s.name: s for s in truth.shots}[edit.shot]
+    matte = summary["matte"]
+    assert matte["frames"] == list(range(edit.source_start, edit.source_start + edit.duration))
+    preds = [(n, read_image(p)[..., 0] / 255.0) for n, p in zip(matte["frames"], matte["files"])]
+    score = score_clip(preds, lambda n: shot.mask(n, truth.width, truth.height))
+    assert score.jf > 0.9
+    assert summary["matchcuts"]["pairs"] and os.path.exists(summary["matchcuts"]["review_otio"])
     # The demo started the engine, so it stopped it again.
     assert not (home / "engine.json").exists()
     status = subprocess.run([sys.executable, "-m", "moviola.cli", "--no-autostart", "engine", "status"],

@@ -39,6 +39,7 @@ class SampleJob(JobKind):
         info = make_sample(params.out, width=params.width, height=params.height,
                            seconds_per_shot=params.seconds_per_shot)
         ctx.progress(1, 1)
+        truths = {t.name: t for t in info.shots}
         return {
             "video": str(info.video_path), "timeline": str(info.timeline_path),
             "width": info.width, "height": info.height,
@@ -47,5 +48,14 @@ class SampleJob(JobKind):
             "shots": [{"name": s.name, "start": s.first_frame, "end": s.first_frame + s.frame_count}
                       for s in info.shots],
             "edit": [{"clip": e.name, "shot": e.shot, "record_start": e.record_start,
-                      "source_start": e.source_start, "duration": e.duration} for e in info.edit],
+                      "source_start": e.source_start, "duration": e.duration,
+                      "object": _object_at(truths[e.shot], e.source_start)} for e in info.edit],
         }
+
+
+def _object_at(truth: Any, frame: int) -> dict[str, Any]:
+    """Where the shot's object is on ``frame``: a click and a box a matte can start from."""
+    x, y = truth.centres[frame - truth.first_frame]
+    r = truth.sizes[frame - truth.first_frame] * 1.25
+    return {"shape": truth.shape, "centre": [round(x, 1), round(y, 1)],
+            "box": [round(x - r, 1), round(y - r, 1), round(x + r, 1), round(y + r, 1)]}

@@ -37,8 +37,9 @@ from moviola.engine.matchcuts.search import exact_neighbours, neighbours  # noqa
 from moviola.engine.media.source import open_source  # noqa: E402
 from moviola.engine.shots.detect import available_backends, detect_shots  # noqa: E402
 from moviola.engine.shots.stream import small_frames  # noqa: E402
+from shared_data import SHARED_DATA  # noqa: E402
 
-REAL = ROOT.parent / "shared" / "data" / "shots" / "testvideo.mp4"
+REAL = SHARED_DATA / "shots" / "testvideo.mp4"
 
 
 def season_vectors(n: int, dim: int = 152, sets: int = 2000, seed: int = 0) -> np.ndarray:

@@ -14,9 +14,10 @@ import OpenImageIO as oiio
 import pytest
 
 from matte_clips import prompts_from_mask, render_matte_clip
+from shared_data import MISSING_REASON, SHARED_DATA
 from moviola.engine.matte.metrics import ClipScore
 
-DAVIS = Path(__file__).resolve().parents[2] / "shared" / "data" / "davis"
+DAVIS = SHARED_DATA / "davis"
 
 
 def read_alpha(path: str) -> np.ndarray:
@@ -87,7 +88,7 @@ DAVIS_FRAMES = 25      # a subset keeps the test quick; docs/mattes.md reports w
 DAVIS_MIN_JF = {"blackswan": 0.8, "car-roundabout": 0.5, "dog": 0.45}
 
 
-@pytest.mark.skipif(not DAVIS.is_dir(), reason="DAVIS clips not available")
+@pytest.mark.skipif(not DAVIS.is_dir(), reason=MISSING_REASON)
 @pytest.mark.parametrize("name", sorted(DAVIS_MIN_JF))
 def test_davis_clip_from_first_frame_clicks(client, tmp_path, name):
     folder = DAVIS / name

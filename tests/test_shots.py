@@ -13,6 +13,7 @@ import numpy as np
 import opentimelineio as otio
 import pytest
 
+from shared_data import MISSING_REASON, SHARED_DATA
 from moviola.cli.main import main as cli_main
 from moviola.engine.media.source import open_source
 from moviola.engine.shots.classical import ClassicalDetector
@@ -21,7 +22,7 @@ from moviola.engine.shots.metrics import score_cuts
 from moviola.plugin import errors
 from reels import ShotSpec, cuts_reel, encode, shot_frames
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "shots"
+REAL = SHARED_DATA / "shots"
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +127,7 @@ class Truth:
     end: int
 
 
-@pytest.mark.skipif(not REAL.is_dir(), reason="shared/data/shots is not here")
+@pytest.mark.skipif(not REAL.is_dir(), reason=MISSING_REASON)
 def test_real_videos_f1():
     """Classical F1 on every real video. Measured 1.0 on each (docs/shots-and-matchcuts.md);
     the bar, 0.8 per video and 0.9 overall, leaves room for codec differences only."""

@@ -234,4 +234,4 @@ def test_every_builtin_job_kind_loads():
     from moviola.engine.jobs.registry import BUILTIN_KINDS, _load
     names = {_load(spec).NAME for spec in BUILTIN_KINDS}
     assert {"probe", "proxy", "sample", "install_model", "matte", "matte_preview", "depth",
-            "shots", "matchcuts"} <= names
+            "shots", "matchcuts", "frame"} <= names

@@ -6,7 +6,6 @@ Synthetic clips (tests/matte_clips.py) have exact mattes; the real DAVIS clips i
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import cv2
 import numpy as np

@@ -7,7 +7,6 @@ import csv
 import json
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import opentimelineio as otio

@@ -30,6 +30,7 @@ BUILTIN_KINDS = (
     "moviola.engine.jobs.shots:ShotsJob",
     "moviola.engine.jobs.matchcuts:MatchCutsJob",
     "moviola.engine.jobs.depth:DepthJob",
+    "moviola.engine.jobs.frame:FrameJob",
 )
 
 

@@ -9,7 +9,6 @@ not probe the media again. The mask comes back as PNG bytes at full resolution.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -22,8 +21,7 @@ import numpy as np
 
 from moviola.plugin.errors import FrameRangeError, InvalidParamsError
 
-from ..media.frame_source import FrameSource
-from ..media.source import open_source
+from ..media.open_readers import OPEN_READERS, media_stamp
 from .backend import MatteBackend
 from .frames import to_working
 from .prompts import Prompts
@@ -78,42 +76,7 @@ class FrameStates:
             self._items.clear()
 
 
-class _Readers:
-    """Open readers by media path (a reader decodes for one thread at a time: each has a lock)."""
-
-    def __init__(self, capacity: int = 4) -> None:
-        self.capacity = capacity
-        self._items: OrderedDict[tuple, tuple[FrameSource, threading.Lock]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, path: str, stamp: Any) -> tuple[FrameSource, threading.Lock]:
-        """An open reader of ``path`` and the lock to hold while reading from it."""
-        key = (path, stamp)
-        with self._lock:
-            entry = self._items.get(key)
-            if entry is None:
-                entry = (open_source(path), threading.Lock())
-                self._items[key] = entry
-                while len(self._items) > self.capacity:
-                    _, (old, old_lock) = self._items.popitem(last=False)
-                    with old_lock:
-                        old.close()
-            self._items.move_to_end(key)
-        return entry
-
-
 FRAME_STATES = FrameStates()
-_READERS = _Readers()
-
-
-def _stamp(path: str) -> Any:
-    probe = path
-    if not os.path.exists(probe):
-        probe = os.path.dirname(path)  # a sequence pattern: its folder changes when files do
-    try:
-        return os.stat(probe).st_mtime_ns
-    except OSError:
-        return None
 
 
 def decode_mask_png(data: bytes, width: int, height: int) -> np.ndarray:
@@ -154,8 +117,8 @@ def preview_mask(media_path: str, frame: int, prompts: Prompts, backend: MatteBa
                  states: FrameStates = FRAME_STATES) -> dict[str, Any]:
     """Segment one frame from prompts (full-resolution pixels); PNG mask + box + timings."""
     t0 = time.perf_counter()
-    stamp = _stamp(media_path)
-    reader, lock = _READERS.get(media_path, stamp)
+    stamp = media_stamp(media_path)
+    reader, lock = OPEN_READERS.get(media_path, stamp)
     info = reader.info
     # Bad input is refused before any decoding or segmenting.
     if not reader.first_frame <= frame <= reader.last_frame:

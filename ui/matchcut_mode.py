@@ -1,0 +1,267 @@
+"""Match-cut mode: ranked suggestions, each pair's two frames side by side, accept/reject, export.
+
+"Find match cuts" runs the ``matchcuts`` job on the opened input. Selecting a suggestion shows
+A's last frame beside B's first frame (both decoded by the engine's ``frame`` job). The
+accepted suggestions export as OTIO: the marked timelines keep only the accepted markers, and
+a review timeline plays only the accepted A→B cuts.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional
+
+import opentimelineio as otio
+from qtpy import QtCore, QtGui, QtWidgets
+
+from moviola.plugin.results import NAMESPACE
+
+from .frames import FrameImage
+from .job_controls import JobControls
+from .modes import MediaClip, Mode
+from .worker import describe_error
+
+if TYPE_CHECKING:
+    from .panel import MoviolaPanel
+
+__all__ = ["MatchCutMode", "PairView", "export_accepted", "pair_frames"]
+
+ACCEPTED, REJECTED = "accepted", "rejected"
+
+
+def pair_frames(pair: Dict[str, Any]) -> tuple:
+    """``((media, frame) of A's last frame, (media, frame) of B's first frame)``."""
+    a, b = pair["a"], pair["b"]
+    return (a["media"], int(a["end"]) - 1), (b["media"], int(b["start"]))
+
+
+def _rank(item: Any) -> Optional[int]:
+    meta = item.metadata.get(NAMESPACE) or {}
+    rank = meta.get("rank") if hasattr(meta, "get") else None
+    return None if rank is None else int(rank)
+
+
+def _keep_markers(holder: Any, ranks: set) -> None:
+    keep = [m for m in holder.markers if _rank(m) is None or _rank(m) in ranks]
+    del holder.markers[:]
+    for marker in keep:
+        holder.markers.append(marker)
+
+
+def export_accepted(result: Dict[str, Any], accepted: Iterable[int], out_dir: str) -> List[str]:
+    """Write the accepted pairs as OTIO: marked timelines with only their markers, and a review
+    timeline of only their A→B cuts. Returns the paths written."""
+    ranks = set(int(r) for r in accepted)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in result.get("otio") or []:
+        timeline = otio.adapters.read_from_file(path)
+        _keep_markers(timeline.tracks, ranks)
+        for item in timeline.find_children():
+            if hasattr(item, "markers"):
+                _keep_markers(item, ranks)
+        target = os.path.join(out_dir, Path(path).name.replace(".otio", ".accepted.otio"))
+        otio.adapters.write_to_file(timeline, target)
+        written.append(target)
+    review_path = result.get("review_otio")
+    if review_path:
+        source = otio.adapters.read_from_file(review_path)
+        markers = {_rank(m): m for m in source.tracks.markers}
+        review = otio.schema.Timeline(name=f"{source.name} (accepted)",
+                                      metadata=dict(source.metadata))
+        track = otio.schema.Track(name="Match cuts", kind=otio.schema.TrackKind.Video)
+        review.tracks.append(track)
+        old_track = source.tracks[0]
+        cursor: Optional[otio.opentime.RationalTime] = None
+        gap: Optional[otio.schema.Gap] = None
+        for child in old_track:
+            if isinstance(child, otio.schema.Gap):
+                gap = child
+                continue
+            rank = _rank(child)
+            if rank not in ranks:
+                continue
+            side = (child.metadata.get(NAMESPACE) or {}).get("side")
+            duration = child.source_range.duration
+            if side == "A" and cursor is not None and gap is not None:
+                track.append(gap.clone())
+                cursor += gap.source_range.duration
+            track.append(child.clone())
+            cursor = duration if cursor is None else cursor + duration
+            if side == "A" and rank in markers:
+                marker = markers[rank].clone()
+                marker.marked_range = otio.opentime.TimeRange(
+                    cursor, marker.marked_range.duration)
+                review.tracks.markers.append(marker)
+        target = os.path.join(out_dir, Path(review_path).name.replace(".otio", ".accepted.otio"))
+        otio.adapters.write_to_file(review, target)
+        written.append(target)
+    return written
+
+
+class PairView(QtWidgets.QWidget):
+    """A's last frame beside B's first frame, with the pair's flavour and score."""
+
+    def __init__(self, parent: Optional[QtWidgets.QWidget] = None) -> None:
+        super().__init__(parent)
+        self.setMinimumSize(320, 180)
+        self.a: Optional[FrameImage] = None
+        self.b: Optional[FrameImage] = None
+        self.caption = "Find match cuts, then pick a suggestion"
+        self.labels = ("A (last frame)", "B (first frame)")
+
+    def set_pair(self, a: Optional[FrameImage], b: Optional[FrameImage], caption: str,
+                 labels: tuple) -> None:
+        self.a, self.b, self.caption, self.labels = a, b, caption, labels
+        self.update()
+
+    def paintEvent(self, event: QtGui.QPaintEvent) -> None:
+        painter = QtGui.QPainter(self)
+        painter.setRenderHint(QtGui.QPainter.SmoothPixmapTransform)
+        painter.fillRect(self.rect(), QtGui.QColor(24, 24, 27))
+        margin, top = 8.0, 34.0
+        cell_w = (self.width() - 3 * margin) / 2
+        cell_h = self.height() - top - 2 * margin - 18
+        painter.setPen(QtGui.QColor(235, 235, 235))
+        font = painter.font()
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        painter.setFont(font)
+        painter.drawText(QtCore.QRectF(margin, 6, self.width() - 2 * margin, 24),
+                         QtCore.Qt.AlignLeft | QtCore.Qt.AlignVCenter, self.caption)
+        for i, (image, label) in enumerate(((self.a, self.labels[0]), (self.b, self.labels[1]))):
+            x = margin + i * (cell_w + margin)
+            if image is None:
+                continue
+            sw, sh = image.source_width, image.source_height
+            scale = max(min(cell_w / sw, cell_h / sh), 1e-6)
+            w, h = sw * scale, sh * scale
+            rect = QtCore.QRectF(x + (cell_w - w) / 2, top + (cell_h - h) / 2, w, h)
+            painter.drawImage(rect, image.image)
+            painter.drawText(QtCore.QRectF(rect.x(), rect.bottom() + 2, rect.width(), 18),
+                             QtCore.Qt.AlignHCenter, label)
+        painter.setPen(QtGui.QPen(QtGui.QColor(255, 200, 60), 2))
+        mid = margin + cell_w + margin / 2
+        painter.drawLine(QtCore.QPointF(mid, top), QtCore.QPointF(mid, top + cell_h))
+
+
+class MatchCutMode(Mode):
+    title = "Match cuts"
+    layer_kind = "mask"
+
+    def __init__(self, panel: "MoviolaPanel") -> None:
+        super().__init__(panel)
+        self.result: Optional[Dict[str, Any]] = None
+        self.pairs: List[Dict[str, Any]] = []
+        self.decisions: Dict[int, str] = {}
+        self.exported: List[str] = []
+        self.view = PairView()
+        self.top = QtWidgets.QSpinBox()
+        self.top.setRange(1, 200)
+        self.top.setValue(10)
+        self.job = JobControls(panel.worker, "Find match cuts", "matchcuts")
+        self.job.run_button.clicked.connect(self.find)
+        self.job.finished.connect(self._found)
+        self.job.failed.connect(lambda text: panel.show_message(text, error=text != "cancelled"))
+        self.list = QtWidgets.QListWidget()
+        self.list.currentRowChanged.connect(self.show_pair)
+        self.accept_button = QtWidgets.QPushButton("Accept")
+        self.reject_button = QtWidgets.QPushButton("Reject")
+        self.accept_button.clicked.connect(lambda: self.decide(ACCEPTED))
+        self.reject_button.clicked.connect(lambda: self.decide(REJECTED))
+        self.export_button = QtWidgets.QPushButton("Export accepted (OTIO)")
+        self.export_button.clicked.connect(self.export)
+        form = QtWidgets.QFormLayout()
+        form.addRow("Pairs per flavour", self.top)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.job)
+        layout.addWidget(self.list, 1)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.accept_button)
+        row.addWidget(self.reject_button)
+        layout.addLayout(row)
+        layout.addWidget(self.export_button)
+
+    def central(self) -> QtWidgets.QWidget:
+        return self.view
+
+    def media_changed(self, media: Optional[MediaClip]) -> None:
+        self.result, self.pairs, self.decisions = None, [], {}
+        self.list.clear()
+        self.view.set_pair(None, None, "Find match cuts, then pick a suggestion", self.view.labels)
+
+    def find(self) -> None:
+        media = self.panel.media
+        if media is None:
+            self.panel.show_message("Open a clip or a timeline first", error=True)
+            return
+        self.job.run({"inputs": [media.input], "out": os.path.join(self.panel.output_dir, "matchcuts"),
+                      "top": int(self.top.value())})
+
+    def _found(self, result: Dict[str, Any]) -> None:
+        self.result = result
+        self.pairs = list(result.get("pairs") or [])
+        self.decisions = {}
+        self.list.clear()
+        for pair in self.pairs:
+            self.list.addItem(self._item_text(pair))
+        self.panel.show_message(f"match cuts: {len(self.pairs)} suggestions from {result.get('shots')} shots")
+        if self.pairs:
+            self.list.setCurrentRow(0)
+
+    def _item_text(self, pair: Dict[str, Any]) -> str:
+        mark = {ACCEPTED: "✓ ", REJECTED: "✗ "}.get(self.decisions.get(pair["rank"], ""), "   ")
+        return (f"{mark}#{pair['rank']} {pair['flavor']} {pair['score']:.2f}  "
+                f"{pair['a']['clip']} → {pair['b']['clip']}")
+
+    def show_pair(self, row: int) -> None:
+        if not 0 <= row < len(self.pairs):
+            return
+        pair = self.pairs[row]
+        (ma, fa), (mb, fb) = pair_frames(pair)
+        caption = f"#{pair['rank']} {pair['flavor']} · score {pair['score']:.2f} · {pair.get('note', '')}"
+        labels = (f"A: {pair['a']['clip']} · last frame {fa}", f"B: {pair['b']['clip']} · first frame {fb}")
+        got: Dict[str, FrameImage] = {}
+
+        def ready(side: str) -> Any:
+            def done(key: Any, image: Optional[FrameImage], error: Optional[BaseException]) -> None:
+                if error is not None:
+                    self.panel.show_message(describe_error(error, f"frame {key[1]} of {key[0]}"), True)
+                    return
+                got[side] = image
+                if self.list.currentRow() == row:
+                    self.view.set_pair(got.get("a"), got.get("b"), caption, labels)
+            return done
+
+        self.view.set_pair(None, None, caption, labels)
+        self.panel.fetch_plate(ma, fa, ready("a"))
+        self.panel.fetch_plate(mb, fb, ready("b"))
+
+    def decide(self, decision: str) -> None:
+        row = self.list.currentRow()
+        if not 0 <= row < len(self.pairs):
+            return
+        pair = self.pairs[row]
+        self.decisions[pair["rank"]] = decision
+        self.list.item(row).setText(self._item_text(pair))
+        if row + 1 < len(self.pairs):
+            self.list.setCurrentRow(row + 1)
+
+    def accepted(self) -> List[int]:
+        return sorted(r for r, d in self.decisions.items() if d == ACCEPTED)
+
+    def export(self) -> None:
+        if self.result is None or not self.accepted():
+            self.panel.show_message("Accept at least one suggestion before exporting", error=True)
+            return
+        result, ranks = self.result, self.accepted()
+        out = os.path.join(self.panel.output_dir, "matchcuts")
+        self.panel.worker.call(lambda c, t: export_accepted(result, ranks, out), engine=False,
+                               on_done=self._exported,
+                               on_error=lambda e: self.panel.show_message(describe_error(e, "export"), True))
+
+    def _exported(self, paths: List[str]) -> None:
+        self.exported = paths
+        self.panel.show_message(f"exported {len(self.accepted())} match cuts: "
+                                + ", ".join(os.path.basename(p) for p in paths))

@@ -15,7 +15,9 @@ from typing import Any
 from moviola.plugin.results import SequenceOutput, add_result_tracks, result_timeline, write_timeline
 from moviola.plugin.timeline import WorkUnit
 
-from ..inputs import ResolvedInput
+from moviola.plugin.errors import FrameRangeError, InvalidParamsError
+
+from ..inputs import ResolvedInput, is_timeline_path
 from ..media.outputs import resolve_output
 from ..media.writers import ImageSequenceWriter
 
@@ -25,6 +27,38 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 def safe_name(text: str, fallback: str = "clip") -> str:
     """A file-name stem from a clip name: no separators, no dots at the ends."""
     return _UNSAFE.sub("_", text).strip("._") or fallback
+
+
+def check_range(frame_range: list[int] | None, input_path: str) -> None:
+    """Typed errors for a ``range`` parameter, before the job is queued."""
+    if frame_range is None:
+        return
+    if len(frame_range) != 2 or frame_range[1] < frame_range[0]:
+        raise InvalidParamsError("range must be [first, last] with first <= last",
+                                 detail={"param": "range"})
+    if is_timeline_path(input_path):
+        raise InvalidParamsError("range applies to a single movie or sequence; a timeline's "
+                                 "clips already say which frames to use", detail={"param": "range"})
+
+
+def plan_clips(source: ResolvedInput, frame_range: list[int] | None
+               ) -> tuple[list[tuple[WorkUnit, int, int]], list[str]]:
+    """The clips with media and the source frames to do of each (``range`` clamps them),
+    plus the problems the timeline reported (missing media, transitions...)."""
+    problems: list[str] = []
+    plans = []
+    for unit in source.units:
+        problems.extend(f"{unit.clip_name}: {p}" for p in unit.problems)
+        if unit.media_kind not in ("video", "image_sequence"):
+            continue
+        first, last = unit.first_frame, unit.last_frame
+        if frame_range is not None:
+            first, last = max(first, frame_range[0]), min(last, frame_range[1])
+            if last < first:
+                raise FrameRangeError(f"range {frame_range} lies outside the media frames "
+                                      f"{unit.first_frame}-{unit.last_frame}", path=unit.media_path)
+        plans.append((unit, first, last))
+    return plans, problems
 
 
 class ClipOutputs:

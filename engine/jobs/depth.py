@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
 from moviola.plugin.errors import (
-    FrameRangeError,
     InvalidParamsError,
     JobFailedError,
 )
@@ -25,14 +24,14 @@ from ..depth import backends
 from ..depth.cache import PredictionCache
 from ..depth.normalise import CHANNEL, PNG_CHANNEL, PREVIEW_CHANNELS, plan
 from ..depth.pipeline import analyse, render, stabiliser_for
-from ..inputs import check_input_exists, is_timeline_path, resolve_input
+from ..inputs import check_input_exists, resolve_input
 from ..media.outputs import ensure_dir
 from ..media.source import open_source
 from ..models.registry import ModelRegistry
 from ..models.store import WeightsStore
 from ..provenance import provenance
 from .base import ClipFailures, JobContext, JobKind
-from .clip_outputs import ClipOutputs
+from .clip_outputs import ClipOutputs, check_range, plan_clips
 from .schema import param
 
 TRACK_NAME = "Moviola depth"
@@ -82,14 +81,7 @@ class DepthJob(JobKind):
             raise InvalidParamsError("smoothing must be 0..0.9", detail={"param": "smoothing"})
         if params.fov is not None and not 1.0 <= params.fov <= 170.0:
             raise InvalidParamsError("fov must be 1..170 degrees", detail={"param": "fov"})
-        if params.range is not None:
-            if len(params.range) != 2 or params.range[1] < params.range[0]:
-                raise InvalidParamsError("range must be [first, last] with first <= last",
-                                         detail={"param": "range"})
-            if is_timeline_path(params.input):
-                raise InvalidParamsError("range applies to a single movie or sequence; a "
-                                         "timeline's clips already say which frames to use",
-                                         detail={"param": "range"})
+        check_range(params.range, params.input)
         store, registry = _stores()
         name = backends.resolve(params.backend, store, registry)
         if params.normalize == "metric":
@@ -172,19 +164,7 @@ class DepthJob(JobKind):
 
     @staticmethod
     def _plan(source, params: DepthParams) -> tuple[list, list[str]]:
-        problems: list[str] = []
-        plans = []
-        for unit in source.units:
-            problems.extend(f"{unit.clip_name}: {p}" for p in unit.problems)
-            if unit.media_kind not in ("video", "image_sequence"):
-                continue
-            first, last = unit.first_frame, unit.last_frame
-            if params.range is not None:
-                first, last = max(first, params.range[0]), min(last, params.range[1])
-                if last < first:
-                    raise FrameRangeError(f"range {params.range} lies outside the media frames "
-                                          f"{unit.first_frame}-{unit.last_frame}", path=unit.media_path)
-            plans.append((unit, first, last))
+        plans, problems = plan_clips(source, params.range)
         if not plans:
             raise InvalidParamsError("the input has no video clip to make depth for",
                                      path=source.path)

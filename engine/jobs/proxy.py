@@ -9,15 +9,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
-from moviola.plugin.errors import FrameRangeError, InvalidParamsError
+from moviola.plugin.errors import InvalidParamsError
 
-from ..inputs import check_input_exists, is_timeline_path, resolve_input
+from ..inputs import check_input_exists, resolve_input
 from ..media.outputs import ensure_dir
 from ..media.resize import fit_width
 from ..media.source import open_source
 from ..provenance import provenance
 from .base import ClipFailures, JobContext, JobKind
-from .clip_outputs import ClipOutputs
+from .clip_outputs import ClipOutputs, check_range, plan_clips
 from .schema import param
 
 # Frames in flight between the decoder and the writers: enough to keep both busy, small
@@ -47,32 +47,13 @@ class ProxyJob(JobKind):
             raise InvalidParamsError("max_width must be 0 or positive", detail={"param": "max_width"})
         if not 1 <= params.writers <= 16:
             raise InvalidParamsError("writers must be 1..16", detail={"param": "writers"})
-        if params.range is not None:
-            if len(params.range) != 2 or params.range[1] < params.range[0]:
-                raise InvalidParamsError("range must be [first, last] with first <= last",
-                                         detail={"param": "range"})
-            if is_timeline_path(params.input):
-                raise InvalidParamsError("range applies to a single movie or sequence; a "
-                                         "timeline's clips already say which frames to use",
-                                         detail={"param": "range"})
+        check_range(params.range, params.input)
 
     def run(self, params: ProxyParams, ctx: JobContext) -> dict[str, Any]:
         started = time.perf_counter()
         source = resolve_input(params.input)
         outputs = ClipOutputs(params.out, "proxy")
-        problems: list[str] = []
-        plans = []
-        for unit in source.units:
-            problems.extend(f"{unit.clip_name}: {p}" for p in unit.problems)
-            if unit.media_kind not in ("video", "image_sequence"):
-                continue
-            first, last = unit.first_frame, unit.last_frame
-            if params.range is not None:
-                first, last = max(first, params.range[0]), min(last, params.range[1])
-                if last < first:
-                    raise FrameRangeError(f"range {params.range} lies outside the media frames "
-                                          f"{unit.first_frame}-{unit.last_frame}", path=unit.media_path)
-            plans.append((unit, first, last))
+        plans, problems = plan_clips(source, params.range)
         total = sum(last - first + 1 for _, first, last in plans)
         done = 0
         clips = []

@@ -53,6 +53,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                        help="shot detector for video inputs")
     match.add_argument("--dedupe", type=float, default=0.97,
                        help="look similarity above which shots are near-duplicates")
+    match.add_argument("--silhouette", default="auto",
+                       help="frame flavour: auto (a segmentation model when installed), classical, "
+                            "or a segmentation model's name")
     match.add_argument("--no-cache", action="store_true", dest="no_cache")
     match.add_argument("--json", action="store_true")
     match.set_defaults(func=matchcuts_cmd)
@@ -101,7 +104,7 @@ def print_pairs(result: dict[str, Any]) -> None:
 def matchcuts_cmd(args: argparse.Namespace) -> int:
     params: dict[str, Any] = {"inputs": [absolute(p) for p in args.inputs], "flavor": args.flavor,
                               "top": args.top, "backend": args.backend, "dedupe": args.dedupe,
-                              "cache": not args.no_cache}
+                              "cache": not args.no_cache, "silhouette": args.silhouette}
     _out(params, args.out)
     run_job(args, "matchcuts", params, print_pairs)
     return 0

@@ -45,6 +45,15 @@ def _cuda_devices() -> list[dict[str, Any]]:
         return [{"type": "cuda", "error": f"{type(exc).__name__}: {exc}"}]
 
 
+# What every neural backend (SAM 2, Depth Anything, segmentation) needs installed.
+NEURAL_STACK = ("torch", "transformers", "safetensors")
+
+
+def missing_packages(modules: tuple[str, ...] = NEURAL_STACK) -> list[str]:
+    """The modules of ``modules`` that are not installed, found without importing them."""
+    return [m for m in modules if not _installed(m)]
+
+
 @lru_cache(maxsize=1)
 def devices() -> list[dict[str, Any]]:
     cpu = {"type": "cpu", "name": platform.processor() or platform.machine(),

@@ -13,12 +13,12 @@ request before it is queued.
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
 from moviola.plugin.errors import InvalidParamsError
 
+from ..devices import missing_packages
 from ..models.registry import ModelRegistry, ModelSpec
 from ..models.store import WeightsStore
 from .anything_v2 import EngineBuilder, read_config
@@ -42,7 +42,7 @@ class BackendOptions:
 
 
 def _neural_stack() -> bool:
-    return all(importlib.util.find_spec(m) is not None for m in ("torch", "transformers"))
+    return not missing_packages()
 
 
 def _models(registry: ModelRegistry) -> list[ModelSpec]:

@@ -18,6 +18,7 @@ from typing import Any, Literal, Optional
 from moviola.plugin.errors import InvalidParamsError
 from moviola.plugin.results import write_timeline
 
+from ..config import load_settings
 from ..inputs import check_input_exists, resolve_input
 from ..matchcuts.cache import MediaCache, default_root
 from ..matchcuts.collect import describe_all, gather_shots
@@ -25,7 +26,11 @@ from ..matchcuts.dedupe import duplicate_groups
 from ..matchcuts.features import flavours
 from ..matchcuts.otio_out import marked_timelines, note, review_timeline
 from ..matchcuts.rank import rank_pairs
+from ..matchcuts.segmentation import Segmenter
+from ..matchcuts.segmentation import resolve as resolve_segmenter
 from ..media.outputs import AtomicPath, ensure_dir, resolve_output
+from ..models.registry import ModelRegistry
+from ..models.store import WeightsStore
 from ..provenance import provenance
 from ..shots.detect import check_settings, choose_backend
 from .base import JobContext, JobKind
@@ -48,6 +53,18 @@ class MatchCutsParams:
     dedupe: float = param(0.97, help="look similarity above which shots are near-duplicates")
     review_seconds: float = param(2.0, help="seconds of A's tail and B's head in the review timeline")
     cache: bool = param(True, help="reuse and store shots and vectors in the Moviola cache folder")
+    silhouette: str = param("auto", help="frame flavour's silhouettes: auto (a segmentation model, "
+                                         "people first, when its weights are installed, else "
+                                         "classical), classical, or a segmentation model's name")
+
+
+def _segmenter(params: MatchCutsParams) -> Segmenter | None:
+    """The segmentation model the frame flavour uses, or None (classical silhouettes)."""
+    if params.flavor not in ("frame", "all"):
+        return None
+    store, registry = WeightsStore(load_settings().weights_path), ModelRegistry.default()
+    spec = resolve_segmenter(params.silhouette, store, registry)
+    return Segmenter(spec, store) if spec is not None else None
 
 
 class MatchCutsJob(JobKind):
@@ -68,6 +85,8 @@ class MatchCutsJob(JobKind):
         if not 0.1 <= params.review_seconds <= 60:
             raise InvalidParamsError("review_seconds must be within 0.1..60",
                                      detail={"param": "review_seconds"})
+        resolve_segmenter(params.silhouette, WeightsStore(load_settings().weights_path),
+                          ModelRegistry.default())
         name, _ = choose_backend(params.backend)
         check_settings(name, params.thresholds)
         if params.out is not None:
@@ -85,7 +104,8 @@ class MatchCutsJob(JobKind):
         shots, problems, backends = gather_shots(sources, cache, backend=params.backend,
                                                  thresholds=params.thresholds, progress=report)
         timings["shots_s"] = round(time.perf_counter() - started, 3)
-        kinds = flavours([params.flavor])
+        segmenter = _segmenter(params)
+        kinds = flavours([params.flavor], segmenter=segmenter)
         described = kinds + [k for k in flavours(["look"]) if params.flavor not in ("look", "all")]
         vectors, more = describe_all(shots, described, cache, report)
         problems.extend(more)
@@ -126,6 +146,8 @@ class MatchCutsJob(JobKind):
                            for k, v in groups.items()],
             "backends": {"shots": backends, **{k.NAME: k.BACKEND for k in kinds}},
             "search": search, "problems": problems, "cache": cache.stats()}
+        if segmenter is not None:
+            result["silhouette_model"] = segmenter.describe()
         if params.out is not None:
             self._write(params, sources, shots, pairs, words, result, backends)
         timings["job_s"] = round(time.perf_counter() - started, 3)

@@ -101,8 +101,11 @@ def _counter(progress: Callable[[int, int, str], None], start: int, total: int
 
 
 def _cache_entry(kind: Flavour) -> dict[str, Any]:
-    return {"flavour": kind.NAME, "version": kind.VERSION, "backend": kind.BACKEND,
-            "size": list(WORKING_SIZE)}
+    entry = {"flavour": kind.NAME, "version": kind.VERSION, "backend": kind.BACKEND,
+             "size": list(WORKING_SIZE)}
+    if kind.CACHE_TAG:                  # only flavours with one: classical keys stay as they were
+        entry["tag"] = kind.CACHE_TAG
+    return entry
 
 
 def describe_all(shots: Sequence[ShotRef], kinds: Sequence[Flavour], cache: MediaCache,

@@ -9,6 +9,7 @@ gaps) and keeps one shot's frames at a time.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +21,9 @@ from .look import LookFlavour
 from .motion import MotionFlavour
 from .silhouette import FrameFlavour
 
+if TYPE_CHECKING:
+    from .segmentation import Segmenter
+
 __all__ = ["FLAVOURS", "WORKING_SIZE", "flavours", "describe_shots"]
 
 FLAVOURS: dict[str, type[Flavour]] = {"frame": FrameFlavour, "motion": MotionFlavour,
@@ -27,10 +31,12 @@ FLAVOURS: dict[str, type[Flavour]] = {"frame": FrameFlavour, "motion": MotionFla
 WORKING_SIZE = (128, 72)
 
 
-def flavours(names: Sequence[str]) -> list[Flavour]:
-    """Flavour objects for ``names`` ("all" means every one), in a fixed order."""
+def flavours(names: Sequence[str], *, segmenter: Segmenter | None = None) -> list[Flavour]:
+    """Flavour objects for ``names`` ("all" means every one), in a fixed order; the frame
+    flavour takes its silhouettes from ``segmenter`` when one is given."""
     wanted = set(FLAVOURS) if "all" in names else set(names)
-    return [cls() for name, cls in FLAVOURS.items() if name in wanted]
+    return [FrameFlavour(segmenter) if cls is FrameFlavour else cls()
+            for name, cls in FLAVOURS.items() if name in wanted]
 
 
 def describe_shots(source: FrameSource, shots: Sequence[Shot], kinds: Sequence[Flavour], fps: float,

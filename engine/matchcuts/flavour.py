@@ -30,6 +30,7 @@ class Flavour(ABC):
     DIM: ClassVar[int]                  # length of its vectors
     VERSION: ClassVar[int] = 1          # bump when vectors change: cache keys include it
     BACKEND: ClassVar[str] = "classical"
+    CACHE_TAG: ClassVar[str] = ""       # more of what vectors depend on (model weights), if any
 
     @abstractmethod
     def sample(self, start: int, end: int) -> list[int]:

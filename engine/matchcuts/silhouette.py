@@ -7,21 +7,55 @@ source size, so shots of any resolution compare; two masks score their soft IoU
 (sum of minima over sum of maxima). A shot with no clear foreground (under 2% or over 60% of
 the frame) has an empty mask and takes no part.
 
-A segmentation model (people first, then other objects) can replace :func:`foreground`
-when its weights are installed; the grid and the score stay the same.
+With a segmentation model (:mod:`.segmentation`, e.g. ``upernet-convnext-small``; chosen by
+the job's ``silhouette`` setting, ``auto`` = when installed) the vector holds two grids, people
+then objects, and :func:`people_first` scores them: people's IoU when both shots show people,
+else the objects' IoU down-weighted by :data:`OBJECTS_WEIGHT`. Without weights nothing of this
+runs and the vectors, scores and cache keys are the classical ones.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from .flavour import Flavour
 
-__all__ = ["FrameFlavour", "foreground"]
+if TYPE_CHECKING:
+    from .segmentation import Segmenter
+
+__all__ = ["OBJECTS_WEIGHT", "FrameFlavour", "foreground", "people_first", "soft_iou"]
 
 GRID = (48, 27)
+CELLS = GRID[0] * GRID[1]
 _BORDER = 4
+OBJECTS_WEIGHT = 0.6     # a match of objects alone counts for this much of a match of people
+_PRESENT = 0.5           # a pixel belongs to a class set when its probability is at least this
+_MIN_SHARE = 0.01        # a grid covering less of the frame than this is empty (noise)
+
+
+def soft_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Sum of minima over sum of maxima; 0 when both are empty."""
+    top = float(np.maximum(a, b).sum())
+    return float(np.minimum(a, b).sum()) / top if top > 0 else 0.0
+
+
+def people_first(a_people: np.ndarray, a_objects: np.ndarray,
+                 b_people: np.ndarray, b_objects: np.ndarray) -> float:
+    """The segmentation score: people's IoU when both shots show people, else the objects'
+    IoU times :data:`OBJECTS_WEIGHT` (so lined-up people outrank lined-up objects)."""
+    if np.any(a_people) and np.any(b_people):
+        return soft_iou(a_people, b_people)
+    return OBJECTS_WEIGHT * soft_iou(a_objects, b_objects)
+
+
+def _grid(mask: np.ndarray) -> np.ndarray:
+    """A soft mask (HxW, 0..1) as the 48x27 grid, pixels under :data:`_PRESENT` dropped."""
+    kept = np.where(mask >= _PRESENT, mask, 0.0).astype(np.float32)
+    grid = cv2.resize(kept, GRID, interpolation=cv2.INTER_AREA).ravel()
+    return grid if grid.mean() >= _MIN_SHARE else np.zeros(CELLS, np.float32)
 
 
 def foreground(rgb: np.ndarray) -> np.ndarray:
@@ -66,31 +100,54 @@ def foreground(rgb: np.ndarray) -> np.ndarray:
 
 
 class FrameFlavour(Flavour):
-    """Same framing of people and objects: silhouettes of the middle frame, IoU."""
+    """Same framing of people and objects: silhouettes of the middle frame, IoU.
+
+    ``segmenter`` None: one grid from :func:`foreground` (classical). A :class:`Segmenter`:
+    two grids, people then objects, scored by :func:`people_first`.
+    """
 
     NAME = "frame"
-    DIM = GRID[0] * GRID[1]
+    DIM = CELLS
     BACKEND = "classical: border-contrast GrabCut"
+
+    def __init__(self, segmenter: Segmenter | None = None) -> None:
+        self.segmenter = segmenter
+        if segmenter is not None:     # instance attributes: the class keeps the classical ones
+            self.DIM = 2 * CELLS  # type: ignore[misc]
+            self.VERSION = 2  # type: ignore[misc]
+            self.BACKEND = segmenter.name  # type: ignore[misc]
+            self.CACHE_TAG = segmenter.weights_sha256[:16]  # type: ignore[misc]
 
     def sample(self, start: int, end: int) -> list[int]:
         return [(start + end - 1) // 2]
 
     def describe(self, frames: dict[int, np.ndarray], fps: float) -> np.ndarray:
         (rgb,) = frames.values()
+        if self.segmenter is not None:
+            people, objects = self.segmenter.masks(rgb)
+            return np.concatenate([_grid(people), _grid(objects)]).astype(np.float32)
         mask = foreground(rgb).astype(np.float32)
         return cv2.resize(mask, GRID, interpolation=cv2.INTER_AREA).ravel()
 
     def score(self, a: np.ndarray, b: np.ndarray) -> float:
-        top = float(np.maximum(a, b).sum())
-        return float(np.minimum(a, b).sum()) / top if top > 0 else 0.0
+        if self.segmenter is not None:
+            return people_first(a[:CELLS], a[CELLS:], b[:CELLS], b[CELLS:])
+        return soft_iou(a, b)
 
     def words(self, v: np.ndarray) -> str:
-        grid = v.reshape(GRID[1], GRID[0])
-        share = float(grid.mean())
-        if share == 0:
-            return "no clear subject"
-        xs = np.arange(GRID[0])[None, :]
-        cx = float((grid * xs).sum() / grid.sum()) / GRID[0]
-        side = "left" if cx < 0.4 else "right" if cx > 0.6 else "centre"
-        size = "small" if share < 0.08 else "large" if share > 0.25 else "medium"
-        return f"{size} subject {side}"
+        if self.segmenter is not None:
+            people, objects = v[:CELLS], v[CELLS:]
+            if np.any(people):
+                return _where(people, "figure")
+            return _where(objects, "object") if np.any(objects) else "no people or objects"
+        return _where(v, "subject") if np.any(v) else "no clear subject"
+
+
+def _where(v: np.ndarray, noun: str) -> str:
+    grid = v.reshape(GRID[1], GRID[0])
+    share = float(grid.mean())
+    xs = np.arange(GRID[0])[None, :]
+    cx = float((grid * xs).sum() / grid.sum()) / GRID[0]
+    side = "left" if cx < 0.4 else "right" if cx > 0.6 else "centre"
+    size = "small" if share < 0.08 else "large" if share > 0.25 else "medium"
+    return f"{size} {noun} {side}"

@@ -22,12 +22,13 @@ from typing import Any
 import numpy as np
 
 from ..config import load_settings
+from ..devices import missing_packages
 from ..models.registry import ModelRegistry
 from ..models.store import WeightsStore
 from .backend import MatteBackend, Tracker
 from .prompts import Prompts
-from .sam2_model import (LoadedSam2, load_sam2, mask_tensor, missing_packages, points_tensor,
-                         probabilities, to_pixels)
+from .sam2_model import (LoadedSam2, load_sam2, mask_tensor, points_tensor, probabilities,
+                         to_pixels)
 
 __all__ = ["Sam2Backend", "Sam2Tracker", "DEFAULT_MODEL"]
 

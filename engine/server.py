@@ -53,6 +53,10 @@ class Engine:
     def __init__(self, settings: Settings, registry: JobRegistry | None = None) -> None:
         self.settings = settings
         self.registry = registry or JobRegistry.default()
+        # Read once: scanning entry points and describing schemas cost milliseconds, and
+        # hello must stay cheap (it is every client's first call and the panel polls it).
+        self.models = ModelRegistry.default()
+        self._job_kinds = self.registry.describe()
         self.token = secrets.token_hex(32)
         self.started_at = time.time()
         self.endpoint = ""
@@ -255,7 +259,7 @@ class Engine:
             "devices": devices.devices(),
             "backends": devices.backends(),
             "models": self._models(),
-            "job_kinds": self.registry.describe(),
+            "job_kinds": self._job_kinds,
             "jobs_active": self.runner.active_count(),
             "log_path": str(self.settings.log_path),
             "config_path": str(config_path()),
@@ -266,7 +270,7 @@ class Engine:
 
     def _models(self) -> list[dict[str, Any]]:
         store = WeightsStore(self.settings.weights_path)
-        return [store.status(spec) for spec in ModelRegistry.default().all()]
+        return [store.status(spec) for spec in self.models.all()]
 
     def _hello(self, identity: bytes, env: Envelope, body: wire.Hello) -> dict[str, Any]:
         log.debug("hello from %s %s", body.client, body.client_version)

@@ -18,7 +18,6 @@ from typing import Any
 
 from moviola.plugin.errors import InvalidParamsError
 
-from ..devices import missing_packages
 from ..models.registry import ModelRegistry, ModelSpec
 from ..models.store import WeightsStore
 from .anything_v2 import EngineBuilder, read_config
@@ -41,10 +40,6 @@ class BackendOptions:
     builder: EngineBuilder | None = None
 
 
-def _neural_stack() -> bool:
-    return not missing_packages()
-
-
 def _models(registry: ModelRegistry) -> list[ModelSpec]:
     return registry.for_task("depth", include_opt_in=True)
 
@@ -53,13 +48,8 @@ def available(store: WeightsStore, registry: ModelRegistry) -> list[dict[str, An
     """Every backend with whether it can run here, and why not."""
     out = [{"name": PARALLAX, "available": True, "reason": "", "license": "Apache-2.0",
             "opt_in": False, "weights": False}]
-    stack = _neural_stack()
     for spec in _models(registry):
-        installed = store.installed(spec)
-        reason = ("" if stack and installed else
-                  "torch and transformers are not installed (pip install 'moviola[ml]')"
-                  if not stack else f"weights not installed: moviola models install {spec.name} "
-                  f"--from FILE (files: {', '.join(f.name for f in spec.weights)})")
+        reason = store.unavailable_reason(spec)
         out.append({"name": spec.name, "available": not reason, "reason": reason,
                     "license": spec.license, "opt_in": spec.opt_in, "weights": True})
     return out

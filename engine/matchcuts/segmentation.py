@@ -24,7 +24,6 @@ import numpy as np
 from moviola.plugin.errors import InvalidParamsError
 
 from ..depth.anything_v2 import read_config
-from ..devices import missing_packages
 from ..models.registry import ModelRegistry, ModelSpec
 from ..models.store import WeightsStore
 
@@ -82,20 +81,11 @@ def label_indices(id2label: dict[Any, str], names: tuple[str, ...]) -> list[int]
     return sorted(int(i) for i, label in id2label.items() if _norm(label) in wanted)
 
 
-def _neural_stack() -> bool:
-    return not missing_packages()
-
-
 def available(store: WeightsStore, registry: ModelRegistry) -> list[dict[str, Any]]:
     """Every segmentation model with whether it can run here, and why not (no torch import)."""
-    stack = _neural_stack()
     out = []
     for spec in registry.for_task(TASK, include_opt_in=True):
-        installed = store.installed(spec)
-        reason = ("" if stack and installed else
-                  "torch and transformers are not installed (pip install 'moviola[ml]')"
-                  if not stack else f"weights not installed: moviola models install {spec.name} "
-                  f"--from FILE (files: {', '.join(f.name for f in spec.weights)})")
+        reason = store.unavailable_reason(spec)
         out.append({"name": spec.name, "available": not reason, "reason": reason,
                     "license": spec.license, "opt_in": spec.opt_in})
     return out

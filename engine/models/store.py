@@ -20,6 +20,7 @@ from typing import Any
 
 from moviola.plugin.errors import InvalidParamsError, MediaNotFoundError, MoviolaError
 
+from ..devices import missing_packages
 from .registry import ModelSpec, WeightFile
 
 CHUNK = 1 << 20
@@ -129,6 +130,15 @@ class WeightsStore:
                 return file
         raise InvalidParamsError(f"model {spec.name!r} has no file {name!r}; its files: "
                                  f"{', '.join(f.name for f in spec.weights)}")
+
+    def unavailable_reason(self, spec: ModelSpec) -> str:
+        """Why a neural model cannot run here ("" when it can): the stack, or its weights."""
+        if missing_packages():
+            return "torch and transformers are not installed (pip install 'moviola[ml]')"
+        if not self.installed(spec):
+            return (f"weights not installed: moviola models install {spec.name} --from FILE "
+                    f"(files: {', '.join(f.name for f in spec.weights)})")
+        return ""
 
     def status(self, spec: ModelSpec) -> dict[str, Any]:
         return {**spec.to_wire(), "installed": self.installed(spec),

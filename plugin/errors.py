@@ -68,6 +68,11 @@ class InvalidRequestError(ProtocolError):
     code = "invalid_field"
 
 
+class TooManyRequestsError(MoviolaError):
+    """A bound on what one client may hold in the engine was reached (e.g. watchers of a job)."""
+    code = "too_many_requests"
+
+
 # --- jobs ------------------------------------------------------------------------------------
 
 class UnknownJobKindError(MoviolaError, KeyError):
@@ -123,6 +128,16 @@ class OutputPathError(MoviolaError, PermissionError):
     code = "output_not_allowed"
 
 
+class DiskFullError(MoviolaError, OSError):
+    """An output could not be written: no space left (or quota exceeded) on its disk."""
+    code = "disk_full"
+
+
+class OutputWriteError(MoviolaError, OSError):
+    """An output could not be written: an I/O error, a file size limit, or the codec failed."""
+    code = "output_write_failed"
+
+
 # --- engine state and reachability -----------------------------------------------------------
 
 class EngineShuttingDownError(MoviolaError):
@@ -149,10 +164,10 @@ ERRORS_BY_CODE: Dict[str, Type[MoviolaError]] = {
     cls.code: cls
     for cls in (
         MoviolaError, ProtocolError, MessageTooLargeError, VersionMismatchError,
-        AuthenticationError, UnknownMessageTypeError, InvalidRequestError,
+        AuthenticationError, UnknownMessageTypeError, InvalidRequestError, TooManyRequestsError,
         UnknownJobKindError, InvalidParamsError, UnknownJobError, JobFailedError,
         JobCancelledError, MediaNotFoundError, MediaDecodeError, FrameRangeError,
-        OutputPathError, EngineShuttingDownError, InternalEngineError,
+        OutputPathError, DiskFullError, OutputWriteError, EngineShuttingDownError, InternalEngineError,
         EngineNotRunningError, EngineTimeoutError,
     )
 }

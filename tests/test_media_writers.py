@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import subprocess
+import sys
+import textwrap
 from fractions import Fraction
 from pathlib import Path
 
@@ -12,14 +16,25 @@ import opentimelineio as otio
 import pytest
 from synthetic import image_frames
 
-from moviola.engine.media import writers
-from moviola.engine.media.outputs import atomic_path, resolve_output
+from moviola.engine.media import faults
+from moviola.engine.media.outputs import (
+    atomic_path,
+    resolve_output,
+    sweep_stale,
+    temp_name,
+    write_error,
+)
 from moviola.engine.media.probe import probe
 from moviola.engine.media.sequence import SequenceReader
 from moviola.engine.media.video import VideoReader
 from moviola.engine.media.writers import ImageSequenceWriter, ProResWriter
 from moviola.engine.samples import make_sample
-from moviola.plugin.errors import InvalidParamsError, OutputPathError
+from moviola.plugin.errors import (
+    DiskFullError,
+    InvalidParamsError,
+    OutputPathError,
+    OutputWriteError,
+)
 
 
 def _files(folder: Path) -> list[str]:
@@ -211,15 +226,93 @@ def test_writes_from_several_threads(tmp_path):
 def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
     w = ImageSequenceWriter(tmp_path, "m", "exr")
     w.write(np.zeros((8, 8, 3), np.float32))
+    real_write = os.write
 
-    def broken(tmp, final, spec, pixels):
-        tmp.write_bytes(b"half an image")
-        raise OSError("disk full")
+    def disk_fills(fd, data):  # half the bytes land, then the disk is full
+        if len(data) > 4:
+            return real_write(fd, bytes(data[: len(data) // 2]))
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(writers, "_write_oiio", broken)
-    with pytest.raises(OSError):
+    monkeypatch.setattr(os, "write", disk_fills)
+    with pytest.raises(DiskFullError) as err:
         w.write(np.zeros((8, 8, 3), np.float32))
+    monkeypatch.undo()
+    assert err.value.code == "disk_full" and err.value.path.endswith("m.1002.exr")
+    assert "m.1002.exr" in str(err.value)
     assert _files(tmp_path) == ["m.1001.exr"]     # no m.1002.exr, no temp file
+
+
+@pytest.mark.parametrize("code,error", [(errno.ENOSPC, DiskFullError),
+                                        (errno.EDQUOT, DiskFullError),
+                                        (errno.EFBIG, OutputWriteError),
+                                        (errno.EIO, OutputWriteError)])
+def test_write_errors_are_typed(tmp_path, code, error):
+    err = write_error(OSError(code, os.strerror(code)), tmp_path / "a.0001.png")
+    assert type(err) is error and err.path.endswith("a.0001.png")
+    assert err.code == ("disk_full" if error is DiskFullError else "output_write_failed")
+
+
+@pytest.mark.parametrize("fmt,options", [("exr", {}), ("exr", {"pixel_type": "float"}),
+                                         ("png", {"bit_depth": 8}), ("png", {}), ("jpg", {}),
+                                         ("tif", {})])
+def test_size_limit_fails_typed_and_leaves_nothing(tmp_path, fmt, options):
+    # In a child with a small file size limit (SIGXFSZ ignored, as in the engine), every
+    # format fails with one typed error, nothing under a final name, and the child lives.
+    script = textwrap.dedent(f"""
+        import resource, signal, sys
+        import numpy as np
+        from moviola.engine.media.writers import ImageSequenceWriter
+        from moviola.plugin.errors import MoviolaError
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (16000, 16000))
+        w = ImageSequenceWriter(sys.argv[1], "f", {fmt!r}, **{options!r})
+        noise = np.random.default_rng(0).random((240, 320, 3)).astype(np.float32)
+        try:
+            w.write(noise)
+        except MoviolaError as exc:
+            print("ERROR", exc.code, exc.path)
+        else:
+            print("WROTE")
+    """)
+    run = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True,
+                         text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split()[:2] == ["ERROR", "output_write_failed"], run.stdout + run.stderr
+    assert run.stdout.split()[2].endswith(f"f.1001.{'tif' if fmt == 'tif' else fmt}")
+    assert _files(tmp_path) == []
+
+
+def _inject(monkeypatch, text: str) -> None:
+    """Plan a write fault as ``$MOVIOLA_FAULT_WRITE`` would; undone after the test."""
+    monkeypatch.setattr(faults, "_plan", faults._Plan(text))
+    monkeypatch.setattr(faults, "_loaded", True)
+
+
+def test_fault_hook_codec_and_disk(tmp_path, monkeypatch):
+    _inject(monkeypatch, "codec:1")
+    w = ImageSequenceWriter(tmp_path, "j", "jpg")
+    w.write(np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(OutputWriteError, match="j.1002.jpg"):
+        w.write(np.zeros((8, 8, 3), np.uint8))
+    _inject(monkeypatch, "ENOSPC")
+    with pytest.raises(DiskFullError, match="j.1003.jpg"):
+        w.write(np.zeros((8, 8, 3), np.uint8))
+    assert _files(tmp_path) == ["j.1001.jpg"]
+
+
+def test_sweep_removes_only_dead_processes_temp_files(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".a.0001.tmp-{dead.pid}-0123abcd.exr"
+    stale.write_bytes(b"x")
+    (tmp_path / f".clip.staging-{dead.pid}-0123abcd").mkdir()
+    (tmp_path / f".clip2.old-{dead.pid}-0123abcd").mkdir()   # a swap cut short: restored
+    mine = tmp_path / temp_name("b.0001", "tmp", ".exr")
+    mine.write_bytes(b"y")
+    (tmp_path / "keep.0001.exr").write_bytes(b"z")
+    assert sweep_stale(tmp_path) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["clip2", mine.name,
+                                                                  "keep.0001.exr"])
 
 
 # ---- ProRes 4444 -----------------------------------------------------------------------------
@@ -267,6 +360,14 @@ def test_prores_without_alpha_and_uint8_input(tmp_path):
         img = r.read(0)
     assert img.shape == (48, 64, 3)
     assert np.abs(img.astype(np.float32) / 257.0 - frame).mean() < 2.0
+
+
+def test_prores_disk_full_is_typed_and_leaves_nothing(tmp_path, monkeypatch):
+    _inject(monkeypatch, "ENOSPC")
+    with pytest.raises(DiskFullError, match="x.mov"):
+        with ProResWriter(tmp_path / "x.mov", 24, 64, 48) as w:
+            w.write(_rgba_frames(1)[0])
+    assert _files(tmp_path) == []
 
 
 def test_prores_failure_leaves_nothing(tmp_path):

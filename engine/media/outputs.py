@@ -2,19 +2,117 @@
 
 Two promises of the engine live here: nothing is ever written outside the output folder a job
 was given, and output files appear complete or not at all (write a hidden temp file in the
-same folder, then ``os.replace`` it onto the final name).
+same folder, flush it to disk, check its size, then ``os.replace`` it onto the final name).
+A write that fails is one typed error naming the file: :class:`DiskFullError` for no space
+or quota, :class:`OutputWriteError` for anything else (a size limit, an I/O error).
+
+Temp names carry the writing process's id (``.<name>.tmp-<pid>-<hex>``), so
+:func:`sweep_stale` can remove what a killed process left without touching the files of a
+live one.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import re
+import shutil
 import uuid
 from pathlib import Path
 from types import TracebackType
 
-from moviola.plugin.errors import OutputPathError
+from moviola.plugin.discovery import process_alive
+from moviola.plugin.errors import DiskFullError, MoviolaError, OutputPathError, OutputWriteError
 
-__all__ = ["resolve_output", "atomic_path", "AtomicPath", "ensure_dir"]
+from . import faults
+
+__all__ = ["resolve_output", "atomic_path", "AtomicPath", "ensure_dir", "write_bytes",
+           "write_error", "temp_name", "sweep_stale"]
+
+_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+# ".<name>.<tmp|staging|old>-<pid>-<8 hex>[.<ext>]": see temp_name.
+_TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<what>tmp|staging|old)-(?P<pid>\d+)-[0-9a-f]{8}"
+                   r"(?:\.[A-Za-z0-9]+)?$")
+
+
+def temp_name(name: str, what: str = "tmp", suffix: str = "") -> str:
+    """A hidden name beside ``name`` owned by this process (``what``: tmp, staging, old)."""
+    return f".{name}.{what}-{os.getpid()}-{uuid.uuid4().hex[:8]}{suffix}"
+
+
+def write_error(exc: OSError, path: str | os.PathLike[str]) -> MoviolaError:
+    """The typed error for a failed write of ``path``: disk full, or any other write failure."""
+    name = Path(path).name
+    code = exc.errno
+    reason = exc.strerror or str(exc)
+    detail = {"errno": errno.errorcode.get(code, str(code)) if code else None}
+    if code in _DISK_FULL:
+        return DiskFullError(f"no space left on the output disk while writing {name}: {reason}",
+                             path=str(path), detail=detail)
+    if code == errno.EFBIG:
+        reason = f"{reason} (the file size limit of the engine process)"
+    return OutputWriteError(f"cannot write {name}: {reason}", path=str(path), detail=detail)
+
+
+def write_bytes(final: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` as ``final``: a temp file in the same folder, written in full, flushed to
+    disk and checked for size, then renamed. ``final`` is either complete or untouched.
+
+    Raises:
+        DiskFullError: no space (or quota) left.
+        OutputWriteError: any other failure (size limit, I/O error).
+        OutputPathError: the final name cannot take the file (e.g. a folder sits there).
+    """
+    atomic = AtomicPath(final)
+    try:
+        faults.check_write(str(atomic.final))
+        fd = os.open(atomic.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
+                     0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+            size = os.fstat(fd).st_size
+        finally:
+            os.close(fd)
+        if size != len(data):
+            raise OSError(errno.EIO, f"{size} of {len(data)} bytes reached the disk")
+    except OSError as exc:
+        atomic.discard()
+        raise write_error(exc, atomic.final) from exc
+    return atomic.commit()
+
+
+def sweep_stale(folder: str | os.PathLike[str]) -> int:
+    """Remove the temp files and folders a dead process left in ``folder`` (not recursive).
+
+    A leftover ``old`` folder (a swap cut short) goes back to its name if nothing took it.
+    Returns how many entries were removed or restored. Errors are ignored: a sweep never
+    fails a job.
+    """
+    count = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        match = _TEMP.match(entry.name)
+        if match is None or process_alive(int(match["pid"])):
+            continue
+        try:
+            original = Path(folder) / match["name"]
+            if match["what"] == "old" and entry.is_dir() and not original.exists():
+                os.rename(entry.path, original)
+            elif entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+            count += 1
+        except OSError:
+            pass
+    return count
 
 
 def ensure_dir(out_dir: str | os.PathLike[str]) -> Path:
@@ -83,15 +181,21 @@ class AtomicPath:
         # Same folder so os.replace is a rename on one filesystem (atomic); same suffix(es).
         suffix = "".join(self.final.suffixes[-1:])
         stem = self.final.name[: len(self.final.name) - len(suffix)] if suffix else self.final.name
-        self.tmp = self.final.with_name(f".{stem}.tmp-{uuid.uuid4().hex[:8]}{suffix}")
+        self.tmp = self.final.with_name(temp_name(stem, "tmp", suffix))
         self.done = False
 
     def commit(self) -> Path:
-        """Move the finished temp file onto the final name and return the final path."""
+        """Flush the finished temp file to disk, move it onto the final name and return the
+        final path."""
         if not self.done:
             if not self.tmp.exists():
                 raise OutputPathError(f"nothing was written for {self.final}",
                                       path=str(self.final))
+            try:
+                _fsync(self.tmp)
+            except OSError as exc:
+                self.discard()
+                raise write_error(exc, self.final) from exc
             try:
                 os.replace(self.tmp, self.final)
             except OSError as exc:  # e.g. a folder sits at the final name
@@ -118,6 +222,14 @@ class AtomicPath:
             self.commit()
         else:
             self.discard()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def atomic_path(final: str | os.PathLike[str]) -> AtomicPath:

@@ -1,15 +1,22 @@
 """Writers for the outputs professionals use: EXR, 16-bit PNG, JPEG proxies, ProRes 4444.
 
-Every file goes through :func:`.outputs.resolve_output` (never outside the output folder) and
-:func:`.outputs.atomic_path` (complete or absent). Input arrays are uint8, uint16 or float32,
-HxW or HxWxC; integer data is read as 0..max and float data as 0..1 (EXR keeps floats as
-they are, above 1.0 included).
+Every file goes through :func:`.outputs.resolve_output` (never outside the output folder).
+Images are encoded in memory first, then written with plain file I/O by
+:func:`.outputs.write_bytes` (temp file, fsync, size check, rename): the codec library never
+touches the output disk, so a full disk, a size limit or an I/O error is one typed error
+naming the file, never a truncated frame under its final name and never a codec that aborts
+the process (libjpeg calls ``exit()`` on a write error). Input arrays are uint8, uint16 or
+float32, HxW or HxWxC; integer data is read as 0..max and float data as 0..1 (EXR keeps
+floats as they are, above 1.0 included).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
+import sys
+import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
@@ -18,12 +25,14 @@ from types import TracebackType
 from typing import Any
 
 import av
+import cv2
 import numpy as np
 import OpenImageIO as oiio
 
-from moviola.plugin.errors import InvalidParamsError, OutputPathError
+from moviola.plugin.errors import InvalidParamsError, OutputPathError, OutputWriteError
 
-from .outputs import AtomicPath, resolve_output
+from . import faults
+from .outputs import AtomicPath, resolve_output, write_bytes, write_error
 
 __all__ = ["ImageSequenceWriter", "ProResWriter", "as_image_array"]
 
@@ -125,6 +134,7 @@ class ImageSequenceWriter:
         Raises:
             InvalidParamsError: bad shape, dtype or channel count.
             OutputPathError: the file cannot be written inside the output folder.
+            DiskFullError, OutputWriteError: the write failed; no file of that name appeared.
         """
         with self._lock:
             if frame is None:
@@ -134,8 +144,7 @@ class ImageSequenceWriter:
         a = self._prepare(as_image_array(image))
         spec = self._spec(a)
         final = resolve_output(self.out_dir, self.file_name(frame))
-        with AtomicPath(final) as tmp:
-            _write_oiio(tmp, final, spec, a)
+        write_bytes(final, self._encode(final, spec, a))
         with self._lock:
             self.paths.append(final)
         return final
@@ -145,6 +154,15 @@ class ImageSequenceWriter:
         return [self.write(img) for img in images]
 
     # ---- per format --------------------------------------------------------------------------
+
+    def _encode(self, final: Path, spec: oiio.ImageSpec, a: np.ndarray) -> bytes:
+        try:
+            faults.check_encode(final.name)
+            if self.ext == "jpg":
+                return _encode_jpeg(a, self.quality, final)
+            return _encode_oiio(final, spec, a)
+        except faults.FaultError as exc:
+            raise OutputWriteError(str(exc), path=str(final)) from exc
 
     def _prepare(self, a: np.ndarray) -> np.ndarray:
         if self.ext == "jpg":
@@ -200,18 +218,78 @@ def _to_uint8(a: np.ndarray) -> np.ndarray:
     return np.round(np.clip(a, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def _write_oiio(tmp: Path, final: Path, spec: oiio.ImageSpec, pixels: np.ndarray) -> None:
-    out = oiio.ImageOutput.create(str(tmp))
-    if out is None:
-        raise OutputPathError(f"no image writer for {final.name}: {oiio.geterror()}",
-                              path=str(final))
-    try:
-        if not out.open(str(tmp), spec):
-            raise OutputPathError(f"cannot write {final.name}: {out.geterror()}", path=str(final))
-        if not out.write_image(pixels):
-            raise OutputPathError(f"cannot write {final.name}: {out.geterror()}", path=str(final))
-    finally:
-        out.close()
+def _encode_jpeg(a: np.ndarray, quality: int, final: Path) -> bytes:
+    """JPEG through OpenCV's in-memory encoder (OpenImageIO's needs a file)."""
+    pixels = a[..., 0] if a.shape[2] == 1 else cv2.cvtColor(a, cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok or not len(buf):
+        raise OutputWriteError(f"the JPEG encoder failed for {final.name}", path=str(final))
+    return buf.tobytes()
+
+
+def _encode_oiio(final: Path, spec: oiio.ImageSpec, pixels: np.ndarray) -> bytes:
+    """Encode through OpenImageIO into a scratch file that is not on the output disk (an
+    anonymous memory file on Linux, the system temp folder elsewhere); return its bytes."""
+    with _Scratch(final.suffix) as scratch:
+        out = oiio.ImageOutput.create(final.name)  # the format comes from the extension
+        if out is None:
+            raise OutputPathError(f"no image writer for {final.name}: {oiio.geterror()}",
+                                  path=str(final))
+        ok = out.open(scratch.path, spec) and out.write_image(pixels)
+        # Some codecs (PNG) report a write error only through the error state.
+        ok = ok and not out.has_error
+        message = out.geterror() if not ok else ""
+        closed = out.close()
+        if not ok or not closed:
+            raise _codec_error(final, message or out.geterror() or oiio.geterror(), scratch.size())
+        data = scratch.read()
+    if not data:
+        raise OutputWriteError(f"the encoder wrote nothing for {final.name}", path=str(final))
+    return data
+
+
+def _codec_error(final: Path, message: str, size: int) -> OutputWriteError:
+    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    if soft != resource.RLIM_INFINITY and size >= soft:
+        return OutputWriteError(f"cannot write {final.name}: it would exceed the engine's file "
+                                f"size limit of {soft} bytes", path=str(final),
+                                detail={"errno": "EFBIG"})
+    return OutputWriteError(f"cannot encode {final.name}: {message.strip() or 'codec error'}",
+                            path=str(final))
+
+
+class _Scratch:
+    """A file the codec writes into, off the output disk, removed on exit."""
+
+    def __init__(self, suffix: str) -> None:
+        if hasattr(os, "memfd_create") and sys.platform.startswith("linux"):
+            self.fd = os.memfd_create("moviola-frame", os.MFD_CLOEXEC)
+            self.path = f"/proc/self/fd/{self.fd}"
+            self._named = None
+        else:
+            self.fd, self._named = tempfile.mkstemp(prefix="moviola-frame-", suffix=suffix)
+            self.path = self._named
+
+    def size(self) -> int:
+        return os.fstat(self.fd).st_size
+
+    def read(self) -> bytes:
+        os.lseek(self.fd, 0, os.SEEK_SET)
+        chunks = []
+        while chunk := os.read(self.fd, 1 << 22):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def __enter__(self) -> _Scratch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)
+        if self._named:
+            try:
+                os.unlink(self._named)
+            except OSError:
+                pass
 
 
 # ---- ProRes 4444 -----------------------------------------------------------------------------
@@ -275,24 +353,49 @@ class ProResWriter:
         try:
             for packet in self._stream.encode(yuv):
                 self._container.mux(packet)
-        except av.error.FFmpegError as exc:
-            raise OutputPathError(f"cannot encode to {self.path}: {exc}",
-                                  path=str(self.path)) from exc
+        except (av.error.FFmpegError, OSError) as exc:
+            raise self._failed(exc) from exc
         self.frames_written += 1
 
     def close(self) -> Path:
-        """Finish the movie and move it into place; return its path."""
+        """Finish the movie, check it holds every frame, and move it into place; return its
+        path.
+
+        Raises:
+            DiskFullError, OutputWriteError: the movie could not be written in full; nothing
+                appears at ``path``.
+        """
         if self._open:
             self._open = False
             try:
-                for packet in self._stream.encode():
-                    self._container.mux(packet)
-                self._container.close()
+                try:
+                    for packet in self._stream.encode():
+                        self._container.mux(packet)
+                    self._container.close()
+                    faults.check_write(str(self.path))
+                    self._verify()
+                except (av.error.FFmpegError, OSError) as exc:
+                    raise self._failed(exc) from exc
             except BaseException:
                 self._abandon()
                 raise
             self._atomic.commit()
         return self.path
+
+    def _failed(self, exc: BaseException) -> Exception:
+        if isinstance(exc, OSError) and exc.errno:
+            return write_error(exc, self.path)
+        return OutputWriteError(f"cannot encode {self.path.name}: {exc}", path=str(self.path))
+
+    def _verify(self) -> None:
+        """A movie whose muxer lost data on the way (a write error FFmpeg only logged) does
+        not hold every frame: read its index back."""
+        with av.open(str(self._atomic.tmp)) as check:
+            stream = check.streams.video[0]
+            found = stream.frames or sum(1 for p in check.demux(stream) if p.size)
+        if found != self.frames_written:
+            raise OutputWriteError(f"{self.path.name} holds {found} of {self.frames_written} "
+                                   "frames after writing", path=str(self.path))
 
     def abort(self) -> None:
         """Stop and remove the partial movie; ``path`` is left untouched."""

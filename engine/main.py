@@ -62,6 +62,8 @@ def run_engine(settings: Settings, *, foreground_log: bool = True) -> int:
             engine.bind()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, lambda *_: engine.stop())
+            if hasattr(signal, "SIGXFSZ"):  # a file size limit fails that write (EFBIG), not the engine
+                signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
             engine.serve_forever()
     except EngineAlreadyRunning:
         found = read_discovery()

@@ -143,10 +143,8 @@ def test_cancelled_proxy_leaves_only_complete_files(client, tmp_path):
             job.cancel()
     with pytest.raises(errors.JobCancelledError):
         job.result()
-    written = [p for p in out.rglob("*") if p.is_file()]
-    assert written and all(not p.name.startswith(".") for p in written)  # no temp files left
-    for path in written[:5]:
-        assert read_image(path).shape == (360, 640, 3)
+    # A cancelled run never becomes a result: its staged frames go, no temp file is left.
+    assert [p for p in out.rglob("*") if p.is_file()] == []
 
 
 def test_sample_job_writes_media_and_timeline(client, tmp_path):

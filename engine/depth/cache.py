@@ -3,7 +3,8 @@
 The first pass predicts every frame at working resolution and measures the links the
 stabiliser needs; the second aligns and writes. Predictions wait in a hidden folder inside
 the job's output folder (never outside it), one float32 ``.npy`` per frame, removed when the
-clip is done, failed or cancelled. Disk use is about 4 bytes per working pixel per frame
+clip is done, failed or cancelled (a killed engine's folder is removed by the next run into
+that output folder). Disk use is about 4 bytes per working pixel per frame
 (2 MB a frame at 924x518).
 """
 
@@ -15,14 +16,15 @@ from types import TracebackType
 
 import numpy as np
 
-from ..media.outputs import resolve_output
+from ..media.outputs import resolve_output, temp_name
 
 __all__ = ["PredictionCache"]
 
 
 class PredictionCache:
     def __init__(self, out_dir: str, name: str) -> None:
-        self.folder: Path = resolve_output(out_dir, f".moviola-cache-{name}")
+        # A pid-stamped temp name: a killed run's folder is swept by the next run.
+        self.folder: Path = resolve_output(out_dir, temp_name(f"moviola-depth-{name}"))
         self.folder.mkdir(exist_ok=True)
 
     def _path(self, frame: int) -> Path:

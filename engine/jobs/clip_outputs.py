@@ -4,22 +4,36 @@ Every job that turns clips into frames (proxy now; mattes and depth next) writes
 sequence per work unit into its own folder under the job's output folder, numbered with the
 source media's frame numbers, then one result OTIO: the source timeline plus a track of
 clips referring to those sequences, aligned with their source clips.
+
+A run never mixes with the previous one: each clip's frames go to a staging folder beside its
+final folder (:class:`..media.staging.StagedFolder`), and only a finished job swaps its
+folders in, just before it writes the result OTIO. A cancelled, failed or killed run leaves
+the previous folders and OTIO as they were.
 """
 
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Iterator
 
 from moviola.plugin.results import SequenceOutput, add_result_tracks, result_timeline, write_timeline
 from moviola.plugin.timeline import WorkUnit
 
-from moviola.plugin.errors import FrameRangeError, InvalidParamsError
+from moviola.plugin.errors import (
+    DiskFullError,
+    FrameRangeError,
+    InvalidParamsError,
+    OutputWriteError,
+)
 
 from ..inputs import ResolvedInput, is_timeline_path
-from ..media.outputs import resolve_output
+from ..media.outputs import ensure_dir, resolve_output, sweep_stale
+from ..media.staging import StagedFolder
 from ..media.writers import ImageSequenceWriter
+from .base import ClipFailures, ClipOutcome
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -61,39 +75,102 @@ def plan_clips(source: ResolvedInput, frame_range: list[int] | None
     return plans, problems
 
 
+class ClipWriteFailures(ClipFailures):
+    """:class:`ClipFailures`, except that a failed write (disk full, size limit, I/O error)
+    stops the whole job: the next clip would meet the same disk."""
+
+    @contextmanager
+    def clip(self, label: str) -> Iterator[ClipOutcome]:
+        fatal: list[BaseException] = []
+        with super().clip(label) as outcome:
+            try:
+                yield outcome
+            except (DiskFullError, OutputWriteError) as exc:
+                fatal.append(exc)
+        if fatal:
+            raise fatal[0]
+
+
 class ClipOutputs:
-    """Plans folders and writers per work unit, and collects what was written."""
+    """Plans folders and writers per work unit, and collects what was written.
+
+    Use it as a context manager: what was staged and not committed by :meth:`commit` (or
+    :meth:`write_result`) is removed on exit, so a cancel or a failure leaves the previous
+    result in place.
+    """
 
     def __init__(self, out_dir: str, kind: str) -> None:
         self.out_dir = out_dir
         self.kind = kind
         self.outputs: list[SequenceOutput] = []
         self.files: list[str] = []
+        self._stages: dict[Path, StagedFolder] = {}   # final folder -> its staging
+        self._added: set[Path] = set()
+        sweep_stale(ensure_dir(out_dir))   # timelines and caches of killed runs
+
+    def folder(self, index: int, unit: WorkUnit) -> StagedFolder:
+        """The clip's folder, staged: write into ``.path``; ``.final`` is where it will be."""
+        stem = safe_name(unit.clip_name)
+        # resolve_output keeps the per-clip folder inside the job's output folder.
+        final = resolve_output(self.out_dir, f"{self.kind}/{index:03d}_{stem}")
+        if final not in self._stages:
+            self._stages[final] = StagedFolder(final)
+        return self._stages[final]
+
+    def final_path(self, staged: str | Path) -> Path:
+        """Where a file written in a staging folder will be once committed."""
+        staged = Path(staged)
+        for final, stage in self._stages.items():
+            if staged.parent == stage.path:
+                return final / staged.name
+        return staged
 
     def writer(self, index: int, unit: WorkUnit, first_frame: int, fmt: str,
                **options: Any) -> ImageSequenceWriter:
         stem = safe_name(unit.clip_name)
-        # resolve_output keeps the per-clip folder inside the job's output folder.
-        folder = resolve_output(self.out_dir, f"{self.kind}/{index:03d}_{stem}")
-        return ImageSequenceWriter(folder, f"{stem}_{self.kind}", fmt, start_frame=first_frame,
-                                   **options)
+        return ImageSequenceWriter(self.folder(index, unit).path, f"{stem}_{self.kind}", fmt,
+                                   start_frame=first_frame, **options)
 
     def add(self, unit: WorkUnit, writer: ImageSequenceWriter, frames: list[int],
             metadata: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Record a finished sequence; return its summary for the job result."""
-        paths = [str(p) for p in writer.paths]
-        pattern = Path(writer.pattern)
+        """Record a finished sequence (to be committed); return its summary for the job
+        result, with the final paths."""
+        paths = [str(self.final_path(p)) for p in writer.paths]
+        pattern = self.final_path(writer.pattern)
+        self._added.add(pattern.parent)
         self.outputs.append(SequenceOutput(
             unit=unit, directory=str(pattern.parent), name_prefix=f"{writer.name}.",
             name_suffix=f".{writer.ext}", start_frame=frames[0], frame_count=len(frames),
             padding=writer.padding, metadata=metadata or {}))
         self.files.extend(paths)
         return {"clip": unit.clip_name, "track": unit.track_name, "media": unit.media_path,
-                "pattern": writer.pattern, "frames": frames, "files": paths,
+                "pattern": str(pattern), "frames": frames, "files": paths,
                 "record_start": unit.record_start.to_frames(), "record_rate": unit.record_start.rate}
 
+    def commit(self) -> None:
+        """Swap the recorded clips' folders in; drop the staging of clips that failed."""
+        for final, stage in self._stages.items():
+            if final in self._added:
+                stage.commit()
+            else:
+                stage.discard()
+
+    def discard(self) -> None:
+        """Remove every staging folder not committed; final folders stay as they were."""
+        for stage in self._stages.values():
+            stage.discard()
+
+    def __enter__(self) -> ClipOutputs:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.discard()
+
     def write_result(self, source: ResolvedInput, track_name: str, provenance: dict[str, Any]) -> str:
-        """Write ``<out>/<input stem>.<kind>.otio``; return its path."""
+        """Commit the clips' folders, then write ``<out>/<input stem>.<kind>.otio``; return
+        its path."""
+        self.commit()
         timeline = result_timeline(source.timeline)
         if self.outputs:
             add_result_tracks(timeline, self.outputs, track_name=track_name, kind=self.kind,

@@ -30,8 +30,8 @@ from ..media.source import open_source
 from ..models.registry import ModelRegistry
 from ..models.store import WeightsStore
 from ..provenance import provenance
-from .base import ClipFailures, JobContext, JobKind
-from .clip_outputs import ClipOutputs, check_range, plan_clips
+from .base import JobContext, JobKind
+from .clip_outputs import ClipOutputs, ClipWriteFailures, check_range, plan_clips
 from .schema import param
 
 TRACK_NAME = "Moviola depth"
@@ -134,23 +134,24 @@ class DepthJob(JobKind):
             ctx.progress(done, total, message)
 
         clips, convention = [], None
-        failures = ClipFailures(len(plans))
-        try:
-            with ThreadPoolExecutor(params.writers, thread_name_prefix="moviola-depth") as pool:
-                for index, (unit, first, last) in enumerate(plans):
-                    with failures.clip(unit.clip_name):
-                        clip, convention = self._clip(index, unit, first, last, params, ctx, backend,
-                                                      outputs, fmt, options, header, pool, progress,
-                                                      problems)
-                        clips.append(clip)
-        finally:
-            backend.close()
-        problems.extend(failures.problems)
-        record = provenance("depth", {k: getattr(params, k) for k in (
-            "input", "format", "normalize", "backend", "range", "preview", "stabilize",
-            "smoothing", "working_size", "fov", "device", "precision", "runtime")},
-            backend=described)
-        otio_path = outputs.write_result(source, TRACK_NAME, record)
+        failures = ClipWriteFailures(len(plans))
+        with outputs:   # a cancel or failure leaves the previous result in place
+            try:
+                with ThreadPoolExecutor(params.writers, thread_name_prefix="moviola-depth") as pool:
+                    for index, (unit, first, last) in enumerate(plans):
+                        with failures.clip(unit.clip_name):
+                            clip, convention = self._clip(index, unit, first, last, params, ctx,
+                                                          backend, outputs, fmt, options, header,
+                                                          pool, progress, problems)
+                            clips.append(clip)
+            finally:
+                backend.close()
+            problems.extend(failures.problems)
+            record = provenance("depth", {k: getattr(params, k) for k in (
+                "input", "format", "normalize", "backend", "range", "preview", "stabilize",
+                "smoothing", "working_size", "fov", "device", "precision", "runtime")},
+                backend=described)
+            otio_path = outputs.write_result(source, TRACK_NAME, record)
         elapsed = time.perf_counter() - started
         return {"clips": clips, "files": outputs.files,
                 "frames": [n for clip in clips for n in clip["frames"]],

@@ -156,18 +156,22 @@ class MatteJob(JobKind):
                 obj.compute(media, lambda message=message: tick(message), ctx.check_cancelled)
             propagate_s = time.perf_counter() - t0
             records, writers = [], []
-            for obj in objects:
-                records.append(self._provenance(params, obj, backend.describe(), first, last))
-                writers.append(MatteOutput(
-                    ClipOutputs(params.out, f"matte_obj{obj.object_id}"), unit, 0, params.format,
-                    first, Fraction(info.frame_rate), (info.width, info.height),
-                    header_attributes({**records[-1], "source": unit.media_path})))
-            render(media, objects, writers, first, last, params.writers, ctx.check_cancelled,
-                   lambda: tick("refining and writing"))
-        summaries = [w.finish({"object": o.object_id}) for o, w in zip(objects, writers)]
-        otio_path = write_result_timeline(
-            source, params.out, [(f"Moviola matte {o.object_id}", w.outputs, r)
-                                 for o, w, r in zip(objects, writers, records)])
+            try:
+                for obj in objects:
+                    records.append(self._provenance(params, obj, backend.describe(), first, last))
+                    writers.append(MatteOutput(
+                        ClipOutputs(params.out, f"matte_obj{obj.object_id}"), unit, 0,
+                        params.format, first, Fraction(info.frame_rate), (info.width, info.height),
+                        header_attributes({**records[-1], "source": unit.media_path})))
+                render(media, objects, writers, first, last, params.writers, ctx.check_cancelled,
+                       lambda: tick("refining and writing"))
+                summaries = [w.finish({"object": o.object_id}) for o, w in zip(objects, writers)]
+                otio_path = write_result_timeline(
+                    source, params.out, [(f"Moviola matte {o.object_id}", w.outputs, r)
+                                         for o, w, r in zip(objects, writers, records)])
+            finally:
+                for writer in writers:   # nothing staged outlives a cancel or a failure
+                    writer.discard()
         computed = sum(o.computed_frames for o in objects)
         result: dict[str, Any] = {
             "objects": [{"object": o.object_id, "files": s["files"], "frames": s["frames"],

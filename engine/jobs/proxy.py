@@ -16,8 +16,8 @@ from ..media.outputs import ensure_dir
 from ..media.resize import fit_width
 from ..media.source import open_source
 from ..provenance import provenance
-from .base import ClipFailures, JobContext, JobKind
-from .clip_outputs import ClipOutputs, check_range, plan_clips
+from .base import JobContext, JobKind
+from .clip_outputs import ClipOutputs, ClipWriteFailures, check_range, plan_clips
 from .schema import param
 
 # Frames in flight between the decoder and the writers: enough to keep both busy, small
@@ -52,42 +52,42 @@ class ProxyJob(JobKind):
     def run(self, params: ProxyParams, ctx: JobContext) -> dict[str, Any]:
         started = time.perf_counter()
         source = resolve_input(params.input)
-        outputs = ClipOutputs(params.out, "proxy")
-        plans, problems = plan_clips(source, params.range)
-        total = sum(last - first + 1 for _, first, last in plans)
-        done = 0
-        clips = []
-        failures = ClipFailures(len(plans))
-        with ThreadPoolExecutor(params.writers, thread_name_prefix="moviola-writer") as pool:
-            for index, (unit, first, last) in enumerate(plans):
-                with failures.clip(unit.clip_name) as outcome, open_source(unit.media_path) as media:
-                    if last > media.last_frame:
-                        problems.append(f"{unit.clip_name}: clip uses frames up to {last} but "
-                                        f"the media ends at {media.last_frame}")
-                        last = media.last_frame
-                    writer = outputs.writer(index, unit, first, params.format)
-                    pending: list[Future] = []
-                    frames = []
-                    for number, image in media.frames(first, last + 1):
-                        ctx.check_cancelled()
-                        pending.append(pool.submit(writer.write, fit_width(image, params.max_width), number))
-                        frames.append(number)
-                        while len(pending) >= MAX_IN_FLIGHT or (pending and pending[0].done()):
-                            pending.pop(0).result()
+        with ClipOutputs(params.out, "proxy") as outputs:
+            plans, problems = plan_clips(source, params.range)
+            total = sum(last - first + 1 for _, first, last in plans)
+            done = 0
+            clips = []
+            failures = ClipWriteFailures(len(plans))
+            with ThreadPoolExecutor(params.writers, thread_name_prefix="moviola-writer") as pool:
+                for index, (unit, first, last) in enumerate(plans):
+                    with failures.clip(unit.clip_name) as outcome, open_source(unit.media_path) as media:
+                        if last > media.last_frame:
+                            problems.append(f"{unit.clip_name}: clip uses frames up to {last} but "
+                                            f"the media ends at {media.last_frame}")
+                            last = media.last_frame
+                        writer = outputs.writer(index, unit, first, params.format)
+                        pending: list[Future] = []
+                        frames = []
+                        for number, image in media.frames(first, last + 1):
+                            ctx.check_cancelled()
+                            pending.append(pool.submit(writer.write, fit_width(image, params.max_width), number))
+                            frames.append(number)
+                            while len(pending) >= MAX_IN_FLIGHT or (pending and pending[0].done()):
+                                pending.pop(0).result()
+                                done += 1
+                                ctx.progress(done, total, unit.clip_name)
+                        for future in pending:
+                            future.result()
                             done += 1
-                            ctx.progress(done, total, unit.clip_name)
-                    for future in pending:
-                        future.result()
-                        done += 1
-                    ctx.progress(done, total, unit.clip_name)
-                if outcome.failed:
-                    continue  # other clips still get done
-                writer.paths.sort()
-                clips.append(outputs.add(unit, writer, frames))
-        problems.extend(failures.problems)
-        record = provenance("proxy", {"input": params.input, "format": params.format,
-                                      "max_width": params.max_width, "range": params.range})
-        otio_path = outputs.write_result(source, "Moviola proxy", record)
+                        ctx.progress(done, total, unit.clip_name)
+                    if outcome.failed:
+                        continue  # other clips still get done
+                    writer.paths.sort()
+                    clips.append(outputs.add(unit, writer, frames))
+            problems.extend(failures.problems)
+            record = provenance("proxy", {"input": params.input, "format": params.format,
+                                          "max_width": params.max_width, "range": params.range})
+            otio_path = outputs.write_result(source, "Moviola proxy", record)
         elapsed = time.perf_counter() - started
         return {"clips": clips, "files": outputs.files,
                 "frames": [n for clip in clips for n in clip["frames"]],

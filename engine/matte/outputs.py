@@ -4,6 +4,8 @@ with alpha; and the result timeline with one matte track per object.
 Image sequences go through :class:`..jobs.clip_outputs.ClipOutputs` (one folder per clip,
 frame numbers = the source media's), so a Nuke Read of the matte lines up with the plate.
 A ProRes movie holds the clip's frames in order; its timeline clip refers to the movie.
+Both are written into the clip's staging folder and swapped in by
+:func:`write_result_timeline` (see :mod:`..jobs.clip_outputs`).
 """
 
 from __future__ import annotations
@@ -68,9 +70,9 @@ class MatteOutput:
     def __post_init__(self) -> None:
         if self.fmt == "prores":
             stem = safe_name(self.unit.clip_name)
-            kind = self.outputs.kind
-            self.movie = resolve_output(self.outputs.out_dir,
-                                        f"{kind}/{self.index:03d}_{stem}/{stem}_{kind}.mov")
+            # Written in the clip's staging folder, like image sequences; moved with it.
+            folder = self.outputs.folder(self.index, self.unit).path
+            self.movie = resolve_output(folder, f"{stem}_{self.outputs.kind}.mov")
             self._movie_writer = ProResWriter(self.movie, self.rate, *self.size, alpha=True)
             self._seq = None
         else:
@@ -106,9 +108,10 @@ class MatteOutput:
             self._movie_writer.close()
             # The timeline needs a sequence-shaped record to place the clip; the movie then
             # replaces its media reference (see write_result_timeline).
+            final = self.outputs.final_path(self.movie)
             summary = self.outputs.add(self.unit, _MovieAsSequence(self.movie), self.frames,  # type: ignore[arg-type]
-                                       {**metadata, "movie": str(self.movie)})
-            summary["movie"] = str(self.movie)
+                                       {**metadata, "movie": str(final)})
+            summary["movie"] = str(final)
             return summary
         self._seq.paths.sort()
         return self.outputs.add(self.unit, self._seq, self.frames, metadata)
@@ -116,6 +119,11 @@ class MatteOutput:
     def abort(self) -> None:
         if self._movie_writer is not None:
             self._movie_writer.abort()
+
+    def discard(self) -> None:
+        """Stop and remove what this run staged; the previous result stays."""
+        self.abort()
+        self.outputs.discard()
 
 
 class _MovieAsSequence:
@@ -133,6 +141,8 @@ def write_result_timeline(source: ResolvedInput, out_dir: str,
                           per_object: list[tuple[str, ClipOutputs, dict[str, Any]]]) -> str:
     """``<out>/<input stem>.matte.otio``: the source timeline plus one matte track per object
     (``(track name, outputs, provenance)``), each clip aligned with its source clip."""
+    for _, outputs, _ in per_object:
+        outputs.commit()   # every object's folders swap in just before the timeline
     timeline = result_timeline(source.timeline)
     for track_name, outputs, record in per_object:
         if outputs.outputs:

@@ -15,6 +15,34 @@ from engine_harness import RunningEngine, start_engine_process  # noqa: E402
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+def _unpin_builtin_models() -> None:
+    """Let tests install tiny random models under the built-in names.
+
+    Built-in weights are pinned to the published files' SHA-256, which a tiny model built in a
+    test can never match. A model list in ``$MOVIOLA_MODELS_PATH`` (read by this process and
+    every engine it starts) re-declares the pinned entries without their pins, the way a studio
+    lists its own models. ``test_models.py`` checks the real pins without it.
+    """
+    import json
+    import tempfile
+    from dataclasses import asdict, replace
+
+    from moviola.engine.models.registry import BUILTIN_MODELS
+
+    unpinned = []
+    for spec in BUILTIN_MODELS:
+        if any(f.sha256 for f in spec.weights):
+            entry = asdict(replace(spec, weights=tuple(
+                replace(f, sha256=None, url=None) for f in spec.weights)))
+            unpinned.append(entry)
+    listing = Path(tempfile.mkdtemp(prefix="moviola-test-models-")) / "unpinned.json"
+    listing.write_text(json.dumps(unpinned))
+    os.environ["MOVIOLA_MODELS_PATH"] = str(listing)
+
+
+_unpin_builtin_models()
+
+
 @pytest.fixture(scope="session")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> RunningEngine:
     """One engine for the session, isolated in its own Moviola folder."""

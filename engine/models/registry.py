@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 class WeightFile:
     name: str                    # file name inside the model's store folder
     sha256: str | None = None    # None: not published; pinned when first installed
-    url: str | None = None       # where the official file is published
+    url: str | None = None       # the official file at a pinned commit (only with sha256)
     size: int | None = None
 
 
@@ -58,40 +58,46 @@ class ModelSpec:
 
 
 _HF = "https://huggingface.co"
+# A download URL names a commit, never a branch, and comes with the file's SHA-256: the bytes
+# are the ones reviewed. Files whose pin is not known here have no URL; the user installs them
+# from a file or URL of their choosing with --sha256 (docs/configuration.md, "Models").
+_DA2_SMALL = f"{_HF}/depth-anything/Depth-Anything-V2-Small-hf/resolve/5426e4f0f36572d16453bbda7a8389317b1bef99"
 
 BUILTIN_MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(
         name="sam2.1-hiera-tiny", task="matte", backends=("torch", "tensorrt"),
-        weights=(WeightFile("model.safetensors", url=f"{_HF}/facebook/sam2.1-hiera-tiny/resolve/main/model.safetensors"),
-                 WeightFile("config.json", url=f"{_HF}/facebook/sam2.1-hiera-tiny/resolve/main/config.json")),
+        weights=(WeightFile("model.safetensors"),
+                 WeightFile("config.json")),
         license="Apache-2.0", commercial_use=True, input_size=(1024, 1024),
         description="SAM 2.1 Hiera-Tiny: clicks/boxes to masks, propagated through video.",
         source="transformers Sam2VideoModel; weights facebook/sam2.1-hiera-tiny"),
     ModelSpec(
         name="sam2.1-hiera-small", task="matte", backends=("torch", "tensorrt"),
-        weights=(WeightFile("model.safetensors", url=f"{_HF}/facebook/sam2.1-hiera-small/resolve/main/model.safetensors"),
-                 WeightFile("config.json", url=f"{_HF}/facebook/sam2.1-hiera-small/resolve/main/config.json")),
+        weights=(WeightFile("model.safetensors"),
+                 WeightFile("config.json")),
         license="Apache-2.0", commercial_use=True, input_size=(1024, 1024),
         description="SAM 2.1 Hiera-Small.",
         source="transformers Sam2VideoModel; weights facebook/sam2.1-hiera-small"),
     ModelSpec(
         name="depth-anything-v2-small", task="depth", backends=("torch", "tensorrt"),
-        weights=(WeightFile("model.safetensors", url=f"{_HF}/depth-anything/Depth-Anything-V2-Small-hf/resolve/main/model.safetensors"),
-                 WeightFile("config.json", url=f"{_HF}/depth-anything/Depth-Anything-V2-Small-hf/resolve/main/config.json")),
+        weights=(WeightFile("model.safetensors", sha256="3152477ce0d8d6978d76b995120de97cb5b928701fd0f817769f59e249a16b70",
+                            size=99_173_660, url=f"{_DA2_SMALL}/model.safetensors"),
+                 WeightFile("config.json", sha256="c56698d3643dde1f83ea2212759e6b31a22b8f827246a36dd007ee8a22b3ff75",
+                            url=f"{_DA2_SMALL}/config.json")),
         license="Apache-2.0", commercial_use=True, input_size=(518, 518),
         description="Depth Anything V2 Small: relative inverse depth per frame.",
         source="transformers DepthAnythingForDepthEstimation; weights depth-anything/Depth-Anything-V2-Small-hf"),
     ModelSpec(
         name="depth-anything-v2-base", task="depth", backends=("torch", "tensorrt"),
-        weights=(WeightFile("model.safetensors", url=f"{_HF}/depth-anything/Depth-Anything-V2-Base-hf/resolve/main/model.safetensors"),
-                 WeightFile("config.json", url=f"{_HF}/depth-anything/Depth-Anything-V2-Base-hf/resolve/main/config.json")),
+        weights=(WeightFile("model.safetensors"),
+                 WeightFile("config.json")),
         license="CC-BY-NC-4.0", commercial_use=False, input_size=(518, 518),
         description="Depth Anything V2 Base. Non-commercial licence: opt-in only.",
         source="transformers DepthAnythingForDepthEstimation; weights depth-anything/Depth-Anything-V2-Base-hf"),
     ModelSpec(
         name="upernet-convnext-small", task="segmentation", backends=("torch",),
-        weights=(WeightFile("model.safetensors", url=f"{_HF}/openmmlab/upernet-convnext-small/resolve/main/model.safetensors"),
-                 WeightFile("config.json", url=f"{_HF}/openmmlab/upernet-convnext-small/resolve/main/config.json")),
+        weights=(WeightFile("model.safetensors"),
+                 WeightFile("config.json")),
         license="MIT", commercial_use=True, input_size=(512, 512),
         description="UperNet with a ConvNeXt-S backbone, ADE20K (150 classes): people and "
                     "object silhouettes for the frame match-cut flavour.",

@@ -35,6 +35,10 @@ def list_cmd(args: argparse.Namespace) -> int:
         state = "installed" if m["installed"] else "not installed"
         licence = m["license"] + ("" if m["commercial_use"] else ", non-commercial: opt-in only")
         print(f"{m['name']:<26} {m['task']:<6} {state:<14} {licence}")
+        if not m["installed"]:  # where to get it: a pinned URL, else the publisher's repository
+            for file in m["weights"]:
+                where = f"{file['url']} (sha256 {file['sha256']})" if file.get("url") else m["source"]
+                print(f"    {file['name']}: {where}")
     return 0
 
 

@@ -18,7 +18,7 @@ TESTS_DIR = Path(__file__).resolve().parent
 def engine_env(home: Path, **settings: str) -> dict[str, str]:
     env = dict(os.environ)
     env["MOVIOLA_HOME"] = str(home)
-    env["MOVIOLA_JOB_PLUGINS"] = "testjobs:SleepJob,testjobs:CrashJob"
+    env["MOVIOLA_JOB_PLUGINS"] = "testjobs:SleepJob,testjobs:CrashJob,testjobs:StuckJob"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TESTS_DIR), env.get("PYTHONPATH")]))
     env["MOVIOLA_PYTHON"] = sys.executable
     for key, value in settings.items():
@@ -49,11 +49,14 @@ class RunningEngine:
                 self.process.wait()
 
 
-def start_engine_process(home: Path, timeout: float = 30.0, **settings: str) -> RunningEngine:
+def start_engine_process(home: Path, timeout: float = 30.0, preexec_fn=None,
+                         **settings: str) -> RunningEngine:
+    """``preexec_fn`` runs in the engine's child before it starts (e.g. a resource limit)."""
     home.mkdir(parents=True, exist_ok=True)
     env = engine_env(home, **settings)
     process = subprocess.Popen([sys.executable, "-m", "moviola.engine", "--quiet"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               preexec_fn=preexec_fn)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = read_discovery(home / "engine.json")

@@ -1,8 +1,9 @@
 """The segment cache: keyframe masks and walks, on disk, so a re-run redoes only what changed.
 
-A walk is stored under a key made of everything that determines its masks: the media (path,
-size, modification time, frame count), the object, the anchor frame, the prompts' hash, the
-direction, and the backend's configuration (model, weights hash, working size, settings).
+A walk is stored under a key made of everything that determines its masks: the media (its
+content key, which covers every file of a sequence: :mod:`..media.identity`), the object, the
+anchor frame, the prompts' hash, the direction, and the backend's configuration (model,
+weights hash, working size, settings).
 Its masks are 8-bit PNGs at the working resolution (``<key>/<offset>.png``, offset 1 is the
 frame next to the anchor), and ``<key>/walk.json`` says how far the walk got; it is written
 last, so a walk cut short by cancellation is simply not there. A keyframe mask is

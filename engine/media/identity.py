@@ -1,9 +1,11 @@
 """Which media this is, by content: the key every cache of per-media results uses.
 
-Names and paths change (a copy on another volume, a renamed episode) while the pictures do
-not; modification times change on a touch. The key hashes the file size and its first and
-last MiB (the first and last file of a sequence), which tells apart real edits and survives
-copies, at a cost of two small reads.
+A movie's key hashes its size, its first and last MiB and 16 blocks of 64 KiB spread through
+the middle: it tells apart real edits and survives copies and touches, at the cost of a few
+small reads. An image sequence's key covers every file of it: each one's size and
+modification time (``mtime_ns``), plus the first and last MiB of its first and last files, so
+rewriting frames in the middle changes the key (one stat per frame, no reads). A copy of a
+sequence that does not keep modification times is computed again.
 """
 
 from __future__ import annotations
@@ -28,14 +30,39 @@ def _hash_ends(h: "hashlib._Hash", path: str) -> None:
             h.update(fh.read(_CHUNK))
 
 
+_SAMPLES = 16
+_SAMPLE = 1 << 16
+
+
+def _hash_middle(h: "hashlib._Hash", path: str) -> None:
+    size = os.path.getsize(path)
+    if size <= 2 * _CHUNK:
+        return
+    with open(path, "rb") as fh:
+        for i in range(1, _SAMPLES + 1):
+            fh.seek(_CHUNK + (size - 2 * _CHUNK) * i // (_SAMPLES + 1))
+            h.update(fh.read(_SAMPLE))
+
+
+def _hash_files(h: "hashlib._Hash", pattern: str, first: int, last: int) -> None:
+    for n in range(first, last + 1):
+        try:
+            st = os.stat(pattern % n)
+        except OSError:
+            h.update(f"{n}:missing|".encode())
+            continue
+        h.update(f"{n}:{st.st_size}:{st.st_mtime_ns}|".encode())
+
+
 def media_key(info: MediaInfo) -> str:
-    """A content key of the media: size plus first and last MiB (first and last file for a
-    sequence)."""
+    """A content key of the media (see the module docstring)."""
     h = hashlib.sha256()
     if info.kind == "image_sequence":
         h.update(f"{info.path}|{info.start_frame}|{info.last_frame}".encode())
         for n in (info.start_frame, info.last_frame):
             _hash_ends(h, info.path % n)
+        _hash_files(h, info.path, info.start_frame, info.last_frame)
     else:
         _hash_ends(h, info.path)
+        _hash_middle(h, info.path)
     return h.hexdigest()[:32]

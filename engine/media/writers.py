@@ -77,7 +77,7 @@ class ImageSequenceWriter:
     - ``"png"``: grey, grey+alpha, RGB or RGBA; ``bit_depth`` 8 or 16 (default 16 unless the
       input is uint8). Alpha is written unassociated, as given.
     - ``"jpg"``: 8-bit grey or RGB for proxies and thumbnails (an alpha channel is dropped);
-      ``quality`` 1-100.
+      ``quality`` 1-100; encoded by OpenCV in memory, so no header ``attributes``.
     - ``"tif"``: 8/16-bit or float (``pixel_type`` "float").
 
     ``attributes`` are extra header entries (str -> str/int/float; anything else is written

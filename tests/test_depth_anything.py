@@ -5,15 +5,16 @@ metric variant, and the TensorRT path with its builder replaced by a fake."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 from depth_scenes import make_scene, tiny_depth_anything
+from fake_tensorrt import FakeTensorRT
 from moviola.engine.depth import backends
 from moviola.engine.imaging.display import at_size
 from moviola.engine.models.registry import ModelRegistry
 from moviola.engine.models.store import WeightsError, WeightsStore
+from moviola.engine.models.tensorrt import available as trt_available
 from moviola.plugin import errors
 
 pytest.importorskip("transformers")
@@ -91,40 +92,32 @@ def test_a_checkpoint_of_another_kind_is_refused(tmp_path):
         backends.create(SMALL, backends.BackendOptions(), store, ModelRegistry.default())
 
 
-class FakeBuilder:
-    """Stands in for TensorRT: 'builds' by writing a file and runs the torch model."""
-
-    def __init__(self):
-        self.built: list[tuple[Path, tuple, bool]] = []
-        self.modules: dict[Path, object] = {}
-
-    def cache_key(self):
-        return "Fake GPU 9000-trt10.0"
-
-    def build(self, model, example, path, fp16):
-        path.write_bytes(b"engine")
-        self.built.append((path, tuple(example.shape), fp16))
-        self.modules[path] = model
-
-    def load(self, path):
-        assert path.read_bytes() == b"engine"
-        return self.modules[path]
-
-
-def test_tensorrt_engines_are_built_once_per_shape_and_cached(store):
+def test_tensorrt_engines_are_built_once_per_size_and_cached(store, tmp_path):
     registry = ModelRegistry.default()
-    builder = FakeBuilder()
-    options = backends.BackendOptions(working_size=70, runtime="tensorrt", builder=builder)
+    fake = FakeTensorRT()
+    options = backends.BackendOptions(working_size=70, runtime="tensorrt",
+                                      engines=fake.cache(tmp_path / "trt"))
     trt = backends.create(SMALL, options, store, registry)
     got = list(trt.predict(frames(trt)))
-    assert len(builder.built) == 1
-    path, shape, fp16 = builder.built[0]
-    assert shape == (1, 3, 70, 98) and fp16 is False  # CPU: fp32
-    assert path.parent == store.folder(registry.get(SMALL)) / "tensorrt"
-    assert path.name.startswith("Fake-GPU-9000-trt10.0-1x70x98-fp32-")
-    again = backends.create(SMALL, options, store, registry)
+    assert len(fake.built) == 1 and fake.runs == 3
+    name, spec = fake.built[0]
+    # CPU: batch 1, float32 graph; one engine per working size whatever the batch.
+    assert fake.exported == [((1, 3, 70, 98), "float32")]
+    assert spec.precision == "float32" and spec.shapes.min == spec.shapes.max == (1, 3, 70, 98)
+    assert spec.weights_sha256 == store.verify(registry.get(SMALL))["model.safetensors"]
+    assert (tmp_path / "trt" / SMALL / name).is_file()
+    again = backends.create(SMALL, backends.BackendOptions(
+        working_size=70, runtime="tensorrt", engines=fake.cache(tmp_path / "trt")), store, registry)
     list(again.predict(frames(again)))
-    assert len(builder.built) == 1  # the cached engine was loaded, not rebuilt
+    assert len(fake.built) == 1 and len(fake.loaded) == 2  # the cached engine was loaded
     plain = backends.create(SMALL, backends.BackendOptions(working_size=70), store, registry)
     for a, b in zip(got, plain.predict(frames(plain))):
         assert np.allclose(a.values, b.values, rtol=1e-4, atol=1e-6)
+
+
+def test_tensorrt_runtime_says_why_it_cannot_run_here(store):
+    if trt_available()[0]:
+        pytest.skip("TensorRT and a CUDA GPU are present")
+    options = backends.BackendOptions(runtime="tensorrt")
+    with pytest.raises(errors.InvalidParamsError, match="runtime 'tensorrt' cannot run here"):
+        backends.create(SMALL, options, store, ModelRegistry.default())

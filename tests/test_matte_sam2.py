@@ -1,13 +1,13 @@
 """The SAM 2 backend on CPU with a tiny random model: saved with ``save_pretrained`` into a
 weights store and loaded through the same code as the official checkpoints; the whole matte
-job through it; bounded memory on long walks; the TensorRT path with its builder replaced."""
+job through it; bounded memory on long walks; the TensorRT path with TensorRT replaced by a fake."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import threading
-from pathlib import Path
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -15,6 +15,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from fake_tensorrt import GPU, FakeTensorRT  # noqa: E402
 from matte_clips import render_matte_clip  # noqa: E402
 from moviola.engine.jobs.base import JobContext  # noqa: E402
 from moviola.engine.jobs.matte import MatteJob  # noqa: E402
@@ -157,67 +158,30 @@ def test_matte_job_runs_through_sam2(store, tmp_path, monkeypatch):
     assert again["computed_frames"] == 0   # the cache key holds the weights hash
 
 
-class FakeBuilder:
-    """Stands in for TensorRT's builder: records builds, writes a marker engine."""
-
-    def __init__(self):
-        self.built = []
-
-    def build(self, onnx_path: Path, engine_path: Path, precision: str) -> None:
-        assert onnx_path.read_bytes() == b"onnx"
-        self.built.append((engine_path.name, precision))
-        engine_path.write_bytes(b"engine")
-
-
-class FakeRuntime:
-    """Runs the 'engine' with the torch encoder, so results can be compared exactly."""
-
-    def __init__(self, encoder):
-        self.encoder, self.runs = encoder, 0
-
-    def load(self, engine_path: Path):
-        assert engine_path.read_bytes() == b"engine"
-
-        def run(pixels):
-            self.runs += 1
-            out = self.encoder(pixels, return_dict=True)
-            return [*out.fpn_hidden_states, *out.fpn_position_encoding]
-
-        return run
-
-
-def fake_export(encoder, example, path):
-    assert tuple(example.shape) == (1, 3, 128, 128)
-    Path(path).write_bytes(b"onnx")
-
-
 def test_tensorrt_path_builds_once_per_gpu_and_size(store, tmp_path):
     plain = backend(store, accelerator=None)
     frame, prompts = image(4), Prompts(include=((70.0, 50.0),))
     expected = plain.segment(frame, prompts)
-    # A separate model instance, so the shared one stays plain for the other tests.
     from moviola.engine.matte import sam2_model
+    fake = FakeTensorRT()
+    # A separate model instance each time, so the shared one stays plain for the other tests.
     sam2_model._LOADED.clear()
-    encoder = backend(store, accelerator=None).loaded.model.vision_encoder
-    builder, runtime = FakeBuilder(), FakeRuntime(encoder)
-    signature = {"gpu": "Fake GPU", "capability": "9.0", "tensorrt": "11.4"}
-    accel = TensorRTAccelerator(tmp_path, builder, runtime, fake_export, lambda: signature)
-    sam2_model._LOADED.clear()
-    fast = backend(store, accelerator=accel)
-    assert len(builder.built) == 1 and builder.built[0][1] == "float32"
-    assert fast.describe()["accelerator"]["kind"] == "tensorrt"
-    assert np.allclose(fast.segment(frame, prompts), expected, atol=1e-5) and runtime.runs == 1
-    assert list(tmp_path.glob("*.onnx")) == [] and len(list(tmp_path.glob("*.engine"))) == 1
+    fast = backend(store, accelerator=TensorRTAccelerator(fake.cache(tmp_path)))
+    assert len(fake.built) == 1 and fake.exported == [((1, 3, 128, 128), "float32")]
+    name, spec = fake.built[0]
+    assert spec.model == "sam2-vision" and spec.weights_sha256 == store[2]
+    assert spec.precision == "float32" and spec.output_names == OUTPUTS
+    assert fast.describe()["accelerator"] == {"kind": "tensorrt",
+                                              "engine": str(tmp_path / "sam2-vision" / name)}
+    assert np.allclose(fast.segment(frame, prompts), expected, atol=1e-5) and fake.runs == 1
+    assert list(tmp_path.rglob("*.onnx")) == [] and len(list(tmp_path.rglob("*.engine"))) == 1
     # Another engine process on the same GPU: the cached engine is loaded, nothing is built.
     sam2_model._LOADED.clear()
-    again = TensorRTAccelerator(tmp_path, builder, FakeRuntime(encoder), fake_export, lambda: signature)
-    backend(store, accelerator=again)
-    assert len(builder.built) == 1
+    backend(store, accelerator=TensorRTAccelerator(fake.cache(tmp_path)))
+    assert len(fake.built) == 1 and len(fake.loaded) == 2
     # Another GPU: a new engine.
     sam2_model._LOADED.clear()
-    other = TensorRTAccelerator(tmp_path, builder, FakeRuntime(encoder), fake_export,
-                                lambda: {**signature, "gpu": "Other GPU"})
-    backend(store, accelerator=other)
-    assert len(builder.built) == 2 and len(list(tmp_path.glob("*.engine"))) == 2
+    other = replace(GPU, gpu="Other GPU", capability="8.9")
+    backend(store, accelerator=TensorRTAccelerator(fake.cache(tmp_path, other)))
+    assert len(fake.built) == 2 and len(list(tmp_path.rglob("*.engine"))) == 2
     sam2_model._LOADED.clear()
-    assert set(OUTPUTS) == {"fpn_0", "fpn_1", "fpn_2", "pos_0", "pos_1", "pos_2"}

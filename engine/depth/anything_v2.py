@@ -12,32 +12,30 @@ build.
 - Frames are predicted at a working resolution whose shorter side is 518 (the model's native
   size) unless told, both sides multiples of the patch size (14), aspect kept.
 - Devices: CUDA in FP16 (or BF16, or FP32 when asked) where available, else CPU in FP32.
-- TensorRT (optional, **unverified**: no GPU was available when this was written): an engine
-  is built once per GPU, TensorRT version, input shape and precision through a replaceable
-  :class:`EngineBuilder`, cached beside the weights (``<model>/tensorrt/``), then reused. The
-  tests run this path with a fake builder.
+- TensorRT (optional, **unverified**: no GPU was available when this was written): one
+  engine per working size (batch 1..``batch_size``), built and cached by the shared TensorRT
+  path (:mod:`moviola.engine.models.tensorrt`: keyed by weights, GPU, precision, shape range
+  and TensorRT version), then reused. The tests run it with a replaced builder and runtime.
 """
 
 from __future__ import annotations
 
-import copy
 import json
-import os
-import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from moviola.plugin.errors import InvalidParamsError
 
-from ..media.outputs import AtomicPath
+from ..models import tensorrt as trt_engines
+from ..models.checkpoints import read_config
 from ..models.registry import ModelSpec
 from ..models.store import WeightsStore
 from .base import DepthBackend, Prediction, even_shape
 
-__all__ = ["DepthAnythingBackend", "EngineBuilder", "TensorRTBuilder", "read_config"]
+__all__ = ["DepthAnythingBackend", "read_config", "depth_only", "engine_spec"]
 
 DEFAULT_WORKING_SIZE = 518
 MEAN = np.array([0.485, 0.456, 0.406], np.float32)   # ImageNet, as the model was trained
@@ -48,28 +46,6 @@ _models_lock = threading.Lock()
 _MODELS_KEPT = 2
 
 
-def read_config(store: WeightsStore, spec: ModelSpec) -> dict[str, Any]:
-    """The checkpoint's ``config.json``, or {} if it is not installed or not readable."""
-    try:
-        return json.loads((store.folder(spec) / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
-class EngineBuilder(Protocol):
-    """Builds and loads TensorRT engines; replaced by a fake in tests."""
-
-    def cache_key(self) -> str:
-        """What an engine depends on besides its input: GPU model, TensorRT version."""
-
-    def build(self, model: Any, example: Any, path: Path, fp16: bool) -> None:
-        """Compile ``model`` (a module mapping pixel values to depth) for inputs shaped like
-        ``example`` and write the engine to ``path``."""
-
-    def load(self, path: Path) -> Callable[[Any], Any]:
-        """A callable running the engine at ``path``: pixel values -> depth (B, H, W)."""
-
-
 class DepthAnythingBackend(DepthBackend):
     """One Depth Anything checkpoint from the weights store."""
 
@@ -77,7 +53,7 @@ class DepthAnythingBackend(DepthBackend):
 
     def __init__(self, spec: ModelSpec, store: WeightsStore, *, working_size: int = 0,
                  device: str = "auto", precision: str = "auto", runtime: str = "torch",
-                 builder: EngineBuilder | None = None, batch_size: int = 0) -> None:
+                 engines: trt_engines.EngineCache | None = None, batch_size: int = 0) -> None:
         self.spec = spec
         self.store = store
         self.hashes = store.verify(spec)           # WeightsError before anything is loaded
@@ -107,9 +83,13 @@ class DepthAnythingBackend(DepthBackend):
         self.precision = precision
         self.dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
         self.runtime = runtime
-        if runtime == "tensorrt" and builder is None:
-            builder = TensorRTBuilder()
-        self.builder = builder
+        if runtime == "tensorrt" and engines is None:
+            ok, why = trt_engines.available()
+            if not ok:
+                raise InvalidParamsError(f"runtime 'tensorrt' cannot run here: {why}",
+                                         detail={"param": "runtime"})
+            engines = trt_engines.EngineCache.default()
+        self.engines = engines if runtime == "tensorrt" else None
         self.batch_size = int(batch_size or (4 if device == "cuda" else 1))
         self.model = _load(store.folder(spec), self.hashes.get("model.safetensors", ""),
                            device, self.dtype)
@@ -148,32 +128,35 @@ class DepthAnythingBackend(DepthBackend):
                 for i, (number, image) in enumerate(batch)]
 
     def _runner(self, shape: tuple[int, ...]) -> Callable[[Any], Any]:
-        runner = self._runners.get(shape)
+        size = shape[1:]          # one runner per image size; the batch may be partial
+        runner = self._runners.get(size)
         if runner is None:
             if self.runtime == "tensorrt":
                 runner = self._tensorrt(shape)
             else:
                 model = self.model
                 runner = lambda x: model(pixel_values=x).predicted_depth
-            self._runners[shape] = runner
+            self._runners[size] = runner
         return runner
 
     def _tensorrt(self, shape: tuple[int, ...]) -> Callable[[Any], Any]:
-        """Build the engine for this input shape once (cached on disk), then load it."""
-        assert self.builder is not None
-        fp16 = self.precision != "fp32"
-        key = (f"{_slug(self.builder.cache_key())}-{shape[0]}x{shape[2]}x{shape[3]}-"
-               f"{'fp16' if fp16 else 'fp32'}-{self.hashes.get('model.safetensors', '')[:12]}")
-        path = self.store.folder(self.spec) / "tensorrt" / f"{key}.engine"
-        if not path.is_file():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            example = self._torch.zeros(shape, dtype=self._torch.float32, device=self.device)
-            self.builder.build(_depth_only(self.model), example, path, fp16)
-        return self.builder.load(path)
+        """The engine for this working size (cached on disk, built on first use)."""
+        assert self.engines is not None
+        spec = engine_spec(self.spec.name, self.hashes.get("model.safetensors", ""),
+                           self.dtype, shape, self.batch_size)
+        example = self._torch.zeros(spec.shapes.opt, dtype=self.dtype, device=self.device)
+        run = self.engines.runner(spec, lambda: depth_only(self.model), example)
+        return lambda x: run(x)[0]
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9.]+", "-", text).strip("-") or "device"
+def engine_spec(model: str, weights_sha256: str, dtype: Any, shape: tuple[int, ...],
+                batch_size: int) -> trt_engines.EngineSpec:
+    """The engine a working size needs: pixel values (batch 1..``batch_size``) -> depth."""
+    return trt_engines.EngineSpec(
+        model=model, weights_sha256=weights_sha256,
+        precision=trt_engines.precision_name(dtype),
+        shapes=trt_engines.ShapeRange.batch_up_to(shape, max(batch_size, 1)),
+        input_name="pixel_values", output_names=("predicted_depth",))
 
 
 def _load(folder: Path, sha: str, device: str, dtype: Any) -> Any:
@@ -194,7 +177,7 @@ def _load(folder: Path, sha: str, device: str, dtype: Any) -> Any:
         return model
 
 
-def _depth_only(model: Any) -> Any:
+def depth_only(model: Any) -> Any:
     """The model as a plain module, pixel values -> depth (B, H, W) float, for export."""
     import torch
 
@@ -208,70 +191,3 @@ def _depth_only(model: Any) -> Any:
             return self.model(pixel_values=pixel_values.to(dtype)).predicted_depth.float()
 
     return DepthOnly().eval()
-
-
-class TensorRTBuilder:
-    """ONNX export through torch, then a TensorRT engine (FP16 when asked).
-
-    Unverified: written against the TensorRT 10 Python API without a GPU to run it on.
-    """
-
-    def __init__(self) -> None:
-        try:
-            import tensorrt  # noqa: F401 - only checks that it is installed
-        except ImportError:
-            raise InvalidParamsError("runtime 'tensorrt' needs the tensorrt package "
-                                     "(pip install 'moviola[tensorrt]') and a CUDA GPU") from None
-
-    def cache_key(self) -> str:
-        import tensorrt as trt
-        import torch
-
-        return f"{torch.cuda.get_device_name()}-trt{trt.__version__}"
-
-    def build(self, model: Any, example: Any, path: Path, fp16: bool) -> None:
-        import tensorrt as trt
-        import torch
-
-        onnx_path = path.with_suffix(".onnx")
-        # Export in FP32 from a copy: the loaded model is shared and must keep its dtype.
-        torch.onnx.export(copy.deepcopy(model).float(), (example.float(),), str(onnx_path),
-                          input_names=["pixel_values"], output_names=["predicted_depth"],
-                          opset_version=17, dynamo=False)
-        logger = trt.Logger(trt.Logger.WARNING)
-        builder = trt.Builder(logger)
-        network = builder.create_network(0)
-        parser = trt.OnnxParser(network, logger)
-        if not parser.parse_from_file(str(onnx_path)):
-            errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
-            raise RuntimeError(f"TensorRT could not parse the exported model: {errors}")
-        config = builder.create_builder_config()
-        if fp16:
-            config.set_flag(trt.BuilderFlag.FP16)
-        serialized = builder.build_serialized_network(network, config)
-        if serialized is None:
-            raise RuntimeError("TensorRT failed to build an engine")
-        with AtomicPath(path) as tmp:
-            Path(tmp).write_bytes(bytes(serialized))
-        os.unlink(onnx_path)
-
-    def load(self, path: Path) -> Callable[[Any], Any]:
-        import tensorrt as trt
-        import torch
-
-        runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
-        engine = runtime.deserialize_cuda_engine(path.read_bytes())
-        context = engine.create_execution_context()
-
-        def run(x: Any) -> Any:
-            x = x.float().contiguous()
-            out = torch.empty(tuple(engine.get_tensor_shape("predicted_depth")),
-                              dtype=torch.float32, device=x.device)
-            context.set_tensor_address("pixel_values", x.data_ptr())
-            context.set_tensor_address("predicted_depth", out.data_ptr())
-            stream = torch.cuda.current_stream()
-            context.execute_async_v3(stream.cuda_stream)
-            stream.synchronize()
-            return out
-
-        return run

@@ -13,7 +13,10 @@ from functools import lru_cache
 from typing import Any
 
 
+@lru_cache(maxsize=None)
 def _installed(module: str) -> bool:
+    """Whether ``module`` can be imported; asked once per process (packages installed while
+    the engine runs are seen after a restart, as torch itself would be)."""
     try:
         return importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):

@@ -7,6 +7,8 @@
 - ``auto``: the first commercial-safe installed model in registry order (V2 Small first),
   else ``parallax``. Opt-in (non-commercial) models run only when named.
 
+The table goes to the engine's backend registry (:mod:`moviola.engine.backends`, through
+:func:`backends`), which answers availability and ``auto`` for every task the same way.
 Availability is decided without importing torch, so the engine's server thread can check a
 request before it is queued.
 """
@@ -16,15 +18,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from moviola.plugin.errors import InvalidParamsError
-
+from .. import backends as engine_backends
+from ..models.checkpoints import read_config
 from ..models.registry import ModelRegistry, ModelSpec
 from ..models.store import WeightsStore
-from .anything_v2 import EngineBuilder, read_config
+from ..models.tensorrt import EngineCache
 from .base import DepthBackend
 
-__all__ = ["AUTO", "PARALLAX", "BackendOptions", "available", "resolve", "is_metric",
-           "min_frames", "create"]
+__all__ = ["AUTO", "PARALLAX", "BackendOptions", "backends", "available", "resolve",
+           "is_metric", "min_frames", "create"]
 
 AUTO = "auto"
 PARALLAX = "parallax"
@@ -37,22 +39,31 @@ class BackendOptions:
     device: str = "auto"
     precision: str = "auto"
     runtime: str = "torch"
-    builder: EngineBuilder | None = None
+    engines: EngineCache | None = None   # the TensorRT engine cache; None: the default one
 
 
 def _models(registry: ModelRegistry) -> list[ModelSpec]:
     return registry.for_task("depth", include_opt_in=True)
 
 
+def backends(where: engine_backends.Where) -> list[engine_backends.Backend]:
+    """The depth backends, best first: the registry's depth models, then parallax."""
+    store, models = where.store, where.models
+    table = [engine_backends.Backend(
+        "depth", spec.name, engine_backends.weights_answer(store, spec),
+        lambda options, _n=spec.name: create(_n, options, store, models),
+        opt_in=spec.opt_in, info={"license": spec.license, "weights": True})
+        for spec in _models(models)]
+    table.append(engine_backends.Backend(
+        "depth", PARALLAX, lambda: (True, ""),
+        lambda options: create(PARALLAX, options, store, models),
+        info={"license": "Apache-2.0", "weights": False}))
+    return table
+
+
 def available(store: WeightsStore, registry: ModelRegistry) -> list[dict[str, Any]]:
     """Every backend with whether it can run here, and why not."""
-    out = [{"name": PARALLAX, "available": True, "reason": "", "license": "Apache-2.0",
-            "opt_in": False, "weights": False}]
-    for spec in _models(registry):
-        reason = store.unavailable_reason(spec)
-        out.append({"name": spec.name, "available": not reason, "reason": reason,
-                    "license": spec.license, "opt_in": spec.opt_in, "weights": True})
-    return out
+    return engine_backends.status(engine_backends.Where(store, registry), tasks=["depth"])["depth"]
 
 
 def resolve(name: str, store: WeightsStore, registry: ModelRegistry) -> str:
@@ -61,20 +72,8 @@ def resolve(name: str, store: WeightsStore, registry: ModelRegistry) -> str:
     Raises:
         InvalidParamsError: an unknown name, or a backend that cannot run here (says why).
     """
-    table = {b["name"]: b for b in available(store, registry)}
-    if name == AUTO:
-        for entry in table.values():
-            if entry["weights"] and entry["available"] and not entry["opt_in"]:
-                return entry["name"]
-        return PARALLAX
-    entry = table.get(name)
-    if entry is None:
-        raise InvalidParamsError(f"unknown depth backend {name!r}; known: "
-                                 f"{', '.join([AUTO, *table])}", detail={"param": "backend"})
-    if not entry["available"]:
-        raise InvalidParamsError(f"depth backend {name!r} cannot run here: {entry['reason']}",
-                                 detail={"param": "backend", "backend": name})
-    return name
+    return engine_backends.choose("depth", name, engine_backends.Where(store, registry),
+                                  label="depth backend").name
 
 
 def is_metric(name: str, store: WeightsStore, registry: ModelRegistry) -> bool:
@@ -104,4 +103,4 @@ def create(name: str, options: BackendOptions, store: WeightsStore,
 
     return DepthAnythingBackend(registry.get(name), store, working_size=options.working_size,
                                 device=options.device, precision=options.precision,
-                                runtime=options.runtime, builder=options.builder)
+                                runtime=options.runtime, engines=options.engines)

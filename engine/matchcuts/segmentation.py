@@ -6,7 +6,8 @@ UperNet trained on ADE20K, MIT licence) can replace the classical border GrabCut
 flavour. Weights come from the local store (``<weights>/<model>/model.safetensors`` +
 ``config.json``), checked with :meth:`WeightsStore.verify` before anything is loaded, and
 loaded with safetensors only. torch and transformers are imported when a model is first run,
-never at engine start; :func:`available` and :func:`resolve` decide without them.
+never at engine start; :func:`available` and :func:`resolve` decide without them, through the
+engine's backend registry (:mod:`moviola.engine.backends`, task ``segmentation``).
 
 A frame gives two soft masks (per-pixel probabilities, 0..1): **people** (the classes named in
 :data:`PEOPLE`) and **objects** (movable "thing" classes, :data:`THINGS`). Classes are found by
@@ -23,7 +24,8 @@ import cv2
 import numpy as np
 from moviola.plugin.errors import InvalidParamsError
 
-from ..depth.anything_v2 import read_config
+from .. import backends as engine_backends
+from ..models.checkpoints import read_config
 from ..models.registry import ModelRegistry, ModelSpec
 from ..models.store import WeightsStore
 
@@ -34,6 +36,7 @@ __all__ = [
     "THINGS",
     "Segmenter",
     "available",
+    "backends",
     "label_indices",
     "resolve",
 ]
@@ -81,14 +84,24 @@ def label_indices(id2label: dict[Any, str], names: tuple[str, ...]) -> list[int]
     return sorted(int(i) for i, label in id2label.items() if _norm(label) in wanted)
 
 
+def backends(where: engine_backends.Where) -> list[engine_backends.Backend]:
+    """Silhouette backends, best first: the registry's segmentation models, then the
+    classical border GrabCut. A model's factory makes its :class:`Segmenter`."""
+    store = where.store
+    table = [engine_backends.Backend(
+        TASK, spec.name, engine_backends.weights_answer(store, spec),
+        lambda _s=spec, **options: Segmenter(_s, store, **options),
+        opt_in=spec.opt_in, info={"license": spec.license, "weights": True})
+        for spec in where.models.for_task(TASK, include_opt_in=True)]
+    table.append(engine_backends.Backend(TASK, CLASSICAL, lambda: (True, ""), lambda: None,
+                                         info={"license": "Apache-2.0", "weights": False}))
+    return table
+
+
 def available(store: WeightsStore, registry: ModelRegistry) -> list[dict[str, Any]]:
     """Every segmentation model with whether it can run here, and why not (no torch import)."""
-    out = []
-    for spec in registry.for_task(TASK, include_opt_in=True):
-        reason = store.unavailable_reason(spec)
-        out.append({"name": spec.name, "available": not reason, "reason": reason,
-                    "license": spec.license, "opt_in": spec.opt_in})
-    return out
+    rows = engine_backends.status(engine_backends.Where(store, registry), tasks=[TASK])[TASK]
+    return [row for row in rows if row["name"] != CLASSICAL]
 
 
 def resolve(name: str, store: WeightsStore, registry: ModelRegistry) -> ModelSpec | None:
@@ -100,23 +113,9 @@ def resolve(name: str, store: WeightsStore, registry: ModelRegistry) -> ModelSpe
     Raises:
         InvalidParamsError: an unknown name, or a model that cannot run here (says why).
     """
-    if name == CLASSICAL:
-        return None
-    table = {b["name"]: b for b in available(store, registry)}
-    if name == AUTO:
-        for entry in table.values():
-            if entry["available"] and not entry["opt_in"]:
-                return registry.get(entry["name"])
-        return None
-    entry = table.get(name)
-    if entry is None:
-        raise InvalidParamsError(f"unknown silhouette backend {name!r}; known: "
-                                 f"{', '.join([AUTO, CLASSICAL, *table])}",
-                                 detail={"param": "silhouette"})
-    if not entry["available"]:
-        raise InvalidParamsError(f"silhouette model {name!r} cannot run here: {entry['reason']}",
-                                 detail={"param": "silhouette", "model": name})
-    return registry.get(name)
+    choice = engine_backends.choose(TASK, name, engine_backends.Where(store, registry),
+                                    param="silhouette", label="silhouette backend")
+    return None if choice.name == CLASSICAL else registry.get(choice.name)
 
 
 class Segmenter:

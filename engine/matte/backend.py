@@ -9,8 +9,10 @@ A backend works at a working resolution on 8-bit RGB frames (:mod:`.frames`):
 - :meth:`MatteBackend.frame_state` precomputes what repeated clicks on one frame can share
   (e.g. a model's image embedding), so the interactive loop pays for it once per frame.
 
-Backends are looked up by name; ``"auto"`` picks the best one whose weights are present.
-Neural backends import torch lazily, so this table loads without it.
+Backends are looked up by name through the engine's backend registry
+(:mod:`moviola.engine.backends`, fed by :func:`backends`); ``"auto"`` picks the best one that
+can run here (SAM 2 when its stack and weights are present). Neural backends import torch
+lazily, so this table loads without it.
 """
 
 from __future__ import annotations
@@ -19,15 +21,17 @@ import hashlib
 import importlib
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
 
 from moviola.plugin.errors import InvalidParamsError
 
+from .. import backends as registry
 from .prompts import Prompts
 
-__all__ = ["Tracker", "MatteBackend", "BACKENDS", "backend_names", "create_backend",
+__all__ = ["Tracker", "MatteBackend", "BACKENDS", "backends", "backend_names", "create_backend",
            "backend_status"]
 
 
@@ -62,9 +66,10 @@ class MatteBackend(ABC):
         self.working_size = int(self.DEFAULT_WORKING_SIZE if working_size is None else working_size)
 
     @classmethod
-    def unavailable_reason(cls, model: str | None = None) -> str | None:
-        """Why this backend (with ``model``) cannot run here: a missing package or missing
-        weights; None when it can."""
+    def unavailable_reason(cls, model: str | None = None, store: Any = None,
+                           registry: Any = None) -> str | None:
+        """Why this backend (with ``model``, from ``store`` and ``registry``: the engine's when
+        None) cannot run here: a missing package or missing weights; None when it can."""
         return None
 
     def describe(self) -> dict[str, Any]:
@@ -107,16 +112,27 @@ def _load(name: str) -> type[MatteBackend]:
     return getattr(importlib.import_module(module), cls)
 
 
+def _availability(name: str, where: registry.Where) -> Callable[[], tuple[bool, str]]:
+    def answer() -> tuple[bool, str]:
+        problem = _load(name).unavailable_reason(where.model, where.store, where.models)
+        return problem is None, problem or ""
+    return answer
+
+
+def backends(where: registry.Where) -> list[registry.Backend]:
+    """The matte backends, best first (for the backend registry); the factory is the class."""
+    return [registry.Backend("matte", name, _availability(name, where),
+                             lambda _n=name: _load(_n), info={"uses_model": name == "sam2"})
+            for name in BACKENDS if name != "classical"] + [
+        registry.Backend("matte", "classical", lambda: (True, ""), lambda: _load("classical"),
+                         info={"uses_model": False})]
+
+
 def backend_status(model: str | None = None) -> dict[str, dict[str, Any]]:
     """Per backend: whether it can run here, and why not."""
-    out = {}
-    for name in BACKENDS:
-        try:
-            problem = _load(name).unavailable_reason(model)
-        except ImportError as exc:
-            problem = f"cannot import: {exc}"
-        out[name] = {"available": problem is None, "reason": problem}
-    return out
+    rows = registry.status(registry.Where(model=model), tasks=["matte"])["matte"]
+    return {row["name"]: {"available": row["available"], "reason": row["reason"] or None}
+            for row in rows}
 
 
 def create_backend(name: str, working_size: int | None = None, model: str | None = None,
@@ -129,19 +145,14 @@ def create_backend(name: str, working_size: int | None = None, model: str | None
         InvalidParamsError: unknown name, a model for a backend without one, or the backend
             cannot run here (the message says why).
     """
-    if name == "auto":
-        name = "sam2" if backend_status(model)["sam2"]["available"] else "classical"
-    if name not in BACKENDS:
-        raise InvalidParamsError(f"unknown matte backend {name!r}; choose one of "
-                                 f"{', '.join(backend_names())}", detail={"param": "backend"})
-    cls = _load(name)
-    if model is not None and not cls.USES_MODEL:
+    if name != "auto" and name in BACKENDS and model is not None and not _load(name).USES_MODEL:
         raise InvalidParamsError(f"matte backend {name!r} uses no model; drop model={model!r}",
                                  detail={"param": "model"})
-    problem = cls.unavailable_reason(model)
-    if problem:
-        raise InvalidParamsError(f"matte backend {name!r} cannot run here: {problem}",
-                                 detail={"param": "backend"})
+    choice = registry.choose("matte", name, registry.Where(model=model), label="matte backend")
+    cls = choice.backend.factory()
+    if model is not None and not cls.USES_MODEL:
+        raise InvalidParamsError(f"matte backend {choice.name!r} uses no model; drop "
+                                 f"model={model!r}", detail={"param": "model"})
     if model is not None:
         options["model"] = model
     return cls(working_size=working_size, **options)

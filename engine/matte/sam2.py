@@ -121,14 +121,15 @@ class Sam2Backend(MatteBackend):
             self.accelerator = accelerator
 
     @classmethod
-    def unavailable_reason(cls, model: str | None = None) -> str | None:
+    def unavailable_reason(cls, model: str | None = None, store: WeightsStore | None = None,
+                           registry: ModelRegistry | None = None) -> str | None:
         missing = missing_packages()
         if missing:
             return f"needs {', '.join(missing)} (pip install 'moviola[ml]')"
         model = model or DEFAULT_MODEL
         try:
-            store = WeightsStore(load_settings().weights_path)
-            spec = ModelRegistry.default().get(model)
+            store = store or WeightsStore(load_settings().weights_path)
+            spec = (registry or ModelRegistry.default()).get(model)
         except Exception as exc:  # noqa: BLE001 - a broken config must not hide the reason
             return f"cannot use model {model!r}: {exc}"
         if spec.task != "matte":

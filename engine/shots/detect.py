@@ -2,9 +2,10 @@
 
 A backend is a :class:`ShotDetector`: it is fed small frames in order (``push``) and gives its
 cuts at the end (``finish``). It holds a bounded window of frames, never the clip.
-Backends register by name in :data:`BACKENDS` as ``module:Class`` and are imported on first
-use; a backend whose optional dependency is missing reports itself unavailable and is simply
-absent from :func:`available_backends`.
+Backends are listed by name in :data:`BACKENDS` as ``module:Class`` and imported on first
+use; :func:`backends` gives them to the engine's backend registry (:mod:`moviola.engine.backends`),
+which answers which one can run here and what ``auto`` means. A backend whose optional
+dependency is missing reports itself unavailable, with the reason.
 
 Frame numbers are the media's own (0-based for video, file numbers for sequences), the same
 numbers :class:`~moviola.engine.media.frame_source.FrameSource` uses.
@@ -24,11 +25,13 @@ import numpy as np
 
 from moviola.plugin.errors import InvalidParamsError
 
+from .. import backends as registry
 from ..media.frame_source import FrameSource
 from .stream import small_frames
 
-__all__ = ["Cut", "Shot", "Detection", "ShotDetector", "BACKENDS", "available_backends",
-           "choose_backend", "check_settings", "make_detector", "detect_shots", "shots_from_cuts"]
+__all__ = ["Cut", "Shot", "Detection", "ShotDetector", "BACKENDS", "backends",
+           "available_backends", "choose_backend", "check_settings", "make_detector",
+           "detect_shots", "shots_from_cuts"]
 
 KINDS = ("hard", "dissolve", "fade")
 
@@ -135,16 +138,16 @@ def _backend_class(name: str) -> type[ShotDetector]:
     return getattr(importlib.import_module(module), attr)
 
 
-def available_backends() -> dict[str, str]:
-    """name -> "" when it can run here, else the reason it cannot."""
-    out = {}
-    for name in BACKENDS:
-        try:
-            ok, why = _backend_class(name).available()
-        except ImportError as exc:
-            ok, why = False, f"cannot import: {exc}"
-        out[name] = "" if ok else why
-    return out
+def _availability(name: str) -> Callable[[], tuple[bool, str]]:
+    return lambda: _backend_class(name).available()
+
+
+def backends(where: registry.Where) -> tuple[list[registry.Backend], registry.AutoRule]:
+    """The shot backends, best first, and what ``auto`` means (for the backend registry)."""
+    table = [registry.Backend("shots", name, _availability(name),
+                              lambda rate, settings=None, _n=name: make_detector(_n, rate, settings))
+             for name in ("transnetv2", "classical")]
+    return table, _auto
 
 
 def _has_cuda() -> bool:
@@ -152,26 +155,35 @@ def _has_cuda() -> bool:
     return any(d.get("type") == "cuda" and "error" not in d for d in devices())
 
 
+def _auto(answers: list[tuple[registry.Backend, bool, str]]) -> registry.Choice:
+    """``auto`` runs TransNetV2 on a CUDA GPU. On a CPU it picks the classical detector: it
+    keeps pace with decoding (hundreds of frames/s) while TransNetV2 manages about 90
+    frames/s on two cores, which would make shot detection of a feature take half an hour."""
+    table = {b.name: (b, ok) for b, ok, _ in answers}
+    transnet, transnet_ok = table["transnetv2"]
+    classical = table["classical"][0]
+    if transnet_ok and _has_cuda():
+        return registry.Choice(transnet, "auto: CUDA GPU present, learned detector")
+    if transnet_ok:
+        return registry.Choice(classical, "auto: no CUDA GPU; TransNetV2 on this CPU is several "
+                                          "times slower than decoding, the classical detector "
+                                          "keeps pace")
+    return registry.Choice(classical, "auto: TransNetV2 not installed (install the 'ml' extra)")
+
+
+def available_backends() -> dict[str, str]:
+    """name -> "" when it can run here, else the reason it cannot."""
+    return {row["name"]: row["reason"] for row in registry.status(tasks=["shots"])["shots"]}
+
+
 def choose_backend(backend: str = "auto") -> tuple[str, str]:
     """Resolve ``backend`` ("auto" or a name) to a runnable backend and the reason for it.
 
-    ``auto`` runs TransNetV2 on a CUDA GPU. On a CPU it picks the classical detector: it keeps
-    pace with decoding (hundreds of frames/s) while TransNetV2 manages about 90 frames/s on
-    two cores, which would make shot detection of a feature take half an hour.
+    Raises:
+        InvalidParamsError: an unknown backend, or one that cannot run here (says why).
     """
-    if backend != "auto":
-        ok, why = _backend_class(backend).available()
-        if not ok:
-            raise InvalidParamsError(f"shot backend {backend!r} cannot run here: {why}",
-                                     detail={"param": "backend"})
-        return backend, "requested"
-    transnet_ok = not available_backends()["transnetv2"]
-    if transnet_ok and _has_cuda():
-        return "transnetv2", "auto: CUDA GPU present, learned detector"
-    if transnet_ok:
-        return "classical", ("auto: no CUDA GPU; TransNetV2 on this CPU is several times slower "
-                             "than decoding, the classical detector keeps pace")
-    return "classical", "auto: TransNetV2 not installed (install the 'ml' extra)"
+    choice = registry.choose("shots", backend, label="shot backend")
+    return choice.name, choice.reason
 
 
 def check_settings(name: str, settings: dict[str, Any] | None) -> Any:

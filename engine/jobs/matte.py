@@ -18,12 +18,13 @@ from moviola.plugin.timeline import WorkUnit
 
 from ..inputs import ResolvedInput, check_input_exists, is_timeline_path, resolve_input
 from ..matte.backend import create_backend
-from ..matte.cache import MatteCache, media_identity
+from ..matte.cache import MatteCache
 from ..matte.object_matte import ObjectMatte
 from ..matte.outputs import MatteOutput, check_format, header_attributes, write_result_timeline
 from ..matte.preview import preview_mask
 from ..matte.prompts import by_object, check_keyframes, parse_keyframes, parse_prompts
 from ..matte.render import render
+from ..media.identity import media_identity
 from ..media.outputs import ensure_dir
 from ..media.source import open_source
 from ..provenance import provenance

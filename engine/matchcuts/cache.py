@@ -5,14 +5,13 @@ Entries live under ``<moviola home>/cache/matchcuts/<media key>/`` (``$MOVIOLA_H
 default ``~/.moviola``), outside any job's output folder, so every job and every output
 folder shares them. The media key is :func:`moviola.engine.media.identity.media_key`, by
 content, so a copied or touched file keeps its entries and an edited one gets new ones. Each
-entry's file name
-adds a hash of the settings that made it (backend, thresholds, flavour version). Files are
-.npz without pickles, written atomically.
+entry's file name adds the key of the settings that made it (backend, thresholds, flavour
+version), made by :func:`~moviola.engine.media.identity.cache_key` like every cache key.
+Files are .npz without pickles, written atomically.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -22,18 +21,14 @@ import numpy as np
 
 from moviola.plugin.discovery import moviola_home
 
+from ..media.identity import cache_key
 from ..media.outputs import AtomicPath
 
-__all__ = ["settings_key", "MediaCache", "default_root"]
+__all__ = ["MediaCache", "default_root"]
 
 
 def default_root() -> Path:
     return moviola_home() / "cache" / "matchcuts"
-
-
-def settings_key(settings: dict[str, Any]) -> str:
-    text = json.dumps(settings, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 class MediaCache:
@@ -47,7 +42,7 @@ class MediaCache:
     def _path(self, key: str, name: str, settings: dict[str, Any]) -> Path | None:
         if self.root is None:
             return None
-        return self.root / key / f"{name}-{settings_key(settings)}.npz"
+        return self.root / key / f"{name}-{cache_key(settings)}.npz"
 
     def load(self, key: str, name: str, settings: dict[str, Any]) -> dict[str, np.ndarray]:
         """The stored arrays (empty when nothing is stored or the file is unreadable)."""

@@ -17,9 +17,7 @@ lazily, so this table loads without it.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -29,6 +27,7 @@ import numpy as np
 from moviola.plugin.errors import InvalidParamsError
 
 from .. import backends as registry
+from ..media.identity import cache_key
 from .prompts import Prompts
 
 __all__ = ["Tracker", "MatteBackend", "BACKENDS", "backends", "backend_names", "create_backend",
@@ -79,8 +78,7 @@ class MatteBackend(ABC):
 
     def config_key(self) -> str:
         """A hash of everything that changes results (part of every cache key)."""
-        text = json.dumps(self.describe(), sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return cache_key(self.describe())
 
     def frame_state(self, image: np.ndarray) -> Any:
         """What repeated prompts on this frame can share; None when nothing is worth keeping."""

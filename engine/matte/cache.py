@@ -1,9 +1,9 @@
 """The segment cache: keyframe masks and walks, on disk, so a re-run redoes only what changed.
 
 A walk is stored under a key made of everything that determines its masks: the media (its
-content key, which covers every file of a sequence: :mod:`..media.identity`), the object, the
-anchor frame, the prompts' hash, the direction, and the backend's configuration (model,
-weights hash, working size, settings).
+content key, which covers every file of a sequence), the object, the anchor frame, the
+prompts' hash, the direction, and the backend's configuration (model, weights hash, working
+size, settings); keys are made by :func:`..media.identity.cache_key`, like every cache's.
 Its masks are 8-bit PNGs at the working resolution (``<key>/<offset>.png``, offset 1 is the
 frame next to the anchor), and ``<key>/walk.json`` says how far the walk got; it is written
 last, so a walk cut short by cancellation is simply not there. A keyframe mask is
@@ -12,7 +12,6 @@ last, so a walk cut short by cancellation is simply not there. A keyframe mask i
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -20,22 +19,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..media.identity import media_key
-from ..media.info import MediaInfo
 from ..media.outputs import AtomicPath, resolve_output
 
-__all__ = ["media_identity", "cache_key", "MatteCache"]
-
-
-def media_identity(info: MediaInfo) -> dict[str, Any]:
-    """What identifies the media's content for caching: its content key and frame range."""
-    return {"media": media_key(info), "frames": [info.start_frame, info.last_frame],
-            "size": [info.width, info.height]}
-
-
-def cache_key(*parts: Any) -> str:
-    text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+__all__ = ["MatteCache"]
 
 
 def _encode(mask: np.ndarray) -> bytes:

@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 
 from ..media.frame_source import FrameSource
+from ..media.identity import cache_key
 from .backend import MatteBackend
-from .cache import MatteCache, cache_key
+from .cache import MatteCache
 from .frames import to_working
 from .plan import FramePlan, Walk, plan_object
 from .prompts import Keyframe

@@ -15,14 +15,14 @@ checked as soon as the parameters arrive (:func:`parse_keyframes`); what needs t
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from moviola.plugin.errors import FrameRangeError, InvalidParamsError
+
+from ..media.identity import cache_key
 
 __all__ = ["Prompts", "Keyframe", "parse_prompts", "parse_keyframes", "check_keyframes",
            "by_object"]
@@ -59,8 +59,7 @@ class Prompts:
 
     def digest(self) -> str:
         """A stable hash of the prompts (cache keys, provenance)."""
-        text = json.dumps(self.to_wire(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return cache_key(self.to_wire())
 
     def check_inside(self, width: int, height: int, where: str) -> None:
         """Raise InvalidParamsError naming the first click or box outside the image."""

@@ -1,4 +1,8 @@
-"""Which media this is, by content: the key every cache of per-media results uses.
+"""Which media this is, by content, and the one way every cache makes its keys.
+
+:func:`cache_key` is the only cache-key hash in the engine: every cache (matte keyframes and
+walks, shot lists, match-cut vectors) keys its entries by :func:`media_key` (or
+:func:`media_identity`) plus the parameters that change the result, through it.
 
 A movie's key hashes its size, its first and last MiB and 16 blocks of 64 KiB spread through
 the middle: it tells apart real edits and survives copies and touches, at the cost of a few
@@ -11,11 +15,13 @@ sequence that does not keep modification times is computed again.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+from typing import Any
 
 from .info import MediaInfo
 
-__all__ = ["media_key"]
+__all__ = ["media_key", "media_identity", "cache_key"]
 
 _CHUNK = 1 << 20
 
@@ -66,3 +72,18 @@ def media_key(info: MediaInfo) -> str:
         _hash_ends(h, info.path)
         _hash_middle(h, info.path)
     return h.hexdigest()[:32]
+
+
+def media_identity(info: MediaInfo) -> dict[str, Any]:
+    """The media's content key with its frame range and size: what a cache of results per
+    frame keys on (a trimmed or resized stream of the same file is other media)."""
+    return {"media": media_key(info), "frames": [info.start_frame, info.last_frame],
+            "size": [info.width, info.height]}
+
+
+def cache_key(*parts: Any) -> str:
+    """The key of a cache entry: ``parts`` (a media key or identity, then every parameter that
+    changes the result) as canonical JSON (sorted keys, no spaces; anything else as ``str``),
+    hashed with SHA-256, 32 hex digits."""
+    text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]

@@ -70,8 +70,12 @@ def status_cmd(args: argparse.Namespace) -> int:
             print(f"    cuda  unavailable: {dev['error']}")
         else:
             print(f"    cuda:{dev['index']} {dev['name']}, {human_bytes(dev['memory_bytes'])}")
-    backends = ", ".join(f"{k}{'' if v else ' (absent)'}" for k, v in info["backends"].items())
-    print(f"  backends   {backends}")
+    runtimes = ", ".join(f"{k}{'' if v else ' (absent)'}" for k, v in info["runtimes"].items())
+    print(f"  runtimes   {runtimes}")
+    print("  backends")
+    for task, rows in info["backends"].items():
+        names = ", ".join(r["name"] + ("" if r["available"] else " (cannot run)") for r in rows)
+        print(f"    {task:<12} {names}")
     models = ", ".join(m["name"] for m in info["models"]) or "none installed (weight-free backends only)"
     print(f"  models     {models}")
     print(f"  job kinds  {', '.join(k['name'] for k in info['job_kinds'])}")

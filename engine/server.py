@@ -32,7 +32,7 @@ from moviola.plugin.errors import (
 )
 from moviola.plugin.protocol import Envelope, MessageType
 
-from . import devices
+from . import backends, devices
 from .config import Settings, config_path
 from .jobs.registry import JobRegistry
 from .models.registry import ModelRegistry
@@ -257,7 +257,9 @@ class Engine:
             "endpoint": self._client_endpoint(),
             "started_at": self.started_at,
             "devices": devices.devices(),
-            "backends": devices.backends(),
+            "backends": backends.status(backends.Where(WeightsStore(self.settings.weights_path),
+                                                       self.models)),
+            "runtimes": devices.backends(),
             "models": self._models(),
             "job_kinds": self._job_kinds,
             "jobs_active": self.runner.active_count(),

@@ -49,7 +49,14 @@ def test_hello_reports_capabilities(client):
     assert info["protocol"] == list(wire.PROTOCOL_VERSION)
     assert info["pid"] > 0
     assert info["devices"][0]["type"] == "cpu" and info["devices"][0]["cores"] >= 1
-    assert set(info["backends"]) >= {"classical", "torch", "cuda", "tensorrt"}
+    assert set(info["runtimes"]) >= {"classical", "torch", "cuda", "tensorrt"}
+    # One answer per task from the backend registry; the weight-free backend always runs.
+    assert set(info["backends"]) == {"shots", "matte", "depth", "segmentation"}
+    for task, weight_free in (("shots", "classical"), ("matte", "classical"),
+                              ("depth", "parallax"), ("segmentation", "classical")):
+        rows = {r["name"]: r for r in info["backends"][task]}
+        assert rows[weight_free]["available"] and rows[weight_free]["reason"] == ""
+        assert all(r["available"] or r["reason"] for r in rows.values())
     kinds = {k["name"]: k for k in info["job_kinds"]}
     assert {"probe", "proxy", "sample", "sleep"} <= set(kinds)
     assert any(p["name"] == "path" and p.get("required") for p in kinds["probe"]["params"])

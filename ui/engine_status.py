@@ -30,11 +30,13 @@ def summarize_hello(hello: Dict[str, Any]) -> str:
         else:
             devices.append(str(d))
     backends = hello.get("backends", {}) or {}
-    if isinstance(backends, dict):
-        available = sorted(k for k, v in backends.items()
-                           if v is True or (isinstance(v, dict) and v.get("available")))
-    else:
-        available = [str(b) for b in backends]
+    available = []
+    for task, rows in (backends.items() if isinstance(backends, dict) else []):
+        # Per task, the best backend that can run here (rows come best first).
+        usable = [r.get("name", "?") for r in rows or []
+                  if isinstance(r, dict) and r.get("available")]
+        if usable:
+            available.append(f"{task} {usable[0]}")
     models = hello.get("models", []) or []
     installed = [m.get("name", "?") for m in models if isinstance(m, dict) and m.get("installed")]
     return (f"engine {hello.get('engine_version', '?')} · devices: {', '.join(devices) or 'none'}"

@@ -14,13 +14,15 @@ from pathlib import Path
 
 import opentimelineio as otio
 
-from moviola.plugin.errors import MediaNotFoundError
+from moviola.plugin.errors import MediaDecodeError
 from moviola.plugin.timeline import WorkUnit, read_timeline, timeline_from_media, work_units
 
+from .media.input_files import require_regular_file
 from .media.probe import MediaInfo, probe
 from .media.sequence import looks_like_sequence
 
 TIMELINE_SUFFIXES = frozenset({".otio", ".otioz", ".otiod", ".xml", ".edl"})
+FOLDER_TIMELINE_SUFFIXES = frozenset({".otiod"})  # OTIO's bundle is a folder
 
 
 @dataclass(frozen=True)
@@ -44,9 +46,20 @@ def is_timeline_path(path: str) -> bool:
 
 
 def check_input_exists(path: str) -> None:
-    """Typed error before any work when an input is plainly missing."""
-    if not looks_like_sequence(path) and not os.path.exists(path):
-        raise MediaNotFoundError("input does not exist", path=path)
+    """Typed error before any work when an input is missing or is not a file to read.
+
+    Nothing is opened here. A FIFO, device or socket is refused whatever its name, because
+    opening one can block a worker forever; so is a folder where a file is expected.
+    """
+    if os.path.isdir(path):
+        suffix = Path(path).suffix.lower()
+        if suffix in TIMELINE_SUFFIXES and suffix not in FOLDER_TIMELINE_SUFFIXES:
+            raise MediaDecodeError("expected a timeline file, found a folder", path=path,
+                                   detail={"file_type": "directory"})
+        return  # a folder holding one image sequence, or an .otiod bundle
+    if looks_like_sequence(path) and not os.path.lexists(path):
+        return  # a pattern (shot.%04d.exr): each frame is checked as it is opened
+    require_regular_file(path)
 
 
 def resolve_input(path: str) -> ResolvedInput:

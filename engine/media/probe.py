@@ -21,6 +21,7 @@ import av
 from moviola.plugin.errors import MediaDecodeError, MediaNotFoundError
 
 from .info import MediaInfo
+from .input_files import require_regular_file
 from .sequence import looks_like_sequence, probe_sequence
 
 __all__ = ["MediaInfo", "VideoIndex", "probe", "probe_video", "open_container", "video_index"]
@@ -76,6 +77,7 @@ def open_container(path: str | os.PathLike[str]) -> tuple[av.container.InputCont
         raise MediaNotFoundError(f"no such media file: {p}", path=str(p))
     if p.is_dir():
         raise MediaDecodeError(f"expected a video file, found a folder: {p}", path=str(p))
+    require_regular_file(p, "media file")  # av.open would block on a FIFO
     try:
         container = av.open(str(p), mode="r")
     except av.error.FFmpegError as exc:

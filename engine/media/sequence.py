@@ -25,6 +25,7 @@ from moviola.plugin.errors import MediaDecodeError, MediaNotFoundError
 
 from .info import MediaInfo
 from .frame_source import FrameSource
+from .input_files import require_regular_file
 
 __all__ = [
     "IMAGE_EXTENSIONS", "SequenceFiles", "SequenceReader", "looks_like_sequence",
@@ -209,6 +210,7 @@ def _array_type(spec: oiio.ImageSpec) -> str:
 def _open(path: Path) -> oiio.ImageInput:
     if not path.exists():
         raise MediaNotFoundError(f"missing frame file {path}", path=str(path))
+    require_regular_file(path, "frame file")  # OpenImageIO would block on a FIFO
     inp = oiio.ImageInput.open(str(path), _READ_CONFIG)
     if inp is None:
         raise MediaDecodeError(f"cannot read image {path.name}: {oiio.geterror()}", path=str(path))

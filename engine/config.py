@@ -24,6 +24,7 @@ class Settings:
     port: int = 0                    # 0: any free port, published in the discovery file
     max_jobs: int = 2                # jobs running at once; more wait queued
     orphan_timeout_s: float = 60.0   # attached jobs of a client silent this long are cancelled
+    shutdown_grace_s: float = 30.0   # after this, a shutdown ends the process, stuck jobs or not
     finished_jobs_kept: int = 500    # finished job records kept for status queries
     weights_dir: str = ""            # default: <home>/weights
     output_dir: str = ""             # default output folder for jobs given none

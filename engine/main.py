@@ -2,7 +2,9 @@
 
 ``python -m moviola.engine`` and ``moviola engine start`` both end up in :func:`run_engine`.
 A lock file in the Moviola folder keeps a second engine for the same user from starting: two
-clients that both find no engine and both start one still end up talking to one engine.
+clients that both find no engine and both start one still end up talking to one engine. The
+lock is held until the process ends, not until the server loop ends: an engine that is still
+exiting is still the engine.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ import logging
 import os
 import signal
 import sys
-from contextlib import contextmanager
+import time
 from pathlib import Path
-from typing import Iterator
+from typing import IO
 
-from moviola.plugin.discovery import moviola_home, read_discovery
+from moviola.plugin.discovery import lock_path, read_discovery
 
 from .config import Settings, load_settings
 from .logs import setup_logging
@@ -30,26 +32,46 @@ class EngineAlreadyRunning(RuntimeError):
     pass
 
 
-@contextmanager
-def single_instance(lock_path: Path) -> Iterator[None]:
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(lock_path, "a+")
-    try:
-        if os.name == "nt":
-            import msvcrt
-            try:
-                msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-            except OSError:
-                raise EngineAlreadyRunning(str(lock_path)) from None
-        else:
-            import fcntl
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                raise EngineAlreadyRunning(str(lock_path)) from None
-        yield
-    finally:
-        handle.close()  # the OS releases the lock, also when the engine crashes
+# Clients probe the lock with a shared lock for an instant (discovery.engine_lock_held); a
+# start that lands in that instant retries instead of taking it for a running engine.
+LOCK_RETRY_S = 0.5
+_held_lock: list[IO[str]] = []  # kept open for the life of the process
+
+
+def hold_single_instance_lock(path: Path) -> None:
+    """Take the per-user lock for the rest of this process, or raise EngineAlreadyRunning.
+
+    The lock is never released by hand: the OS drops it when the process ends, however it
+    ends, so a lingering engine keeps out a second one and a crashed one does not.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+")
+    deadline = time.monotonic() + LOCK_RETRY_S
+    while True:
+        try:
+            _lock(handle)
+            break
+        except OSError:
+            if time.monotonic() >= deadline:
+                handle.close()
+                raise EngineAlreadyRunning(str(path)) from None
+            time.sleep(0.05)
+    if os.name != "nt":  # Windows locks bytes of the file itself; clients cannot read it there
+        # Clients compare this with the discovery file's pid, which may be stale.
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+    _held_lock.append(handle)
+
+
+def _lock(handle: IO[str]) -> None:
+    if os.name == "nt":
+        import msvcrt
+        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+    else:
+        import fcntl
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 def run_engine(settings: Settings, *, foreground_log: bool = True) -> int:
@@ -57,19 +79,27 @@ def run_engine(settings: Settings, *, foreground_log: bool = True) -> int:
 
     setup_logging(settings.log_path, settings.log_level, to_stderr=foreground_log)
     try:
-        with single_instance(moviola_home() / "engine.lock"):
-            engine = Engine(settings)
-            engine.bind()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(sig, lambda *_: engine.stop())
-            if hasattr(signal, "SIGXFSZ"):  # a file size limit fails that write (EFBIG), not the engine
-                signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-            engine.serve_forever()
+        hold_single_instance_lock(lock_path())
     except EngineAlreadyRunning:
         found = read_discovery()
         where = f" at {found.endpoint} (pid {found.pid})" if found else ""
         print(f"moviola: an engine is already running for this user{where}", file=sys.stderr)
         return EXIT_ALREADY_RUNNING
+    engine = Engine(settings)
+    engine.bind()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: engine.stop())
+    if hasattr(signal, "SIGXFSZ"):  # a file size limit fails that write (EFBIG), not the engine
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    engine.serve_forever()
+    stuck = engine.runner.active_count()
+    if stuck:
+        # Jobs that ignored cancel through the grace period hold worker threads that Python
+        # would join at exit, forever. The discovery file is gone already; end the process.
+        log.error("exiting with %d job(s) that did not stop within %.0f s of being cancelled",
+                  stuck, settings.shutdown_grace_s)
+        logging.shutdown()
+        os._exit(0)
     return 0
 
 

@@ -32,7 +32,7 @@ class Job:
     id: str
     kind: str
     params: Any
-    owner: bytes                  # ZeroMQ identity of the submitting client
+    owner: bytes                  # the submitting client: its session key, or its ZeroMQ identity
     request_id: str               # the submit request's id; events carry it as ``re``
     detach: bool
     state: JobState = JobState.QUEUED
@@ -43,7 +43,7 @@ class Job:
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     cancel_event: threading.Event = field(default_factory=threading.Event)
-    watchers: set[tuple[bytes, str]] = field(default_factory=set)
+    watchers: set[tuple[bytes, str]] = field(default_factory=set)  # (client key, request id)
 
     def to_wire(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -102,9 +102,13 @@ class JobRunner:
             # A queued job never starts: finish it here so nobody waits for a worker.
             self._finish(job, JobState.CANCELLED, error=JobCancelledError("job was cancelled").to_wire())
 
-    def cancel_orphans(self, last_seen: dict[bytes, float], timeout_s: float) -> list[Job]:
-        """Cancel attached jobs whose client has been silent longer than ``timeout_s``."""
-        now = time.monotonic()
+    def cancel_orphans(self, last_seen: dict[bytes, float], timeout_s: float,
+                       now: float | None = None) -> list[Job]:
+        """Cancel attached jobs whose client has been silent longer than ``timeout_s``.
+
+        ``last_seen`` is keyed like :attr:`Job.owner`; ``now`` is the caller's clock reading.
+        """
+        now = time.monotonic() if now is None else now
         with self._lock:
             orphans = [j for j in self._jobs.values()
                        if not j.detach and not j.state.finished

@@ -44,7 +44,10 @@ log = logging.getLogger(__name__)
 EVENTS_ENDPOINT = "inproc://moviola-job-events"
 POLL_INTERVAL_MS = 250
 ORPHAN_CHECK_INTERVAL_S = 1.0
-SHUTDOWN_TIMEOUT_S = 30.0
+# A loop turn this late means the process was paused (SIGSTOP, a debugger, a suspended
+# laptop): the silence was the engine's, so clients are not charged for it.
+PAUSE_CREDIT_AFTER_S = 2.0
+MAX_SESSION_CHARS = 128
 
 
 class Engine:
@@ -72,7 +75,10 @@ class Engine:
         self._push_sockets: list[zmq.Socket] = []
         self._push_lock = threading.Lock()
         self.runner = JobRunner(settings.max_jobs, self._post_event, settings.finished_jobs_kept)
+        # Keyed by client: its session (b"session:<id>") or, for clients that send none, its
+        # ZeroMQ identity. _routes maps a session to the connection it last spoke on.
         self._last_seen: dict[bytes, float] = {}
+        self._routes: dict[bytes, bytes] = {}
         self._stop = threading.Event()
         self._shutdown_waiters: list[tuple[bytes, str]] = []
         self._handlers: dict[MessageType, Callable[[bytes, Envelope, Any], dict[str, Any] | None]] = {
@@ -124,6 +130,7 @@ class Engine:
         poller.register(self._events, zmq.POLLIN)
         next_orphan_check = time.monotonic() + ORPHAN_CHECK_INTERVAL_S
         stopping_since: float | None = None
+        last_turn = time.monotonic()
         try:
             while True:
                 ready = dict(poller.poll(POLL_INTERVAL_MS))
@@ -132,8 +139,12 @@ class Engine:
                 if self._router in ready:
                     self._drain_requests()
                 now = time.monotonic()
+                # Orphans are judged at this same instant, so a pause anywhere in the loop
+                # shows up here as a gap before anyone is judged.
+                self._credit_pause(now - last_turn)
+                last_turn = now
                 if now >= next_orphan_check:
-                    self.runner.cancel_orphans(self._last_seen, self.settings.orphan_timeout_s)
+                    self.runner.cancel_orphans(self._last_seen, self.settings.orphan_timeout_s, now)
                     self._forget_idle_clients(now)
                     next_orphan_check = now + ORPHAN_CHECK_INTERVAL_S
                 if self._stop.is_set() or self._shutdown_waiters:
@@ -141,18 +152,24 @@ class Engine:
                         stopping_since = now
                         self._stop.set()
                         self.runner.shutdown(wait=False)
-                    if self.runner.active_count() == 0 or now - stopping_since > SHUTDOWN_TIMEOUT_S:
+                    grace = self.settings.shutdown_grace_s
+                    if self.runner.active_count() == 0 or now - stopping_since > grace:
                         self._drain_events()
                         break
         finally:
+            # Jobs still running now ignored their cancel; main() ends the process regardless.
+            abandoned = [j["job_id"] for j in self.runner.jobs(include_finished=False)]
+            reply = {"stopped": True, "abandoned_jobs": abandoned}
             for identity, request_id in self._shutdown_waiters:
-                self._reply(identity, request_id, MessageType.SHUTDOWN_REPLY, {"stopped": True})
+                self._reply(identity, request_id, MessageType.SHUTDOWN_REPLY, reply)
             remove_discovery(os.getpid())
-            self._close()
+            # A stop that ran its course has waited its grace already; a loop that failed has not.
+            self._close(wait_s=0.0 if stopping_since is not None
+                        else min(5.0, self.settings.shutdown_grace_s))
             log.info("engine stopped")
 
-    def _close(self) -> None:
-        self.runner.shutdown(wait=True, timeout_s=5.0)
+    def _close(self, wait_s: float = 5.0) -> None:
+        self.runner.shutdown(wait=wait_s > 0, timeout_s=wait_s)
         with self._push_lock:
             for sock in self._push_sockets:
                 sock.close(linger=0)
@@ -172,7 +189,6 @@ class Engine:
             if len(frames) < 2:
                 continue
             identity, payload = frames[0], frames[1:]
-            self._last_seen[identity] = time.monotonic()
             self._handle(identity, payload)
 
     def _handle(self, identity: bytes, payload: list[bytes]) -> None:
@@ -183,6 +199,7 @@ class Engine:
             if not envelope.token or not hmac.compare_digest(envelope.token.encode(), self.token.encode()):
                 raise AuthenticationError("missing or wrong token; read it from the engine's "
                                           "discovery file")
+            self._seen(identity, envelope)
             wire.check_version(envelope.protocol)
             msg_type = wire.message_type(envelope.type)
             if msg_type not in self._handlers:
@@ -211,8 +228,34 @@ class Engine:
         if len(self._last_seen) < 1000:
             return
         cutoff = now - max(600.0, self.settings.orphan_timeout_s * 2)
-        for identity in [i for i, t in self._last_seen.items() if t < cutoff]:
-            del self._last_seen[identity]
+        for client in [i for i, t in self._last_seen.items() if t < cutoff]:
+            del self._last_seen[client]
+            self._routes.pop(client, None)
+
+    # --- clients: sessions that outlive connections ------------------------------------------
+
+    @staticmethod
+    def _client_key(identity: bytes, env: Envelope) -> bytes:
+        """Who sent this: the client's session, else (older clients) its connection."""
+        if env.session:
+            return b"session:" + env.session[:MAX_SESSION_CHARS].encode("utf-8", "replace")
+        return identity
+
+    def _seen(self, identity: bytes, env: Envelope) -> None:
+        """Any authenticated message is a sign of life, and names the session's connection."""
+        client = self._client_key(identity, env)
+        self._last_seen[client] = time.monotonic()
+        if client != identity:
+            self._routes[client] = identity  # a reconnect changes it; events follow
+
+    def _route(self, client: bytes) -> bytes:
+        return self._routes.get(client, client)
+
+    def _credit_pause(self, gap: float) -> None:
+        if gap > PAUSE_CREDIT_AFTER_S:
+            log.warning("the engine was paused for %.1f s; clients are not charged for it", gap)
+            for client in self._last_seen:
+                self._last_seen[client] += gap
 
     # --- job events: from worker threads to the clients watching ------------------------------
 
@@ -238,8 +281,8 @@ class Engine:
             job = self.runner.get(event["job"])
             if job is None:
                 continue
-            for identity, request_id in list(job.watchers):
-                self._reply(identity, request_id, MessageType(event["type"]), event["body"])
+            for client, request_id in list(job.watchers):
+                self._reply(self._route(client), request_id, MessageType(event["type"]), event["body"])
 
     # --- request handlers --------------------------------------------------------------------
 
@@ -286,7 +329,7 @@ class Engine:
             raise EngineShuttingDownError("the engine is shutting down and takes no new jobs")
         kind = self.registry.get(body.kind)
         params = kind.validate(body.params)  # typed errors before anything is queued
-        job = self.runner.submit(kind, params, identity, env.id, body.detach)
+        job = self.runner.submit(kind, params, self._client_key(identity, env), env.id, body.detach)
         log.info("job %s (%s) submitted", job.id, job.kind)
         return {"job_id": job.id, "kind": job.kind, "state": job.state.value}
 
@@ -303,7 +346,7 @@ class Engine:
 
     def _watch(self, identity: bytes, env: Envelope, body: wire.Watch) -> dict[str, Any]:
         job = self._job(body.job_id)
-        job.watchers.add((identity, env.id))
+        job.watchers.add((self._client_key(identity, env), env.id))
         self._reply(identity, env.id, MessageType.WATCH_REPLY, job.to_wire())
         if job.state.finished:  # it ended before the watch: send the end now
             self._reply(identity, env.id, MessageType.RESULT, job.to_wire())

@@ -4,6 +4,11 @@ Small and blocking by design, with a timeout on every wait so it can never hang 
 thread (call it from a worker thread in a UI all the same). One client per thread: ZeroMQ
 sockets are not thread-safe. Depends on pyzmq, msgpack and the standard library only.
 
+Every client has a session id, sent with each request: the engine ties attached jobs to the
+session, so a reconnect (after any request that timed out) keeps them. While it waits, the
+client checks that the engine's process still exists, so a dead engine is noticed in well
+under a second or two whatever the timeout; a paused one (its process exists) is waited for.
+
     with EngineClient.connect() as client:
         job = client.submit("probe", {"path": "/shots/a.mov"})
         for event in job.events():
@@ -23,19 +28,31 @@ import zmq
 
 from . import protocol as wire
 from ._version import __version__
-from .discovery import Discovery, process_alive, read_discovery
+from .discovery import (
+    LOCK_FILE_NAME,
+    Discovery,
+    engine_lock_held,
+    lock_path,
+    process_alive,
+    read_discovery,
+    read_lock_pid,
+)
 from .errors import (
     EngineNotRunningError,
     EngineTimeoutError,
+    InvalidParamsError,
+    InvalidRequestError,
     JobCancelledError,
     JobFailedError,
     MoviolaError,
     error_from_wire,
 )
 from .launch import start_engine
-from .protocol import Envelope, JobState, MessageType
+from .protocol import Envelope, JobState, MessageType, new_id
 
 _EVENT_TYPES = (MessageType.PROGRESS.value, MessageType.RESULT.value)
+# How often a wait looks whether the engine's process still exists.
+LIVENESS_CHECK_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -63,6 +80,7 @@ class EngineClient:
         self.pid = pid
         self.client_name = client_name
         self._token = token
+        self.session = new_id()  # outlives reconnects: the engine ties our jobs to it
         self._context = context or zmq.Context.instance()
         self._socket: Optional[zmq.Socket] = None
         self._generation = 0  # bumped on reconnect: job streams must re-watch
@@ -77,9 +95,15 @@ class EngineClient:
     @classmethod
     def connect(cls, *, autostart: bool = True, timeout: float = 10.0, start_timeout: float = 60.0,
                 discovery_file: Optional[Path] = None, client_name: str = "moviola-client") -> "EngineClient":
-        """Connect through the discovery file; start an engine first if none answers."""
+        """Connect through the discovery file; start an engine first if none answers.
+
+        The discovery file is trusted only while the engine lock is held by its pid: a file
+        left by a crashed engine, whose pid may now be another process, costs no wait.
+        """
         found = read_discovery(discovery_file)
-        if found is not None and process_alive(found.pid):
+        if found is not None and not _published_by_live_engine(found, discovery_file):
+            found = None
+        if found is not None:
             client = cls.from_discovery(found, timeout=timeout, client_name=client_name)
             try:
                 client.hello()
@@ -136,12 +160,16 @@ class EngineClient:
     def _send(self, msg_type: MessageType, body: Dict[str, Any]) -> str:
         if self._socket is None:
             raise EngineNotRunningError("client is closed")
-        envelope = Envelope(type=msg_type.value, body=body, token=self._token)
+        envelope = Envelope(type=msg_type.value, body=body, token=self._token, session=self.session)
+        try:
+            frames = wire.encode(envelope)
+        except UnicodeEncodeError:
+            raise _unencodable_text_error(msg_type, body) from None
         self._awaited.add(envelope.id)
         if msg_type in (MessageType.SUBMIT, MessageType.WATCH):
             # Bounded: a stream nobody reads keeps its newest events, the final one included.
             self._events[envelope.id] = collections.deque(maxlen=1000)
-        self._socket.send_multipart(wire.encode(envelope))
+        self._socket.send_multipart(frames)
         self._last_sent = time.monotonic()
         return envelope.id
 
@@ -165,15 +193,24 @@ class EngineClient:
             self._replies[envelope.re] = envelope
         return True
 
+    def engine_alive(self) -> bool:
+        """False once the engine's process is gone; True while it exists (paused or not)."""
+        return self.pid is None or process_alive(self.pid)
+
+    def _check_engine_alive(self) -> None:
+        if not self.engine_alive():
+            raise EngineNotRunningError(f"the engine (pid {self.pid}) is no longer running")
+
     def _await_reply(self, request_id: str, timeout: float) -> Optional[Envelope]:
         deadline = time.monotonic() + timeout
         try:
             while request_id not in self._replies:
                 left = deadline - time.monotonic()
-                if left <= 0 or not self._receive(left):
-                    if request_id not in self._replies:
-                        self._events.pop(request_id, None)  # a stream that never started
-                        return None
+                if left <= 0:
+                    self._events.pop(request_id, None)  # a stream that never started
+                    return None
+                if not self._receive(min(left, LIVENESS_CHECK_S)):
+                    self._check_engine_alive()  # a dead engine never answers: say so now
             reply = self._replies.pop(request_id)
             if reply.type == MessageType.ERROR.value:
                 self._events.pop(request_id, None)
@@ -195,8 +232,7 @@ class EngineClient:
                 return reply
             if attempt + 1 < attempts:
                 self._reconnect()
-        if self.pid is not None and not process_alive(self.pid):
-            raise EngineNotRunningError(f"the engine (pid {self.pid}) is no longer running")
+        self._check_engine_alive()
         raise EngineTimeoutError(
             f"no answer to {msg_type.value!r} from {self.endpoint} within {timeout:g} s "
             f"({attempts} attempt{'s' if attempts > 1 else ''})")
@@ -253,8 +289,11 @@ class JobHandle:
         """Yield progress events, then the final ``result`` event.
 
         Between events the client sends heartbeats: they keep an attached job alive on the
-        engine and notice an engine that died (EngineNotRunningError / EngineTimeoutError).
-        ``idle_timeout`` bounds the wait for the next event.
+        engine, and an engine that died raises EngineNotRunningError within a second or two.
+        An engine that stops answering while its process exists (paused, overloaded) is
+        waited for, reconnecting, so the job carries on when it resumes; ``idle_timeout``
+        bounds the wait for the next event (EngineTimeoutError). Without a known pid (a
+        client built from an endpoint alone) an unanswered heartbeat raises at once.
         """
         if self._final is not None:
             yield self._final
@@ -263,8 +302,14 @@ class JobHandle:
         last_event = time.monotonic()
         while True:
             if self._generation != client._generation or self._stream_id not in client._events:
-                # reconnected, or the stream was dropped: ask for it again
-                self._stream_id = client.request(MessageType.WATCH, {"job_id": self.job_id}).re or ""
+                # Reconnected, or the stream was dropped: ask for it again. The engine also
+                # re-points the old stream to our new connection; only one is kept.
+                client._events.pop(self._stream_id, None)
+                try:
+                    self._stream_id = client.request(MessageType.WATCH, {"job_id": self.job_id}).re or ""
+                except EngineTimeoutError:
+                    self._wait_out_stall(last_event, idle_timeout)
+                    continue
                 self._generation = client._generation
             queue = client._events[self._stream_id]
             while queue:
@@ -282,7 +327,20 @@ class JobHandle:
             # Receiving proves nothing to the engine: only what we send keeps our job alive.
             quiet = not client._receive(heartbeat_interval)
             if quiet or time.monotonic() - client._last_sent > heartbeat_interval:
-                client.heartbeat()  # raises if the engine is gone
+                try:
+                    client.heartbeat()  # raises EngineNotRunningError if the engine is gone
+                except EngineTimeoutError:
+                    self._wait_out_stall(last_event, idle_timeout)
+
+    def _wait_out_stall(self, last_event: float, idle_timeout: Optional[float]) -> None:
+        """An unanswered request while waiting: carry on if the engine's process exists."""
+        client = self.client
+        client._check_engine_alive()
+        if client.pid is None:
+            raise EngineTimeoutError(f"the engine at {client.endpoint} stopped answering")
+        if idle_timeout is not None and time.monotonic() - last_event > idle_timeout:
+            raise EngineTimeoutError(f"no event from job {self.job_id} for {idle_timeout:g} s")
+        client._reconnect()  # a fresh connection for when it resumes; the session stays
 
     def wait(self, on_progress: Optional[Callable[[Event], None]] = None, **kwargs: Any) -> Dict[str, Any]:
         """Block until the job ends; return its result or raise its typed error."""
@@ -312,3 +370,53 @@ class JobHandle:
 
     def cancel(self) -> Dict[str, Any]:
         return self.client.cancel(self.job_id)
+
+
+def _published_by_live_engine(found: Discovery, discovery_file: Optional[Path]) -> bool:
+    """Whether ``found`` is the record of the engine that holds the lock now."""
+    if not process_alive(found.pid):
+        return False
+    lock = (discovery_file.parent / LOCK_FILE_NAME) if discovery_file else lock_path()
+    held = engine_lock_held(lock)
+    if held is None:  # cannot tell here (Windows): trust a live pid
+        return True
+    return held and read_lock_pid(lock) in (None, found.pid)
+
+
+def _unencodable_text_error(msg_type: MessageType, body: Dict[str, Any]) -> MoviolaError:
+    """The typed error for text that cannot travel as UTF-8, naming the field that holds it.
+
+    File names that are not valid UTF-8 reach Python as strings with lone surrogates
+    (``os.fsdecode``); msgpack cannot send them.
+    """
+    where = _find_unencodable(body) or ""
+    shown = where or "the request"
+    message = (f"{msg_type.value}: {shown} holds text that is not valid Unicode (a lone "
+               "surrogate, as in a file name that is not UTF-8); rename the file or pass a "
+               "valid path")
+    if where.startswith("params."):
+        return InvalidParamsError(message, detail={"param": where[len("params."):]})
+    return InvalidRequestError(message, detail={"field": where})
+
+
+def _find_unencodable(value: Any, where: str = "") -> Optional[str]:
+    """Dotted name of the first string (or key) that UTF-8 cannot encode, or None."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return where or "value"
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            shown = str(key).encode("utf-8", "backslashreplace").decode("utf-8")
+            name = f"{where}.{shown}" if where else shown
+            found = _find_unencodable(key, name) or _find_unencodable(item, name)
+            if found:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            found = _find_unencodable(item, f"{where}[{i}]")
+            if found:
+                return found
+    return None

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import List, Optional
 
 DISCOVERY_FILE_NAME = "engine.json"
+LOCK_FILE_NAME = "engine.lock"
 
 
 def moviola_home() -> Path:
@@ -25,6 +26,11 @@ def moviola_home() -> Path:
 
 def discovery_path(home: Optional[Path] = None) -> Path:
     return (home or moviola_home()) / DISCOVERY_FILE_NAME
+
+
+def lock_path(home: Optional[Path] = None) -> Path:
+    """The per-user engine lock; it lives beside the discovery file."""
+    return (home or moviola_home()) / LOCK_FILE_NAME
 
 
 @dataclass(frozen=True)
@@ -81,7 +87,11 @@ def remove_discovery(pid: int, path: Optional[Path] = None) -> None:
 
 
 def process_alive(pid: int) -> bool:
-    """Whether a process with this pid exists (best effort, no signal is delivered)."""
+    """Whether a process with this pid exists (best effort, no signal is delivered).
+
+    A zombie counts as dead: an engine this process launched and that died stays a zombie
+    until reaped, and it must not look alive to the client waiting on it.
+    """
     if pid <= 0:
         return False
     if os.name == "nt":  # os.kill(pid, 0) would terminate the process on Windows
@@ -97,4 +107,49 @@ def process_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:  # Linux only; elsewhere a zombie counts as alive until its parent reaps it
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return False
+    # "pid (comm) state ...": comm may hold spaces and parentheses, the state follows the last ")"
+    return stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] in (b"Z", b"X")
+
+
+def engine_lock_held(path: Optional[Path] = None) -> Optional[bool]:
+    """Whether a live engine holds the per-user lock; None where this cannot be told (Windows).
+
+    A discovery file outlives an engine that crashed, and its pid may since belong to another
+    process; the lock cannot outlive its holder, so it is the test of a live engine. The probe
+    takes a shared lock for an instant; an engine starting in that instant retries its own.
+    """
+    if os.name == "nt":
+        return None
+    import fcntl
+    path = path or lock_path()
+    try:
+        fd = os.open(str(path), os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # also drops the probe's own shared lock
+    return False
+
+
+def read_lock_pid(path: Optional[Path] = None) -> Optional[int]:
+    """The pid the lock's holder wrote into the lock file, if any (see engine_lock_held)."""
+    try:
+        text = (path or lock_path()).read_text(encoding="ascii").strip()
+        return int(text) if text else None
+    except (OSError, ValueError):
+        return None

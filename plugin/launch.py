@@ -14,11 +14,20 @@ import shlex
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import List, Optional
 
-from .discovery import Discovery, moviola_home, process_alive, read_discovery
+from .discovery import (
+    LOCK_FILE_NAME,
+    Discovery,
+    lock_path,
+    moviola_home,
+    process_alive,
+    read_discovery,
+    read_lock_pid,
+)
 from .errors import EngineNotRunningError
 
 EXIT_ALREADY_RUNNING = 3  # mirrors moviola.engine.main: another engine holds the lock
@@ -51,27 +60,49 @@ def start_engine(timeout: float = 30.0, discovery_file: Optional[Path] = None) -
     log_dir.mkdir(parents=True, exist_ok=True)
     launch_log = log_dir / "engine-launch.log"
     before = read_discovery(discovery_file)
+    lock = (discovery_file.parent / LOCK_FILE_NAME) if discovery_file else lock_path()
+    process = _spawn(launch_log)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = read_discovery(discovery_file)
+            fresh = found is not None and (before is None or found != before or found.pid == process.pid)
+            if found is not None and fresh and process_alive(found.pid):
+                return found
+            code = process.poll()
+            if code is not None and code != EXIT_ALREADY_RUNNING:
+                raise EngineNotRunningError(
+                    f"the engine exited with code {code} while starting; see {launch_log}",
+                    path=str(launch_log))
+            if code == EXIT_ALREADY_RUNNING:
+                if found is not None and found.pid == read_lock_pid(lock):
+                    return found  # another client's engine won the race
+                # The lock's holder has published nothing usable: it is still starting, or it
+                # is an engine on its way out. Never start beside it; try again shortly.
+                time.sleep(0.1)
+                process = _spawn(launch_log)
+                continue
+            time.sleep(0.05)
+    finally:
+        _reap_when_it_exits(process)
+    raise EngineNotRunningError(
+        f"the engine did not start within {timeout:.0f} s; see {launch_log}", path=str(launch_log))
+
+
+def _spawn(launch_log: Path) -> subprocess.Popen:
     with open(launch_log, "ab") as stderr:
         kwargs = {}
         if os.name == "nt":
             kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS
         else:
             kwargs["start_new_session"] = True  # the engine outlives this client and its terminal
-        process = subprocess.Popen(engine_command(), stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.DEVNULL, stderr=stderr, close_fds=True, **kwargs)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = read_discovery(discovery_file)
-        fresh = found is not None and (before is None or found != before or found.pid == process.pid)
-        if found is not None and fresh and process_alive(found.pid):
-            return found
-        code = process.poll()
-        if code is not None and code != EXIT_ALREADY_RUNNING:
-            raise EngineNotRunningError(
-                f"the engine exited with code {code} while starting; see {launch_log}",
-                path=str(launch_log))
-        if code == EXIT_ALREADY_RUNNING and found is not None and process_alive(found.pid):
-            return found
-        time.sleep(0.05)
-    raise EngineNotRunningError(
-        f"the engine did not start within {timeout:.0f} s; see {launch_log}", path=str(launch_log))
+        return subprocess.Popen(engine_command(), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=stderr, close_fds=True, **kwargs)
+
+
+def _reap_when_it_exits(process: subprocess.Popen) -> None:
+    # The engine is this process's child: unreaped, a dead engine would linger as a zombie
+    # (a pid that still exists) for as long as the host runs. A daemon thread never delays
+    # the host's exit.
+    if process.poll() is None:
+        threading.Thread(target=process.wait, name="moviola-engine-reaper", daemon=True).start()

@@ -173,7 +173,8 @@ class Envelope:
     """Frame 0 of every message.
 
     ``re`` is the id of the request a reply or event answers; ``token`` is required on
-    requests and never sent by the engine.
+    requests and never sent by the engine. ``session`` names the client across reconnects:
+    its jobs belong to the session, not to one connection (empty: the connection).
     """
 
     type: str
@@ -182,6 +183,7 @@ class Envelope:
     re: Optional[str] = None
     token: str = ""
     protocol: Tuple[int, int] = PROTOCOL_VERSION
+    session: str = ""
 
     def to_map(self) -> Dict[str, Any]:
         data: Dict[str, Any] = {"protocol": list(self.protocol), "id": self.id,
@@ -190,6 +192,8 @@ class Envelope:
             data["re"] = self.re
         if self.token:
             data["token"] = self.token
+        if self.session:
+            data["session"] = self.session
         return data
 
 
@@ -230,12 +234,13 @@ def decode(frames: Sequence[bytes], max_bytes: int = MAX_MESSAGE_BYTES) -> Tuple
             raise InvalidRequestError(
                 f"envelope field {name!r} must be {kind.__name__}, got {type(data[name]).__name__}",
                 detail={"field": name})
-    for name in ("re", "token"):
+    for name in ("re", "token", "session"):
         if name in data and not isinstance(data[name], str):
             raise InvalidRequestError(f"envelope field {name!r} must be str",
                                       detail={"field": name})
     envelope = Envelope(type=data["type"], body=data["body"], id=data["id"], re=data.get("re"),
-                        token=data.get("token", ""), protocol=(version[0], version[1]))
+                        token=data.get("token", ""), protocol=(version[0], version[1]),
+                        session=data.get("session", ""))
     return envelope, [bytes(f) for f in frames[1:]]
 
 

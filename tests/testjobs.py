@@ -1,11 +1,13 @@
 """Job kinds that exist only for the tests, loaded into the engine via MOVIOLA_JOB_PLUGINS.
 
 ``sleep`` works in small steps, reports progress and honours cancellation, so tests can hold a
-job running while they poke the engine; ``crash`` has a bug, to show the engine survives it.
+job running while they poke the engine; ``crash`` has a bug, to show the engine survives it;
+``stuck`` blocks and ignores cancellation, like a worker wedged in a library call.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -45,3 +47,19 @@ class CrashJob(JobKind):
 
     def run(self, params: CrashParams, ctx: JobContext) -> dict[str, Any]:
         raise ZeroDivisionError(params.message)
+
+
+@dataclass(frozen=True)
+class StuckParams:
+    seconds: float = param(3600.0, help="how long to block")
+
+
+class StuckJob(JobKind):
+    NAME = "stuck"
+    DESCRIPTION = "Test job: blocks without ever checking for cancellation."
+    Params = StuckParams
+
+    def run(self, params: StuckParams, ctx: JobContext) -> dict[str, Any]:
+        ctx.progress(0, 1, "stuck")
+        threading.Event().wait(params.seconds)  # never looks at ctx: cancel cannot reach it
+        return {}

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import os
 import pathlib
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import opentimelineio as otio
 
 from .errors import InvalidParamsError, OutputPathError
+from .temp_names import temp_name
 from .timeline import WorkUnit
 
 RationalTime = otio.opentime.RationalTime
@@ -302,8 +302,8 @@ def _as_file_url(url: str) -> str:
 
 def write_timeline(timeline: otio.schema.Timeline, path: Union[str, "os.PathLike[str]"],
                    **adapter_options: Any) -> str:
-    """Write ``timeline`` to ``path`` atomically (temp file in the same folder, then
-    rename); the extension picks the format: .otio, .xml (FCP7 XML) or .edl. Returns the
+    """Write ``timeline`` to ``path`` atomically (temp file in the same folder, named by
+    :func:`.temp_names.temp_name`, then rename); the extension picks the format: .otio, .xml (FCP7 XML) or .edl. Returns the
     absolute path written."""
     p = os.path.abspath(os.fspath(path))
     ext = os.path.splitext(p)[1].lower()
@@ -321,7 +321,9 @@ def write_timeline(timeline: otio.schema.Timeline, path: Union[str, "os.PathLike
         raise InvalidParamsError(f"cannot write this timeline as {adapter}: "
                                  f"{type(exc).__name__}: {exc}", path=p) from exc
     # os.open with 0o666 lets the umask decide the final mode (mkstemp would force 0600).
-    tmp = os.path.join(folder, f".{os.path.basename(p)}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    # The temp name carries the pid, so a sweep of the folder removes a killed write's file.
+    stem, ext = os.path.splitext(os.path.basename(p))
+    tmp = os.path.join(folder, temp_name(stem, "tmp", ext))
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as exc:

@@ -2,20 +2,19 @@
 
 "Find match cuts" runs the ``matchcuts`` job on the opened input. Selecting a suggestion shows
 A's last frame beside B's first frame (both decoded by the engine's ``frame`` job). The
-accepted suggestions export as OTIO: the marked timelines keep only the accepted markers, and
-a review timeline plays only the accepted A→B cuts.
+accepted suggestions export as OTIO (:mod:`moviola.plugin.matchcut_export`, off the UI
+thread): the marked timelines keep only the accepted markers, and a review timeline plays
+only the accepted A→B cuts.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
-import opentimelineio as otio
 from qtpy import QtCore, QtGui, QtWidgets
 
-from moviola.plugin.results import NAMESPACE
+from moviola.plugin.matchcut_export import export_accepted
 
 from .frames import FrameImage
 from .job_controls import JobControls
@@ -25,7 +24,7 @@ from .worker import describe_error
 if TYPE_CHECKING:
     from .panel import MoviolaPanel
 
-__all__ = ["MatchCutMode", "PairView", "export_accepted", "pair_frames"]
+__all__ = ["MatchCutMode", "PairView", "pair_frames"]
 
 ACCEPTED, REJECTED = "accepted", "rejected"
 
@@ -34,70 +33,6 @@ def pair_frames(pair: Dict[str, Any]) -> tuple:
     """``((media, frame) of A's last frame, (media, frame) of B's first frame)``."""
     a, b = pair["a"], pair["b"]
     return (a["media"], int(a["end"]) - 1), (b["media"], int(b["start"]))
-
-
-def _rank(item: Any) -> Optional[int]:
-    meta = item.metadata.get(NAMESPACE) or {}
-    rank = meta.get("rank") if hasattr(meta, "get") else None
-    return None if rank is None else int(rank)
-
-
-def _keep_markers(holder: Any, ranks: set) -> None:
-    keep = [m for m in holder.markers if _rank(m) is None or _rank(m) in ranks]
-    del holder.markers[:]
-    for marker in keep:
-        holder.markers.append(marker)
-
-
-def export_accepted(result: Dict[str, Any], accepted: Iterable[int], out_dir: str) -> List[str]:
-    """Write the accepted pairs as OTIO: marked timelines with only their markers, and a review
-    timeline of only their A→B cuts. Returns the paths written."""
-    ranks = set(int(r) for r in accepted)
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
-    written = []
-    for path in result.get("otio") or []:
-        timeline = otio.adapters.read_from_file(path)
-        _keep_markers(timeline.tracks, ranks)
-        for item in timeline.find_children():
-            if hasattr(item, "markers"):
-                _keep_markers(item, ranks)
-        target = os.path.join(out_dir, Path(path).name.replace(".otio", ".accepted.otio"))
-        otio.adapters.write_to_file(timeline, target)
-        written.append(target)
-    review_path = result.get("review_otio")
-    if review_path:
-        source = otio.adapters.read_from_file(review_path)
-        markers = {_rank(m): m for m in source.tracks.markers}
-        review = otio.schema.Timeline(name=f"{source.name} (accepted)",
-                                      metadata=dict(source.metadata))
-        track = otio.schema.Track(name="Match cuts", kind=otio.schema.TrackKind.Video)
-        review.tracks.append(track)
-        old_track = source.tracks[0]
-        cursor: Optional[otio.opentime.RationalTime] = None
-        gap: Optional[otio.schema.Gap] = None
-        for child in old_track:
-            if isinstance(child, otio.schema.Gap):
-                gap = child
-                continue
-            rank = _rank(child)
-            if rank not in ranks:
-                continue
-            side = (child.metadata.get(NAMESPACE) or {}).get("side")
-            duration = child.source_range.duration
-            if side == "A" and cursor is not None and gap is not None:
-                track.append(gap.clone())
-                cursor += gap.source_range.duration
-            track.append(child.clone())
-            cursor = duration if cursor is None else cursor + duration
-            if side == "A" and rank in markers:
-                marker = markers[rank].clone()
-                marker.marked_range = otio.opentime.TimeRange(
-                    cursor, marker.marked_range.duration)
-                review.tracks.markers.append(marker)
-        target = os.path.join(out_dir, Path(review_path).name.replace(".otio", ".accepted.otio"))
-        otio.adapters.write_to_file(review, target)
-        written.append(target)
-    return written
 
 
 class PairView(QtWidgets.QWidget):

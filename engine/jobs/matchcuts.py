@@ -28,7 +28,7 @@ from ..matchcuts.otio_out import marked_timelines, note, review_timeline
 from ..matchcuts.rank import rank_pairs
 from ..matchcuts.segmentation import Segmenter
 from ..matchcuts.segmentation import resolve as resolve_segmenter
-from ..media.outputs import AtomicPath, ensure_dir, resolve_output
+from ..media.outputs import AtomicPath, ensure_dir, resolve_output, sweep_stale
 from ..models.registry import ModelRegistry
 from ..models.store import WeightsStore
 from ..provenance import provenance
@@ -161,6 +161,7 @@ class MatchCutsJob(JobKind):
                                           "top": params.top, "dedupe": params.dedupe},
                             backends=result["backends"])
         base = safe_name(params.name or "matchcuts", "matchcuts")
+        sweep_stale(params.out)   # temp files of killed runs
         marked = marked_timelines(sources, shots, pairs, words, record)
         for source, timeline in zip(sources, marked):
             stem = base if len(sources) == 1 else f"{base}.{safe_name(source.stem, 'input')}"

@@ -16,7 +16,7 @@ from moviola.plugin.results import NAMESPACE, write_timeline
 
 from ..inputs import check_input_exists, resolve_input
 from ..matchcuts.cache import MediaCache, default_root
-from ..media.outputs import AtomicPath, ensure_dir, resolve_output
+from ..media.outputs import AtomicPath, ensure_dir, resolve_output, sweep_stale
 from ..media.source import open_source
 from ..provenance import provenance
 from ..shots.cached import detect_cached
@@ -98,6 +98,7 @@ class ShotsJob(JobKind):
             "backend_reason": "; ".join(f"{k}: {v}" for k, v in backends.items()),
             "otio": None, "csv": None, "problems": problems, "cache": cache.stats()}
         if params.out is not None:
+            sweep_stale(params.out)   # temp files of killed runs
             name = safe_name(params.name or f"{source.stem}.shots", "shots")
             timeline = shots_timeline(f"{source.stem} shots", entries)
             timeline.metadata[NAMESPACE] = provenance(

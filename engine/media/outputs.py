@@ -6,7 +6,8 @@ same folder, flush it to disk, check its size, then ``os.replace`` it onto the f
 A write that fails is one typed error naming the file: :class:`DiskFullError` for no space
 or quota, :class:`OutputWriteError` for anything else (a size limit, an I/O error).
 
-Temp names carry the writing process's id (``.<name>.tmp-<pid>-<hex>``), so
+Temp names carry the writing process's id (``.<name>.tmp-<pid>-<hex>``,
+:mod:`moviola.plugin.temp_names`, shared with the client's timeline writer), so
 :func:`sweep_stale` can remove what a killed process left without touching the files of a
 live one.
 """
@@ -15,14 +16,13 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import shutil
-import uuid
 from pathlib import Path
 from types import TracebackType
 
 from moviola.plugin.discovery import process_alive
 from moviola.plugin.errors import DiskFullError, MoviolaError, OutputPathError, OutputWriteError
+from moviola.plugin.temp_names import TEMP_NAME, temp_name
 
 from . import faults
 
@@ -31,14 +31,8 @@ __all__ = ["resolve_output", "atomic_path", "AtomicPath", "ensure_dir", "write_b
 
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
-# ".<name>.<tmp|staging|old>-<pid>-<8 hex>[.<ext>]": see temp_name.
-_TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<what>tmp|staging|old)-(?P<pid>\d+)-[0-9a-f]{8}"
-                   r"(?:\.[A-Za-z0-9]+)?$")
-
-
-def temp_name(name: str, what: str = "tmp", suffix: str = "") -> str:
-    """A hidden name beside ``name`` owned by this process (``what``: tmp, staging, old)."""
-    return f".{name}.{what}-{os.getpid()}-{uuid.uuid4().hex[:8]}{suffix}"
+# temp_name and its pattern live in the client package: result timelines it writes follow
+# the same convention, so one sweep clears a killed write of either.
 
 
 def write_error(exc: OSError, path: str | os.PathLike[str]) -> MoviolaError:
@@ -98,7 +92,7 @@ def sweep_stale(folder: str | os.PathLike[str]) -> int:
     except OSError:
         return 0
     for entry in entries:
-        match = _TEMP.match(entry.name)
+        match = TEMP_NAME.match(entry.name)
         if match is None or process_alive(int(match["pid"])):
             continue
         try:

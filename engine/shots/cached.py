@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..matchcuts.cache import MediaCache
+from ..media.cache import MediaCache
 from ..media.identity import media_key
 from ..media.frame_source import FrameSource
 from .detect import Detection, choose_backend, detect_shots

@@ -54,7 +54,7 @@ def demo_cmd(args: argparse.Namespace) -> int:
 
     try:
         sample = step("sample", {"out": out})
-        step("probe", {"path": sample["video"]})
+        step("probe", {"input": sample["video"]})
         step("shots", {"input": sample["video"], "out": out})
         proxy = step("proxy", {"input": sample["timeline"], "out": out, "format": "jpg",
                                "max_width": 320})

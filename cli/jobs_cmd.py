@@ -94,7 +94,7 @@ def print_media(result: dict[str, Any]) -> None:
 
 
 def probe_cmd(args: argparse.Namespace) -> int:
-    run_job(args, "probe", {"path": absolute(args.input)}, print_media)
+    run_job(args, "probe", {"input": absolute(args.input)}, print_media)
     return 0
 
 

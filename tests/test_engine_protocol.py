@@ -59,7 +59,7 @@ def test_hello_reports_capabilities(client):
         assert all(r["available"] or r["reason"] for r in rows.values())
     kinds = {k["name"]: k for k in info["job_kinds"]}
     assert {"probe", "proxy", "sample", "sleep"} <= set(kinds)
-    assert any(p["name"] == "path" and p.get("required") for p in kinds["probe"]["params"])
+    assert any(p["name"] == "input" and p.get("required") for p in kinds["probe"]["params"])
     assert info["log_path"].endswith("engine.log") and os.path.exists(info["log_path"])
 
 

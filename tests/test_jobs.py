@@ -55,7 +55,7 @@ def edit_of(media, cuts, rate=Fraction(24000, 1001)):
 
 
 def test_probe_reports_exact_media_facts(client, clip_2398):
-    media = client.submit("probe", {"path": str(clip_2398)}).wait()["media"][0]
+    media = client.submit("probe", {"input": str(clip_2398)}).wait()["media"][0]
     assert media["codec"] == "h264" and (media["width"], media["height"]) == (256, 192)
     assert media["frame_rate"] == "24000/1001" and media["frame_count"] == 48
     assert media["start_timecode"] == "01:00:00:00"
@@ -65,18 +65,18 @@ def test_probe_reports_exact_media_facts(client, clip_2398):
 def test_probe_of_a_timeline_lists_its_media(client, clip_2398, tmp_path):
     path = tmp_path / "edit.otio"
     otio.adapters.write_to_file(edit_of(clip_2398, [(3, 10), (30, 6)]), str(path))
-    result = client.submit("probe", {"path": str(path)}).wait()
+    result = client.submit("probe", {"input": str(path)}).wait()
     assert [m["path"] for m in result["media"]] == [str(clip_2398)]
     assert result["timeline"]["clips"] == 2
 
 
 def test_bad_input_is_refused_before_any_work(client, tmp_path):
     with pytest.raises(errors.MediaNotFoundError):
-        client.submit("probe", {"path": str(tmp_path / "nope.mov")})
+        client.submit("probe", {"input": str(tmp_path / "nope.mov")})
     junk = tmp_path / "junk.mp4"
     junk.write_text("not a video")
     with pytest.raises(errors.MediaDecodeError):
-        client.submit("probe", {"path": str(junk)}).wait()
+        client.submit("probe", {"input": str(junk)}).wait()
     a_file = tmp_path / "file"
     a_file.write_text("x")
     with pytest.raises(errors.OutputPathError):

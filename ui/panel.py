@@ -177,7 +177,7 @@ class MoviolaPanel(QtWidgets.QWidget):
                              on_done=lambda units: self._timeline_read(path, units, clip or 0),
                              on_error=lambda e: self.show_message(describe_error(e, f"open {path}"), True))
         else:
-            self.worker.call(lambda c, t: c.submit("probe", {"path": path}).wait(),
+            self.worker.call(lambda c, t: c.submit("probe", {"input": path}).wait(),
                              on_done=lambda r: self._probed(path, r),
                              on_error=lambda e: self.show_message(describe_error(e, f"open {path}"), True))
 

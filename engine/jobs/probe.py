@@ -16,7 +16,7 @@ from .schema import param
 
 @dataclass(frozen=True)
 class ProbeParams:
-    path: str = param(help="video file, image sequence (shot.%04d.exr) or timeline")
+    input: str = param(help="video file, image sequence (shot.%04d.exr) or timeline")
 
 
 class ProbeJob(JobKind):
@@ -25,10 +25,10 @@ class ProbeJob(JobKind):
     Params = ProbeParams
 
     def check(self, params: ProbeParams) -> None:
-        check_input_exists(params.path)
+        check_input_exists(params.input)
 
     def run(self, params: ProbeParams, ctx: JobContext) -> dict[str, Any]:
-        source = resolve_input(params.path)
+        source = resolve_input(params.input)
         if source.media is not None:
             ctx.progress(1, 1)
             return {"media": [source.media.to_wire()], "timeline": None, "problems": []}

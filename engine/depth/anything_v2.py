@@ -20,7 +20,6 @@ build.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path

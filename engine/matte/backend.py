@@ -23,7 +23,6 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
-
 from moviola.plugin.errors import InvalidParamsError
 
 from .. import backends as registry

@@ -91,7 +91,9 @@ class TensorRTAccelerator:
 def engine_encoder(run: Callable[[Any], list[Any]], config: Any) -> Any:
     """A module standing in for the torch image encoder, returning what it returned."""
     import torch
-    from transformers.models.sam2_video.modeling_sam2_video import Sam2VideoVisionEncoderOutput
+    from transformers.models.sam2_video.modeling_sam2_video import (
+        Sam2VideoVisionEncoderOutput,
+    )
 
     class EngineEncoder(torch.nn.Module):
         def __init__(self) -> None:

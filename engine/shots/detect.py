@@ -22,7 +22,6 @@ from fractions import Fraction
 from typing import Any, ClassVar
 
 import numpy as np
-
 from moviola.plugin.errors import InvalidParamsError
 
 from .. import backends as registry

@@ -125,13 +125,16 @@ def test_precision_names_and_shape_ranges():
     assert SPEC.shapes.holds((3, 3, 8, 8)) and not SPEC.shapes.holds((5, 3, 8, 8))
 
 
-def test_available_says_why_not(monkeypatch):
-    import importlib.util
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "tensorrt" else real(name, *a))
-    ok, why = tensorrt.available()
-    assert not ok and "tensorrt package is not installed" in why
+@pytest.mark.parametrize("found, why", [
+    ({"tensorrt": False, "torch": True, "cuda": True}, "tensorrt package is not installed"),
+    ({"tensorrt": True, "torch": True, "cuda": False}, "needs a CUDA GPU"),
+    ({"tensorrt": True, "torch": True, "cuda": True}, ""),
+])
+def test_available_says_why_not(monkeypatch, found, why):
+    from moviola.engine import devices
+    monkeypatch.setattr(devices, "backends", lambda: {"classical": True, "opencl": False, **found})
+    ok, reason = tensorrt.available()
+    assert ok == (why == "") and why in reason
 
 
 class _Flags:

@@ -33,7 +33,6 @@ this module with a replaced builder and runtime, and export the real ONNX graphs
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import logging
 import re
@@ -134,14 +133,15 @@ def default_root() -> Path:
 
 
 def available() -> tuple[bool, str]:
-    """Whether TensorRT engines can be built here, and if not, why (no heavy import when the
-    package is missing)."""
-    if importlib.util.find_spec("tensorrt") is None:
+    """Whether TensorRT engines can be built here, and if not, why: the same answer as
+    ``hello``'s ``runtimes`` (:func:`moviola.engine.devices.backends`)."""
+    from ..devices import backends as runtimes
+    found = runtimes()
+    if not found["tensorrt"]:
         return False, "the tensorrt package is not installed (pip install 'moviola[tensorrt]')"
-    if importlib.util.find_spec("torch") is None:
+    if not found["torch"]:
         return False, "torch is not installed (pip install 'moviola[ml]')"
-    import torch
-    if not torch.cuda.is_available():
+    if not found["cuda"]:
         return False, "TensorRT needs a CUDA GPU, and torch sees none"
     return True, ""
 

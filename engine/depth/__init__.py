@@ -3,10 +3,11 @@
 One job per module (the ``depth`` job in ``engine/jobs/depth.py`` puts them together):
 
 - ``base``: the :class:`DepthBackend` interface and a frame's :class:`Prediction`.
-- ``backends``: which backends exist here, what ``auto`` means, making one.
+- ``backends``: the depth backends for the engine's backend registry (``engine/backends``):
+  which exist here, what ``auto`` means, making one.
 - ``parallax``: depth from motion parallax; needs no weights; says when it is not valid.
 - ``anything_v2``: Depth Anything V2 through transformers, from the weights store; CUDA and
-  an optional TensorRT path behind a replaceable builder.
+  the optional TensorRT path shared with mattes (``engine/models/tensorrt``).
 - ``links``: two frames' values at the same scene points, as least-squares statistics.
 - ``stabilise``: one scale (and shift) per frame for the whole clip, from the links.
 - ``temporal``: flow-guided smoothing of the per-pixel flicker left after alignment.

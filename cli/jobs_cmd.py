@@ -58,7 +58,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
     proxy = sub.add_parser("proxy", help="write proxy frames as image sequences (+ result OTIO)")
     proxy.add_argument("input", help="video file, image sequence or timeline (.otio, .xml, .edl)")
-    proxy.add_argument("--out", required=True, help="output folder (nothing is written outside it)")
+    proxy.add_argument("--out", help="output folder (nothing is written outside it; default: "
+                       "<output_dir setting>/<input stem>)")
     proxy.add_argument("--format", choices=["jpg", "png", "exr"], default="jpg")
     proxy.add_argument("--max-width", type=int, default=960, dest="max_width",
                        help="scale down to at most this width (0: full resolution)")
@@ -111,8 +112,8 @@ def print_outputs(result: dict[str, Any]) -> None:
 
 
 def proxy_cmd(args: argparse.Namespace) -> int:
-    params = {"input": absolute(args.input), "out": absolute(args.out), "format": args.format,
-              "max_width": args.max_width}
+    params = {"input": absolute(args.input), "out": absolute(args.out) if args.out else None,
+              "format": args.format, "max_width": args.max_width}
     if args.range:
         params["range"] = args.range
     run_job(args, "proxy", params, print_outputs)

@@ -71,7 +71,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="more keyframes: [{frame, object, include, exclude, box}, ...]")
     p.add_argument("--range", type=parse_range, help="source frames A-B (inclusive) to matte")
     p.add_argument("--clip", type=int, help="for a timeline: index of the clip to matte")
-    p.add_argument("--out", required=True, help="output folder (nothing is written outside it)")
+    p.add_argument("--out", help="output folder (nothing is written outside it; default: "
+                   "<output_dir setting>/<input stem>)")
     p.add_argument("--format", choices=FORMATS, default="exr")
     p.add_argument("--backend", choices=BACKENDS, default="auto")
     p.add_argument("--model", help="registry model for a neural backend (default sam2.1-hiera-tiny)")
@@ -115,7 +116,7 @@ def print_mattes(result: dict[str, Any]) -> None:
 
 def matte_cmd(args: argparse.Namespace) -> int:
     params: dict[str, Any] = {
-        "input": absolute(args.input), "out": absolute(args.out),
+        "input": absolute(args.input), "out": absolute(args.out) if args.out else None,
         "keyframes": build_keyframes(args), "format": args.format, "backend": args.backend,
         "reuse": args.reuse}
     for name in ("model", "working_size", "clip"):

@@ -35,10 +35,16 @@ class ResolvedInput:
 
     @property
     def stem(self) -> str:
-        name = Path(self.path).name
-        for mark in ("%", "#", "@"):
-            name = name.split(mark)[0]
-        return Path(name).stem.rstrip("._-") or "media"
+        return input_stem(self.path)
+
+
+def input_stem(path: str) -> str:
+    """The name results of ``path`` are called by: ``edit`` for ``edit.otio``, ``shot`` for
+    ``shot.%04d.exr`` or ``shot.####.exr``."""
+    name = Path(path).name
+    for mark in ("%", "#", "@"):
+        name = name.split(mark)[0]
+    return Path(name).stem.rstrip("._-") or "media"
 
 
 def is_timeline_path(path: str) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, Optional
 
 from moviola.plugin.errors import (
@@ -32,6 +32,7 @@ from ..models.store import WeightsStore
 from ..provenance import provenance
 from .base import JobContext, JobKind
 from .clip_outputs import ClipOutputs, ClipWriteFailures, check_range, plan_clips
+from .output_folder import output_folder
 from .schema import param
 
 TRACK_NAME = "Moviola depth"
@@ -40,7 +41,8 @@ TRACK_NAME = "Moviola depth"
 @dataclass(frozen=True)
 class DepthParams:
     input: str = param(help="video file, image sequence or timeline (.otio, .xml, .edl)")
-    out: str = param(help="output folder; nothing is written outside it")
+    out: Optional[str] = param(None, help="output folder; nothing is written outside it "
+                                          "(default: <output_dir setting>/<input stem>)")
     format: Literal["exr", "png16"] = param("exr", help="float EXR (channel depth.Z) or 16-bit grey PNG")
     normalize: Literal["relative", "near-far", "metric"] = param(
         "relative", help="relative: inverse depth 0 far..1 near; near-far: depth 0 near..1 far; "
@@ -71,7 +73,7 @@ class DepthJob(JobKind):
 
     def check(self, params: DepthParams) -> None:
         check_input_exists(params.input)
-        ensure_dir(params.out)
+        ensure_dir(output_folder(params.out, params.input))
         if not 1 <= params.writers <= 16:
             raise InvalidParamsError("writers must be 1..16", detail={"param": "writers"})
         if params.working_size and not 32 <= params.working_size <= 4096:
@@ -103,6 +105,7 @@ class DepthJob(JobKind):
 
     def run(self, params: DepthParams, ctx: JobContext) -> dict[str, Any]:
         started = time.perf_counter()
+        params = replace(params, out=output_folder(params.out, params.input))
         source = resolve_input(params.input)
         store, registry = _stores()
         name = backends.resolve(params.backend, store, registry)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Literal, Optional
 
@@ -30,6 +30,7 @@ from ..media.source import open_source
 from ..provenance import provenance
 from .base import JobContext, JobKind
 from .clip_outputs import ClipOutputs
+from .output_folder import output_folder
 from .schema import param
 
 Backend = Literal["auto", "classical", "sam2"]
@@ -38,10 +39,11 @@ Backend = Literal["auto", "classical", "sam2"]
 @dataclass(frozen=True)
 class MatteParams:
     input: str = param(help="video file, image sequence or timeline (.otio, .xml, .edl)")
-    out: str = param(help="output folder; nothing is written outside it")
     keyframes: list[dict] = param(help="[{frame, object, include: [[x, y]...], exclude: [...], "
                                        "box: [x0, y0, x1, y1]}]: source frame numbers, pixels "
                                        "of the full-resolution image, origin top-left")
+    out: Optional[str] = param(None, help="output folder; nothing is written outside it "
+                                          "(default: <output_dir setting>/<input stem>)")
     range: Optional[list[int]] = param(None, help="[first, last] source frames to matte "
                                                   "(default: the whole clip)")
     clip: Optional[int] = param(None, help="for a timeline: index of the clip to matte among "
@@ -106,7 +108,7 @@ class MatteJob(JobKind):
 
     def check(self, params: MatteParams) -> None:
         _check_common(params.input, params.working_size)
-        ensure_dir(params.out)
+        ensure_dir(output_folder(params.out, params.input))
         if params.range is not None and (len(params.range) != 2 or params.range[1] < params.range[0]):
             raise InvalidParamsError("range must be [first, last] with first <= last",
                                      detail={"param": "range"})
@@ -120,6 +122,7 @@ class MatteJob(JobKind):
 
     def run(self, params: MatteParams, ctx: JobContext) -> dict[str, Any]:
         started = time.perf_counter()
+        params = replace(params, out=output_folder(params.out, params.input))
         keyframes = parse_keyframes(params.keyframes)
         source = resolve_input(params.input)
         unit = pick_unit(source, params.clip)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, Optional
 
 from moviola.plugin.errors import InvalidParamsError
@@ -18,6 +18,7 @@ from ..media.source import open_source
 from ..provenance import provenance
 from .base import JobContext, JobKind
 from .clip_outputs import ClipOutputs, ClipWriteFailures, check_range, plan_clips
+from .output_folder import output_folder
 from .schema import param
 
 # Frames in flight between the decoder and the writers: enough to keep both busy, small
@@ -28,7 +29,8 @@ MAX_IN_FLIGHT = 6
 @dataclass(frozen=True)
 class ProxyParams:
     input: str = param(help="video file, image sequence or timeline (.otio, .xml, .edl)")
-    out: str = param(help="output folder; nothing is written outside it")
+    out: Optional[str] = param(None, help="output folder; nothing is written outside it "
+                                          "(default: <output_dir setting>/<input stem>)")
     format: Literal["jpg", "png", "exr"] = param("jpg", help="image format of the frames")
     max_width: int = param(960, help="scale down to at most this width; 0 keeps full size")
     range: Optional[list[int]] = param(None, help="[first, last] source frames (plain media only)")
@@ -42,7 +44,7 @@ class ProxyJob(JobKind):
 
     def check(self, params: ProxyParams) -> None:
         check_input_exists(params.input)
-        ensure_dir(params.out)
+        ensure_dir(output_folder(params.out, params.input))
         if params.max_width < 0:
             raise InvalidParamsError("max_width must be 0 or positive", detail={"param": "max_width"})
         if not 1 <= params.writers <= 16:
@@ -51,6 +53,7 @@ class ProxyJob(JobKind):
 
     def run(self, params: ProxyParams, ctx: JobContext) -> dict[str, Any]:
         started = time.perf_counter()
+        params = replace(params, out=output_folder(params.out, params.input))
         source = resolve_input(params.input)
         with ClipOutputs(params.out, "proxy") as outputs:
             plans, problems = plan_clips(source, params.range)

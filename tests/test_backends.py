@@ -158,3 +158,19 @@ def test_no_import_cycle_between_capability_packages():
 
     for package in CAPABILITIES:
         visit(package, [])
+
+
+def test_each_weight_free_backend_is_made_by_its_factory(where):
+    from fractions import Fraction
+
+    from moviola.engine.depth.backends import BackendOptions
+    from moviola.engine.depth.parallax import ParallaxBackend
+    from moviola.engine.matte.classical import ClassicalBackend
+    from moviola.engine.shots.classical import ClassicalDetector
+
+    made = {task: backends.choose(task, name, where).backend.factory
+            for task, name in WEIGHT_FREE.items()}
+    assert isinstance(made["shots"](Fraction(24)), ClassicalDetector)
+    assert made["matte"]() is ClassicalBackend
+    assert isinstance(made["depth"](BackendOptions()), ParallaxBackend)
+    assert made["segmentation"]() is None          # classical silhouettes: no segmenter

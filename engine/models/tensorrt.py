@@ -160,6 +160,8 @@ def export_onnx(module: Any, example: Any, onnx_path: Path, spec: EngineSpec) ->
 
     The graph keeps ``example``'s dtype (see the module docstring: precision comes from the
     graph); dimensions that vary within ``spec.shapes`` are exported as named dimensions.
+    It uses torch's TorchScript exporter (``dynamo=False``), which torch 2.13 still ships but
+    has deprecated; the dynamo exporter would add the ``onnxscript`` dependency.
     """
     import torch
     names = (spec.input_name, *spec.output_names)
@@ -314,10 +316,10 @@ class EngineCache:
         engine, record = self.paths(spec)
         engine.parent.mkdir(parents=True, exist_ok=True)
         record.unlink(missing_ok=True)      # no record may describe a half-replaced engine
-        onnx_path = engine.with_suffix(".onnx")
+        # A hidden name of this build's own: two engines building at once never share it.
+        onnx_path = AtomicPath(engine.with_suffix(".onnx")).tmp
         try:
-            with AtomicPath(onnx_path) as tmp:
-                self.exporter(module, example, Path(tmp), spec)
+            self.exporter(module, example, onnx_path, spec)
             self.builder.build(onnx_path, engine, spec)
         finally:
             onnx_path.unlink(missing_ok=True)

@@ -141,7 +141,7 @@ class Engine:
                 now = time.monotonic()
                 # Orphans are judged at this same instant, so a pause anywhere in the loop
                 # shows up here as a gap before anyone is judged.
-                self._credit_pause(now - last_turn)
+                self._credit_pause(last_turn, now)
                 last_turn = now
                 if now >= next_orphan_check:
                     self.runner.cancel_orphans(self._last_seen, self.settings.orphan_timeout_s, now)
@@ -251,11 +251,13 @@ class Engine:
     def _route(self, client: bytes) -> bytes:
         return self._routes.get(client, client)
 
-    def _credit_pause(self, gap: float) -> None:
+    def _credit_pause(self, last_turn: float, now: float) -> None:
+        gap = now - last_turn
         if gap > PAUSE_CREDIT_AFTER_S:
             log.warning("the engine was paused for %.1f s; clients are not charged for it", gap)
-            for client in self._last_seen:
-                self._last_seen[client] += gap
+            for client, seen in self._last_seen.items():
+                if seen <= last_turn:  # silent through the pause; not one heard since
+                    self._last_seen[client] = seen + gap
 
     # --- job events: from worker threads to the clients watching ------------------------------
 

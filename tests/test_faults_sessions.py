@@ -40,16 +40,16 @@ def _later(delay_s: float, action) -> threading.Thread:
 def test_paused_engine_keeps_the_attached_job_of_a_client_that_reconnected(tmp_path):
     # The orphan timeout is shorter than the job runs after the pause: only traffic on the
     # client's *new* connection can keep the job alive, and it must count for the session.
-    running = start_engine_process(tmp_path / "home", orphan_timeout_s="1.5")
+    running = start_engine_process(tmp_path / "home", orphan_timeout_s="2")
     pid = running.process.pid
     try:
         with running.client(timeout=0.5, retries=1) as client:
-            job = client.submit("sleep", {"steps": 40, "step_s": 0.1})
+            job = client.submit("sleep", {"steps": 50, "step_s": 0.1})
             os.kill(pid, signal.SIGSTOP)
             resumed = _later(2.5, lambda: os.kill(pid, signal.SIGCONT))
             result = job.wait(heartbeat_interval=0.3)
             resumed.join()
-            assert result == {"steps": 40}
+            assert result == {"steps": 50}
             assert client._generation >= 1  # the client did time out and reconnect
             assert client.job_status(job.job_id)["state"] == "succeeded"
     finally:

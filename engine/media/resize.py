@@ -1,15 +1,26 @@
-"""Scale frames: working resolutions for models, smaller proxies."""
+"""Scale frames: working resolutions for models, smaller proxies. The one resize of the engine.
+
+OpenCV does the work: area averaging when shrinking (no aliasing; an exact 2x shrink is the
+mean of each 2x2 block), bilinear when enlarging (no overshoot, so mattes stay in 0..1 and
+integers do not clip). A shrink along one axis and a stretch along the other is done as two
+passes. ``cv2.resize`` takes 0.55 ms for an 8-bit 1080p frame to 960x540 where swscale took
+24.7 ms, and 6.2 ms for float where OpenImageIO took 219 ms (benchmarks/resize_bench.py).
+
+uint8, uint16, float16, float32 and float64 frames keep their type; any number of channels.
+Channels are scaled independently, which is right for premultiplied (associated) alpha, the
+EXR convention; pass ``straight_alpha=True`` for unassociated alpha (PNG) so that colour
+under transparent pixels does not bleed into the edges.
+"""
 
 from __future__ import annotations
 
-import av
+import cv2
 import numpy as np
-import OpenImageIO as oiio
 
-# swscale is about 30x faster than OpenImageIO's filtered resize for 8/16-bit frames.
-_SWS_FORMATS = {(np.dtype(np.uint8), 1): "gray", (np.dtype(np.uint8), 3): "rgb24",
-                (np.dtype(np.uint8), 4): "rgba", (np.dtype(np.uint16), 1): "gray16le",
-                (np.dtype(np.uint16), 3): "rgb48le", (np.dtype(np.uint16), 4): "rgba64le"}
+__all__ = ["fit_width", "resize"]
+
+_NATIVE = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32), np.dtype(np.float64))
+_CV_MAX_CHANNELS = 4          # scale wider stacks in groups of four
 
 
 def fit_width(image: np.ndarray, max_width: int) -> np.ndarray:
@@ -25,17 +36,65 @@ def fit_width(image: np.ndarray, max_width: int) -> np.ndarray:
     return resize(image, new_w, new_h)
 
 
-def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Area-filtered resize of an HxW or HxWxC array (uint8, uint16 or float)."""
-    channels = 1 if image.ndim == 2 else image.shape[2]
-    fmt = _SWS_FORMATS.get((image.dtype, channels))
-    if fmt is not None:
-        planes = image.reshape(image.shape[:2]) if channels == 1 else image  # grey is 2-D here
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(planes), format=fmt)
-        out = frame.reformat(width=width, height=height, interpolation="AREA").to_ndarray()
-        return out.reshape(height, width) if image.ndim == 2 else out.reshape(height, width, channels)
-    src = oiio.ImageBuf(np.ascontiguousarray(image))
-    dst = oiio.ImageBufAlgo.resize(src, filtername="box",
-                                   roi=oiio.ROI(0, width, 0, height, 0, 1, 0, channels))
-    out = dst.get_pixels(src.spec().format)
-    return out.reshape(height, width) if image.ndim == 2 else out.reshape(height, width, channels)
+def resize(image: np.ndarray, width: int, height: int, *,
+           straight_alpha: bool = False) -> np.ndarray:
+    """``image`` (HxW or HxWxC) at ``width`` x ``height``, same dtype and channel layout.
+
+    ``straight_alpha``: the last of 2 or 4 channels is unassociated alpha; colour is
+    premultiplied before scaling and divided back after.
+    """
+    if width <= 0 or height <= 0:
+        raise ValueError(f"resize to {width}x{height}: both sides must be positive")
+    a = np.asarray(image)
+    if a.ndim not in (2, 3):
+        raise ValueError(f"resize takes HxW or HxWxC arrays, not shape {a.shape}")
+    if a.dtype not in _NATIVE and a.dtype != np.float16:
+        raise ValueError(f"resize takes uint8, uint16 or float frames, not {a.dtype}")
+    if a.shape[1] == width and a.shape[0] == height:
+        return a
+    if straight_alpha and a.ndim == 3 and a.shape[2] in (2, 4):
+        return _straight_alpha(a, width, height)
+    work = a.astype(np.float32) if a.dtype == np.float16 else a
+    if work.ndim == 3 and work.shape[2] > _CV_MAX_CHANNELS:
+        out = np.concatenate([_scale(work[..., i:i + _CV_MAX_CHANNELS], width, height)
+                              for i in range(0, work.shape[2], _CV_MAX_CHANNELS)], axis=2)
+    else:
+        out = _scale(work, width, height)
+    return out.astype(a.dtype) if out.dtype != a.dtype else out
+
+
+def _scale(a: np.ndarray, width: int, height: int) -> np.ndarray:
+    """cv2.resize, area when shrinking and linear when enlarging, keeping the channel axis."""
+    src_h, src_w = a.shape[:2]
+    a = np.ascontiguousarray(a)
+    shrink_w, shrink_h = width <= src_w, height <= src_h
+    if shrink_w and shrink_h:
+        out = cv2.resize(a, (width, height), interpolation=cv2.INTER_AREA)
+    elif not shrink_w and not shrink_h:
+        out = cv2.resize(a, (width, height), interpolation=cv2.INTER_LINEAR)
+    else:
+        # Shrink one axis by area first, then stretch the other.
+        mid = (width, src_h) if shrink_w else (src_w, height)
+        out = cv2.resize(a, mid, interpolation=cv2.INTER_AREA)
+        out = cv2.resize(np.ascontiguousarray(_channels_like(out, a)), (width, height),
+                         interpolation=cv2.INTER_LINEAR)
+    return _channels_like(out, a)
+
+
+def _channels_like(out: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """OpenCV drops a channel axis of length 1: put it back."""
+    return out[..., None] if like.ndim == 3 and out.ndim == 2 else out
+
+
+def _straight_alpha(a: np.ndarray, width: int, height: int) -> np.ndarray:
+    scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(a.dtype, 1.0)
+    f = a.astype(np.float32) / scale
+    alpha = f[..., -1:]
+    f[..., :-1] *= alpha
+    out = _scale(f, width, height)
+    covered = out[..., -1:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[..., :-1] = np.where(covered > 0, out[..., :-1] / covered, 0.0)
+    if scale != 1.0:
+        return np.clip(np.round(out * scale), 0, scale).astype(a.dtype)
+    return out.astype(a.dtype)

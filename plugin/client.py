@@ -201,6 +201,17 @@ class EngineClient:
         if not self.engine_alive():
             raise EngineNotRunningError(f"the engine (pid {self.pid}) is no longer running")
 
+    def _receive_checked(self, timeout: float) -> bool:
+        """:meth:`_receive`, looking every LIVENESS_CHECK_S whether the engine still exists."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if self._receive(min(left, LIVENESS_CHECK_S)):
+                return True
+            self._check_engine_alive()  # a dead engine never answers: say so now
+
     def _await_reply(self, request_id: str, timeout: float) -> Optional[Envelope]:
         deadline = time.monotonic() + timeout
         try:
@@ -209,8 +220,7 @@ class EngineClient:
                 if left <= 0:
                     self._events.pop(request_id, None)  # a stream that never started
                     return None
-                if not self._receive(min(left, LIVENESS_CHECK_S)):
-                    self._check_engine_alive()  # a dead engine never answers: say so now
+                self._receive_checked(left)
             reply = self._replies.pop(request_id)
             if reply.type == MessageType.ERROR.value:
                 self._events.pop(request_id, None)
@@ -325,7 +335,7 @@ class JobHandle:
             if idle_timeout is not None and time.monotonic() - last_event > idle_timeout:
                 raise EngineTimeoutError(f"no event from job {self.job_id} for {idle_timeout:g} s")
             # Receiving proves nothing to the engine: only what we send keeps our job alive.
-            quiet = not client._receive(heartbeat_interval)
+            quiet = not client._receive_checked(heartbeat_interval)
             if quiet or time.monotonic() - client._last_sent > heartbeat_interval:
                 try:
                     client.heartbeat()  # raises EngineNotRunningError if the engine is gone

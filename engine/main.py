@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import IO
 
 from moviola.plugin.discovery import lock_path, read_discovery
+from moviola.plugin.errors import MoviolaError
+from moviola.plugin.private_files import open_private, private_dir
 
 from .config import Settings, load_settings
 from .logs import setup_logging
@@ -26,6 +28,7 @@ from .logs import setup_logging
 log = logging.getLogger("moviola.engine")
 
 EXIT_ALREADY_RUNNING = 3
+EXIT_CANNOT_LISTEN = 4
 
 
 class EngineAlreadyRunning(RuntimeError):
@@ -44,8 +47,8 @@ def hold_single_instance_lock(path: Path) -> None:
     The lock is never released by hand: the OS drops it when the process ends, however it
     ends, so a lingering engine keeps out a second one and a crashed one does not.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+")
+    private_dir(path.parent)
+    handle = open_private(path, "a+")
     deadline = time.monotonic() + LOCK_RETRY_S
     while True:
         try:
@@ -86,7 +89,11 @@ def run_engine(settings: Settings, *, foreground_log: bool = True) -> int:
         print(f"moviola: an engine is already running for this user{where}", file=sys.stderr)
         return EXIT_ALREADY_RUNNING
     engine = Engine(settings)
-    engine.bind()
+    try:
+        engine.bind()
+    except MoviolaError as exc:  # an address it cannot or may not listen on
+        print(f"moviola: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_LISTEN
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: engine.stop())
     if hasattr(signal, "SIGXFSZ"):  # a file size limit fails that write (EFBIG), not the engine

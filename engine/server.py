@@ -27,14 +27,17 @@ from moviola.plugin.errors import (
     AuthenticationError,
     EngineShuttingDownError,
     InternalEngineError,
+    TooManyRequestsError,
     MoviolaError,
     UnknownJobError,
 )
 from moviola.plugin.protocol import Envelope, MessageType
+from moviola.plugin.wire_shape import REQUEST_LIMITS
 
 from . import backends, devices
 from .config import Settings, config_path
 from .jobs.registry import JobRegistry
+from .listen import Listener
 from .models.registry import ModelRegistry
 from .models.store import WeightsStore
 from .runner import Job, JobRunner
@@ -44,6 +47,8 @@ log = logging.getLogger(__name__)
 EVENTS_ENDPOINT = "inproc://moviola-job-events"
 POLL_INTERVAL_MS = 250
 ORPHAN_CHECK_INTERVAL_S = 1.0
+CLIENT_QUEUE_MESSAGES = 1000   # per client, each way (ZeroMQ high-water marks)
+MAX_WATCHERS_PER_JOB = 64      # distinct clients following one job
 # A loop turn this late means the process was paused (SIGSTOP, a debugger, a suspended
 # laptop): the silence was the engine's, so clients are not charged for it.
 PAUSE_CREDIT_AFTER_S = 2.0
@@ -63,12 +68,17 @@ class Engine:
         self.token = secrets.token_hex(32)
         self.started_at = time.time()
         self.endpoint = ""
+        self.listener = Listener(settings.host, settings.port)
         self._ctx = zmq.Context()
         self._router = self._ctx.socket(zmq.ROUTER)
         self._router.setsockopt(zmq.LINGER, 0)
         self._router.setsockopt(zmq.MAXMSGSIZE, wire.TRANSPORT_MAX_MESSAGE_BYTES)
         # A client that vanished must not make the engine queue its events without bound.
         self._router.setsockopt(zmq.ROUTER_MANDATORY, 0)
+        # Per-client queues are bounded both ways: beyond these, a client that does not read
+        # loses replies (dropped, never queued) and one that floods waits in its own pipe.
+        self._router.setsockopt(zmq.SNDHWM, CLIENT_QUEUE_MESSAGES)
+        self._router.setsockopt(zmq.RCVHWM, CLIENT_QUEUE_MESSAGES)
         self._events = self._ctx.socket(zmq.PULL)
         self._events.bind(EVENTS_ENDPOINT)
         self._local = threading.local()
@@ -95,26 +105,18 @@ class Engine:
     # --- life cycle --------------------------------------------------------------------------
 
     def bind(self) -> str:
-        host, port = self.settings.host, self.settings.port
-        if port:
-            self._router.bind(f"tcp://{host}:{port}")
-        else:
-            self._router.bind(f"tcp://{host}:*")
-        self.endpoint = self._router.getsockopt_string(zmq.LAST_ENDPOINT)
-        if host in ("0.0.0.0", "*", "::"):
-            log.warning("engine listens on every interface (%s): anyone who can reach this "
-                        "machine and read the token can submit jobs", self.endpoint)
+        self.endpoint = self.listener.bind(self._router)
         return self.endpoint
 
     def publish(self) -> None:
         write_discovery(Discovery(
             endpoint=self._client_endpoint(), token=self.token, pid=os.getpid(),
             version=__version__, protocol=list(PROTOCOL_VERSION),
-            log_path=str(self.settings.log_path), started_at=self.started_at))
+            log_path=str(self.settings.log_path), started_at=self.started_at,
+            server_key=self.listener.server_public_key))
 
     def _client_endpoint(self) -> str:
-        # A wildcard bind is reachable locally through loopback.
-        return self.endpoint.replace("0.0.0.0", "127.0.0.1")
+        return self.listener.client_endpoint
 
     def stop(self) -> None:
         """Ask the loop to finish (thread-safe)."""
@@ -194,7 +196,7 @@ class Engine:
     def _handle(self, identity: bytes, payload: list[bytes]) -> None:
         request_id: str | None = None
         try:
-            envelope, buffers = wire.decode(payload)
+            envelope, buffers = wire.decode(payload, limits=REQUEST_LIMITS)
             request_id = envelope.id
             if not envelope.token or not hmac.compare_digest(envelope.token.encode(), self.token.encode()):
                 raise AuthenticationError("missing or wrong token; read it from the engine's "
@@ -300,6 +302,7 @@ class Engine:
             "protocol": list(PROTOCOL_VERSION),
             "pid": os.getpid(),
             "endpoint": self._client_endpoint(),
+            "listen": self.listener.describe(),
             "started_at": self.started_at,
             "devices": devices.devices(),
             "backends": backends.status(backends.Where(WeightsStore(self.settings.weights_path),
@@ -348,7 +351,16 @@ class Engine:
 
     def _watch(self, identity: bytes, env: Envelope, body: wire.Watch) -> dict[str, Any]:
         job = self._job(body.job_id)
-        job.watchers.add((self._client_key(identity, env), env.id))
+        client = self._client_key(identity, env)
+        # One stream per client and job: a repeated watch (a re-watch after a reconnect, or a
+        # flood of them) moves the stream to the newest request instead of adding one, so each
+        # event costs one send per client however often it asked.
+        job.watchers -= {w for w in job.watchers if w[0] == client}
+        if len(job.watchers) >= MAX_WATCHERS_PER_JOB:
+            raise TooManyRequestsError(
+                f"job {job.id} already has {MAX_WATCHERS_PER_JOB} watchers",
+                detail={"job_id": job.id, "limit": MAX_WATCHERS_PER_JOB})
+        job.watchers.add((client, env.id))
         self._reply(identity, env.id, MessageType.WATCH_REPLY, job.to_wire())
         if job.state.finished:  # it ended before the watch: send the end now
             self._reply(identity, env.id, MessageType.RESULT, job.to_wire())

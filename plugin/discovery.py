@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import List, Optional
 
+from .private_files import private_dir
+
 DISCOVERY_FILE_NAME = "engine.json"
 LOCK_FILE_NAME = "engine.lock"
 
@@ -42,12 +44,14 @@ class Discovery:
     protocol: List[int] = field(default_factory=list)
     log_path: str = ""
     started_at: float = 0.0
+    # The engine's CURVE public key (Z85) when it listens off loopback; clients then encrypt.
+    server_key: str = ""
 
 
 def write_discovery(info: Discovery, path: Optional[Path] = None) -> Path:
     """Write the discovery file readable by the owner only, atomically."""
     path = path or discovery_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=".engine-", suffix=".json", dir=str(path.parent))
     try:
         os.chmod(tmp, 0o600)  # mkstemp already uses 0600; be explicit, umask differs per host
@@ -70,6 +74,7 @@ def read_discovery(path: Optional[Path] = None) -> Optional[Discovery]:
             endpoint=str(data["endpoint"]), token=str(data["token"]), pid=int(data["pid"]),
             version=str(data.get("version", "")), protocol=list(data.get("protocol", [])),
             log_path=str(data.get("log_path", "")), started_at=float(data.get("started_at", 0.0)),
+            server_key=str(data.get("server_key", "")),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -29,6 +29,7 @@ from .discovery import (
     read_lock_pid,
 )
 from .errors import EngineNotRunningError
+from .private_files import open_private, private_dir
 
 EXIT_ALREADY_RUNNING = 3  # mirrors moviola.engine.main: another engine holds the lock
 
@@ -56,8 +57,7 @@ def start_engine(timeout: float = 30.0, discovery_file: Optional[Path] = None) -
 
     If another engine wins the race to start, its record is returned instead.
     """
-    log_dir = moviola_home() / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
+    log_dir = private_dir(moviola_home() / "logs")
     launch_log = log_dir / "engine-launch.log"
     before = read_discovery(discovery_file)
     lock = (discovery_file.parent / LOCK_FILE_NAME) if discovery_file else lock_path()
@@ -90,7 +90,7 @@ def start_engine(timeout: float = 30.0, discovery_file: Optional[Path] = None) -
 
 
 def _spawn(launch_log: Path) -> subprocess.Popen:
-    with open(launch_log, "ab") as stderr:
+    with open_private(launch_log, "ab") as stderr:
         kwargs = {}
         if os.name == "nt":
             kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS

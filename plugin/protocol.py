@@ -1,9 +1,9 @@
 """The wire protocol between clients and the engine: envelope, message types, bodies, limits.
 
 A message is a ZeroMQ multipart message ``[envelope, *buffers]``. ``envelope`` is one msgpack
-map (see :class:`Envelope`); ``buffers`` are optional raw binary frames (small previews such as
-one frame's mask) that never go through msgpack. ``docs/protocol.md`` is the reference; the
-tests check that it names every type and error code defined here.
+map (see :class:`Envelope`); ``buffers`` are further frames, which the engine neither sends
+nor reads today (small previews travel as msgpack ``bin`` values). ``docs/protocol.md`` is the
+reference; the tests check that it names every type and error code defined here.
 
 Pure Python 3.9+, depends on msgpack only: hosts import it.
 """
@@ -26,6 +26,7 @@ from .errors import (
     UnknownMessageTypeError,
     VersionMismatchError,
 )
+from .wire_shape import ShapeLimits, check_shape
 
 #: The engine answers a larger message with ``message_too_large`` and keeps serving.
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
@@ -202,11 +203,15 @@ def encode(envelope: Envelope, buffers: Sequence[bytes] = ()) -> List[bytes]:
     return [msgpack.packb(envelope.to_map(), use_bin_type=True), *buffers]
 
 
-def decode(frames: Sequence[bytes], max_bytes: int = MAX_MESSAGE_BYTES) -> Tuple[Envelope, List[bytes]]:
+def decode(frames: Sequence[bytes], max_bytes: int = MAX_MESSAGE_BYTES,
+           limits: Optional[ShapeLimits] = None) -> Tuple[Envelope, List[bytes]]:
     """Parse frames into an envelope and its buffers.
 
     Raises a :class:`ProtocolError` subclass that names what is wrong: size, encoding, shape or
-    field types. Never anything else, whatever the bytes are.
+    field types. Never anything else, whatever the bytes are. With ``limits`` (the engine
+    passes :data:`REQUEST_LIMITS` for every request, before it has checked the token), the
+    envelope's shape is checked first without building anything, so a hostile message costs
+    bounded memory and time.
     """
     if not frames:
         raise ProtocolError("empty message")
@@ -215,6 +220,8 @@ def decode(frames: Sequence[bytes], max_bytes: int = MAX_MESSAGE_BYTES) -> Tuple
         raise MessageTooLargeError(
             f"message of {size} bytes exceeds the limit of {max_bytes} bytes",
             detail={"size": size, "limit": max_bytes})
+    if limits is not None:
+        check_shape(bytes(frames[0]), limits)
     try:
         data = msgpack.unpackb(bytes(frames[0]), raw=False)
     except Exception as exc:  # msgpack raises several unrelated types on garbage

@@ -73,8 +73,9 @@ class EngineClient:
 
     def __init__(self, endpoint: str, token: str, *, timeout: float = 10.0, retries: int = 2,
                  pid: Optional[int] = None, client_name: str = "moviola-client",
-                 context: Optional[zmq.Context] = None) -> None:
+                 context: Optional[zmq.Context] = None, server_key: str = "") -> None:
         self.endpoint = endpoint
+        self.server_key = server_key  # set when the engine listens off loopback (CURVE)
         self.timeout = timeout
         self.retries = retries
         self.pid = pid
@@ -129,11 +130,19 @@ class EngineClient:
 
     @classmethod
     def from_discovery(cls, found: Discovery, **kwargs: Any) -> "EngineClient":
-        return cls(found.endpoint, found.token, pid=found.pid, **kwargs)
+        return cls(found.endpoint, found.token, pid=found.pid, server_key=found.server_key,
+                   **kwargs)
 
     def _open(self) -> None:
         sock = self._context.socket(zmq.DEALER)
         sock.setsockopt(zmq.LINGER, 0)  # closing never waits for an engine that is gone
+        if self.server_key:  # encrypted to the engine's key; our own key pair is throwaway
+            public, secret = zmq.curve_keypair()
+            sock.curve_serverkey = self.server_key.encode("ascii")
+            sock.curve_publickey = public
+            sock.curve_secretkey = secret
+        if "[" in self.endpoint:  # an IPv6 address, e.g. tcp://[::1]:5555
+            sock.setsockopt(zmq.IPV6, 1)
         sock.connect(self.endpoint)
         self._socket = sock
 

@@ -3,4 +3,4 @@
 __version__ = "0.1.0"
 
 # Major changes break compatibility (a client refuses a different major); minor ones only add.
-PROTOCOL_VERSION = (1, 0)
+PROTOCOL_VERSION = (1, 1)

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from moviola.plugin.client import EngineClient
 
-from .report import emit_json, end_progress, frame_span, progress_printer
+from .report import UNITS, ProgressBar, emit_json, frame_span
 
 
 def parse_range(text: str) -> list[int]:
@@ -37,9 +37,9 @@ def run_job(args: argparse.Namespace, kind: str, params: dict[str, Any],
     client = client or EngineClient.connect(autostart=not args.no_autostart, timeout=args.timeout)
     try:
         job = client.submit(kind, params)
-        result = job.wait(on_progress=progress_printer(kind, quiet=args.json))
+        with ProgressBar(kind, unit=UNITS.get(kind, "frames"), quiet=args.json) as show:
+            result = job.wait(on_progress=show)
     finally:
-        end_progress(quiet=args.json)
         if own:
             client.close()
     result.setdefault("timings", {})["client_wall_s"] = round(time.perf_counter() - started, 3)

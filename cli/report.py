@@ -1,6 +1,6 @@
 """How the command line prints: a human summary on stdout, or JSON with --json.
 
-Progress goes to stderr so stdout stays clean for pipes and for ``--json``.
+Progress goes to stderr so stdout stays clean for pipes; ``--json`` shows none.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Any, Callable
+from typing import Any, TextIO
 
 from moviola.plugin.client import Event
 
@@ -18,31 +18,74 @@ def emit_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
-def progress_printer(label: str, *, quiet: bool = False) -> Callable[[Event], None]:
-    """A progress callback: a redrawn line on a terminal, sparse lines otherwise."""
-    stream = sys.stderr
-    last = [0.0]
+# What a job's done/total count, for the rate ("frames/s"); frames unless listed.
+UNITS = {"probe": "files", "install_model": "files", "matchcuts": "steps"}
+# Without a terminal (logs, pipes) a line at most this often, plus the last one.
+LOG_INTERVAL_S = 2.0
 
-    def show(event: Event) -> None:
-        if quiet:
+
+class ProgressBar:
+    """A progress callback for :meth:`Job.wait` with rate and time left (tqdm).
+
+    On a terminal: one redrawn bar on stderr. Otherwise: a plain line every
+    :data:`LOG_INTERVAL_S` and one at the end, so logs get the same figures without carriage
+    returns. ``quiet`` (``--json``) draws nothing. Use as a context manager.
+    """
+
+    def __init__(self, label: str, *, unit: str = "frames", quiet: bool = False,
+                 stream: TextIO | None = None) -> None:
+        self.label, self.unit, self.quiet = label, unit, quiet
+        self.stream = stream if stream is not None else sys.stderr
+        self.bar: Any = None
+        self.started = time.monotonic()
+        self.last_line = 0.0
+        self.done, self.total, self.message = 0, 0, ""
+
+    def __call__(self, event: Event) -> None:
+        if self.quiet:
             return
         body = event.body
-        fraction = float(body.get("fraction", 0.0))
-        message = body.get("message", "")
-        if stream.isatty():
-            bar = "#" * int(fraction * 30)
-            stream.write(f"\r{label} [{bar:<30}] {fraction * 100:5.1f}% {message[:40]:<40}")
-            stream.flush()
-        elif time.monotonic() - last[0] > 2.0:
-            stream.write(f"{label}: {fraction * 100:.0f}% {message}\n")
-            last[0] = time.monotonic()
+        self.done = int(body.get("done", 0))
+        self.total = int(body.get("total", 0))
+        self.message = str(body.get("message", ""))
+        if self.stream.isatty():
+            self._draw()
+        elif time.monotonic() - self.last_line >= LOG_INTERVAL_S:
+            self._line()
 
-    return show
+    def _draw(self) -> None:
+        from tqdm import tqdm
+        if self.bar is None:
+            self.bar = tqdm(total=self.total or None, desc=self.label, unit=self.unit,
+                            file=self.stream, dynamic_ncols=True, leave=True)
+        if self.total and self.bar.total != self.total:
+            self.bar.total = self.total
+        self.bar.update(self.done - self.bar.n)
+        self.bar.set_postfix_str(self.message[:40], refresh=True)
 
+    def _line(self) -> None:
+        from tqdm import tqdm
+        meter = tqdm.format_meter(self.done, self.total or None,
+                                  time.monotonic() - self.started, prefix=self.label,
+                                  unit=self.unit, postfix=self.message or None, ncols=0)
+        self.stream.write(meter + "\n")
+        self.stream.flush()
+        self.last_line = time.monotonic()
 
-def end_progress(quiet: bool = False) -> None:
-    if not quiet and sys.stderr.isatty():
-        sys.stderr.write("\n")
+    def close(self) -> None:
+        if self.quiet:
+            return
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        elif self.done and not self.stream.isatty():
+            self._line()                       # the closing figures
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def human_bytes(n: float) -> str:

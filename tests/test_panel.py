@@ -264,14 +264,14 @@ def test_no_engine_gives_a_clear_message(qtbot, tmp_path):
 
 
 def test_an_engine_that_stops_answering_is_reported_while_the_ui_keeps_running(qtbot, tmp_path):
-    import json
-    import socket
-    with socket.socket() as s:           # a port nobody listens on, "owned" by a live pid
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    found = tmp_path / "engine.json"
-    found.write_text(json.dumps({"endpoint": f"tcp://127.0.0.1:{port}", "token": "0" * 64,
-                                 "pid": os.getpid(), "version": "0", "protocol": [1, 0]}))
+    import signal
+
+    from engine_harness import start_engine_process
+
+    # A live engine that holds its lock but does not answer: stopped, as by a debugger.
+    stopped = start_engine_process(tmp_path / "home")
+    found = stopped.home / "engine.json"
+    os.kill(stopped.process.pid, signal.SIGSTOP)
     ticks = []
     timer = QtCore.QTimer()
     timer.timeout.connect(lambda: ticks.append(time.monotonic()))
@@ -287,6 +287,8 @@ def test_an_engine_that_stops_answering_is_reported_while_the_ui_keeps_running(q
     finally:
         timer.stop()
         panel.shutdown()
+        os.kill(stopped.process.pid, signal.SIGCONT)
+        stopped.stop()
     gaps = [b - a for a, b in zip(ticks, ticks[1:])]
     assert len(ticks) > 10 and max(gaps) < 0.25   # the UI thread kept ticking throughout
 

@@ -10,7 +10,7 @@ client checks that the engine's process still exists, so a dead engine is notice
 under a second or two whatever the timeout; a paused one (its process exists) is waited for.
 
     with EngineClient.connect() as client:
-        job = client.submit("probe", {"path": "/shots/a.mov"})
+        job = client.submit("probe", {"input": "/shots/a.mov"})
         for event in job.events():
             print(event.type, event.body.get("fraction"))
         info = job.result()

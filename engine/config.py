@@ -22,7 +22,8 @@ from moviola.plugin.errors import InvalidParamsError
 class Settings:
     host: str = "127.0.0.1"          # never 0.0.0.0 unless the user says so
     port: int = 0                    # 0: any free port, published in the discovery file
-    max_jobs: int = 2                # jobs running at once; more wait queued
+    max_jobs: int = 2                # batch jobs running at once; more wait queued
+    interactive_jobs: int = 2        # interactive jobs (frame, matte_preview, probe) at once
     orphan_timeout_s: float = 60.0   # attached jobs of a client silent this long are cancelled
     shutdown_grace_s: float = 30.0   # after this, a shutdown ends the process, stuck jobs or not
     finished_jobs_kept: int = 500    # finished job records kept for status queries

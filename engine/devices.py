@@ -1,14 +1,18 @@
 """What this machine offers the engine: CPU, CUDA GPUs, and which compute backends import.
 
-Optional stacks (torch, TensorRT, pyopencl) are looked up without importing them at engine
-start; torch is imported only when it is installed, to list CUDA devices with their memory.
+Optional stacks (torch, TensorRT, pyopencl) are looked up without importing them. Torch is
+imported to list CUDA devices with their memory only when it is installed and this machine
+has an NVIDIA driver to ask (its library loads): a machine without one pays no torch import.
+The engine lists devices once, before it announces itself (``Engine.prepare``).
 """
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import os
 import platform
+import sys
 from functools import lru_cache
 from typing import Any
 
@@ -30,8 +34,24 @@ def _memory_bytes() -> int:
         return 0
 
 
+# The CUDA driver library by platform; loading it runs no CUDA code (no cuInit).
+_CUDA_DRIVER = {"win32": "nvcuda.dll", "darwin": ""}
+
+
+def has_cuda_driver() -> bool:
+    """Whether an NVIDIA CUDA driver is installed here: its library loads."""
+    name = _CUDA_DRIVER.get(sys.platform, "libcuda.so.1")
+    if not name:
+        return False
+    try:
+        ctypes.CDLL(name)
+    except OSError:
+        return False
+    return True
+
+
 def _cuda_devices() -> list[dict[str, Any]]:
-    if not _installed("torch"):
+    if not _installed("torch") or not has_cuda_driver():
         return []
     try:
         import torch

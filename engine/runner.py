@@ -1,7 +1,9 @@
-"""Runs jobs on a bounded thread pool and keeps their records.
+"""Runs jobs on two bounded thread pools, one per lane, and keeps their records.
 
-The server thread never does work itself: it validates, hands the job here and goes back to
-serving, so ``hello``, ``job_status`` and ``cancel`` answer while jobs run. Workers report
+The server thread never does work itself: it hands admitted jobs here and goes back to
+serving, so ``hello``, ``job_status`` and ``cancel`` answer while jobs run. Batch jobs run on
+``max_jobs`` workers; interactive ones (``frame``, ``matte_preview``) on their own
+``interactive_jobs`` workers, and batch workers yield to them (:mod:`..lanes`). Workers report
 through ``notify`` (which must be thread-safe); cancellation is a flag checked between units of
 work by the job itself.
 """
@@ -20,7 +22,9 @@ from typing import Any, Callable
 from moviola.plugin.errors import InternalEngineError, JobCancelledError, MoviolaError
 from moviola.plugin.protocol import JobState, MessageType, new_id
 
+from .engine_view import EngineView
 from .jobs.base import JobContext, JobKind
+from .lanes import BATCH, INTERACTIVE, InteractiveGate, lane_of
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +39,8 @@ class Job:
     owner: bytes                  # the submitting client: its session key, or its ZeroMQ identity
     request_id: str               # the submit request's id; events carry it as ``re``
     detach: bool
+    lane: str = BATCH
+    prepared: Any = None          # what the kind's check() returned, for run() as ctx.prepared
     state: JobState = JobState.QUEUED
     created: float = field(default_factory=time.time)
     started: float | None = None
@@ -59,8 +65,15 @@ class Job:
 
 
 class JobRunner:
-    def __init__(self, max_jobs: int, notify: Notify, keep_finished: int = 500) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=max(1, max_jobs), thread_name_prefix="moviola-job")
+    def __init__(self, max_jobs: int, notify: Notify, keep_finished: int = 500,
+                 interactive_jobs: int = 2, engine: EngineView | None = None) -> None:
+        self.engine = engine   # the engine's settings, models, store, devices: every job's ctx.engine
+        self._pools = {
+            BATCH: ThreadPoolExecutor(max_workers=max(1, max_jobs), thread_name_prefix="moviola-job"),
+            INTERACTIVE: ThreadPoolExecutor(max_workers=max(1, interactive_jobs),
+                                            thread_name_prefix="moviola-interactive"),
+        }
+        self.interactive = InteractiveGate()
         self._notify = notify
         self._keep_finished = keep_finished
         self._jobs: OrderedDict[str, Job] = OrderedDict()
@@ -84,14 +97,18 @@ class JobRunner:
 
     # --- changes -----------------------------------------------------------------------------
 
-    def submit(self, kind: JobKind, params: Any, owner: bytes, request_id: str, detach: bool) -> Job:
+    def submit(self, kind: JobKind, params: Any, owner: bytes, request_id: str, detach: bool,
+               prepared: Any = None) -> Job:
+        """Queue an admitted job on its kind's lane (its parameters already checked)."""
         job = Job(id=new_id(), kind=kind.NAME, params=params, owner=owner,
-                  request_id=request_id, detach=detach)
+                  request_id=request_id, detach=detach, lane=lane_of(kind), prepared=prepared)
         job.watchers.add((owner, request_id))
+        if job.lane == INTERACTIVE:
+            self.interactive.enter()  # batch workers yield from now until it finishes
         with self._lock:
             self._jobs[job.id] = job
             self._forget_old()
-        self._pool.submit(self._run, kind, job)
+        self._pools[job.lane].submit(self._run, kind, job)
         return job
 
     def cancel(self, job: Job) -> None:
@@ -131,7 +148,8 @@ class JobRunner:
                     if left <= 0:
                         break
                     self._idle.wait(left)
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for pool in self._pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)
 
     # --- worker side -------------------------------------------------------------------------
 
@@ -146,7 +164,9 @@ class JobRunner:
             job.progress = progress
             self._notify(job, MessageType.PROGRESS, {"job_id": job.id, "state": "running", **progress})
 
-        ctx = JobContext(job.id, emit, job.cancel_event)
+        ctx = JobContext(job.id, emit, job.cancel_event, engine=self.engine, prepared=job.prepared)
+        if job.lane == BATCH:  # every cancellation check is also a point to let the artist go first
+            ctx.yield_point = self.interactive.yield_to_interactive
         try:
             result = kind.run(job.params, ctx)
             ctx.check_cancelled()  # a job that ignored the flag still ends cancelled
@@ -172,6 +192,9 @@ class JobRunner:
         if job.state.finished:
             return
         job.state, job.result, job.error, job.finished = state, result, error, time.time()
+        job.prepared = None  # a finished record keeps no resolved inputs alive
+        if job.lane == INTERACTIVE:
+            self.interactive.leave()
         self._notify(job, MessageType.RESULT, job.to_wire())
         self._idle.notify_all()
 

@@ -1,9 +1,12 @@
 """The engine's ZeroMQ server: one ROUTER socket, one thread that only routes messages.
 
 Requests are decoded, authenticated, validated and answered on this thread; jobs run on the
-runner's pool and report back through an inproc PULL socket, so a long job never delays
-``hello``, ``job_status`` or ``cancel`` from any client. Every failure of a request becomes a
-typed ``error`` reply; nothing a client sends can stop the loop.
+runner's pools and report back through an inproc PULL socket, so a long job never delays
+``hello``, ``job_status`` or ``cancel`` from any client. A ``submit``'s parameters are typed
+here, but its kind's ``check()`` (which may stat files or import a library) runs on a small
+admission pool, whose verdict comes back through the same inproc socket: only then is the
+submit answered, and the job queued. Every failure of a request becomes a typed ``error``
+reply; nothing a client sends can stop the loop.
 """
 
 from __future__ import annotations
@@ -11,10 +14,13 @@ from __future__ import annotations
 import hmac
 import logging
 import os
+import queue
 import secrets
 import threading
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import msgpack
@@ -34,12 +40,15 @@ from moviola.plugin.errors import (
 from moviola.plugin.protocol import Envelope, MessageType
 from moviola.plugin.wire_shape import REQUEST_LIMITS
 
-from . import backends, devices
+from . import backends
 from .config import Settings, config_path
+from .engine_view import EngineView
+from .jobs import schema
+from .jobs.base import JobKind
 from .jobs.registry import JobRegistry
+from .lanes import INTERACTIVE, LANES, lane_of
 from .listen import Listener
 from .models.registry import ModelRegistry
-from .models.store import WeightsStore
 from .runner import Job, JobRunner
 
 log = logging.getLogger(__name__)
@@ -53,6 +62,22 @@ MAX_WATCHERS_PER_JOB = 64      # distinct clients following one job
 # laptop): the silence was the engine's, so clients are not charged for it.
 PAUSE_CREDIT_AFTER_S = 2.0
 MAX_SESSION_CHARS = 128
+ADMISSION_THREADS = 2          # per lane: checks of batch submits never delay a frame fetch
+
+
+@dataclass
+class Admission:
+    """A submit whose parameters are typed, waiting for (then carrying) its check's verdict."""
+
+    identity: bytes               # the connection to answer
+    client: bytes                 # the job's owner (see Engine._client_key)
+    request_id: str
+    detach: bool
+    kind: JobKind
+    params: Any
+    lane: str
+    prepared: Any = None          # what check() returned
+    error: dict[str, Any] | None = None
 
 
 class Engine:
@@ -64,6 +89,7 @@ class Engine:
         # Read once: scanning entry points and describing schemas cost milliseconds, and
         # hello must stay cheap (it is every client's first call and the panel polls it).
         self.models = ModelRegistry.default()
+        self.view = EngineView(settings, self.models)
         self._job_kinds = self.registry.describe()
         self.token = secrets.token_hex(32)
         self.started_at = time.time()
@@ -84,7 +110,12 @@ class Engine:
         self._local = threading.local()
         self._push_sockets: list[zmq.Socket] = []
         self._push_lock = threading.Lock()
-        self.runner = JobRunner(settings.max_jobs, self._post_event, settings.finished_jobs_kept)
+        self.runner = JobRunner(settings.max_jobs, self._post_event, settings.finished_jobs_kept,
+                                settings.interactive_jobs, engine=self.view)
+        self._admission = {lane: ThreadPoolExecutor(ADMISSION_THREADS,
+                                                    thread_name_prefix=f"moviola-admit-{lane}")
+                           for lane in LANES}
+        self._admitted: queue.SimpleQueue[Admission] = queue.SimpleQueue()
         # Keyed by client: its session (b"session:<id>") or, for clients that send none, its
         # ZeroMQ identity. _routes maps a session to the connection it last spoke on.
         self._last_seen: dict[bytes, float] = {}
@@ -108,6 +139,13 @@ class Engine:
         self.endpoint = self.listener.bind(self._router)
         return self.endpoint
 
+    def prepare(self) -> None:
+        """Find, before the engine announces itself, what hello reports and is slow to learn
+        the first time: the devices (listing CUDA devices imports torch) and the backend
+        tables (each capability's list, imported on first use). Hello then costs milliseconds."""
+        _ = (self.view.devices, self.view.runtimes)  # each is kept after its first read
+        self._backends()
+
     def publish(self) -> None:
         write_discovery(Discovery(
             endpoint=self._client_endpoint(), token=self.token, pid=os.getpid(),
@@ -125,6 +163,7 @@ class Engine:
     def serve_forever(self) -> None:
         if not self.endpoint:
             self.bind()
+        self.prepare()
         self.publish()
         log.info("engine %s listening on %s (pid %d)", __version__, self.endpoint, os.getpid())
         poller = zmq.Poller()
@@ -171,6 +210,8 @@ class Engine:
             log.info("engine stopped")
 
     def _close(self, wait_s: float = 5.0) -> None:
+        for pool in self._admission.values():
+            pool.shutdown(wait=False, cancel_futures=True)
         self.runner.shutdown(wait=wait_s > 0, timeout_s=wait_s)
         with self._push_lock:
             for sock in self._push_sockets:
@@ -264,6 +305,10 @@ class Engine:
     # --- job events: from worker threads to the clients watching ------------------------------
 
     def _post_event(self, job: Job, msg_type: MessageType, body: dict[str, Any]) -> None:
+        self._post({"job": job.id, "type": msg_type.value, "body": body})
+
+    def _post(self, message: dict[str, Any]) -> None:
+        """Send ``message`` to the server thread, from any thread (one PUSH socket each)."""
         sock = getattr(self._local, "push", None)
         if sock is None:
             sock = self._ctx.socket(zmq.PUSH)
@@ -272,8 +317,7 @@ class Engine:
             self._local.push = sock
             with self._push_lock:
                 self._push_sockets.append(sock)
-        sock.send(msgpack.packb({"job": job.id, "type": msg_type.value, "body": body},
-                                use_bin_type=True))
+        sock.send(msgpack.packb(message, use_bin_type=True))
 
     def _drain_events(self) -> None:
         while True:
@@ -282,6 +326,9 @@ class Engine:
             except zmq.Again:
                 return
             event = msgpack.unpackb(raw, raw=False)
+            if event.get("admitted"):
+                self._finish_admissions()
+                continue
             job = self.runner.get(event["job"])
             if job is None:
                 continue
@@ -304,10 +351,9 @@ class Engine:
             "endpoint": self._client_endpoint(),
             "listen": self.listener.describe(),
             "started_at": self.started_at,
-            "devices": devices.devices(),
-            "backends": backends.status(backends.Where(WeightsStore(self.settings.weights_path),
-                                                       self.models)),
-            "runtimes": devices.backends(),
+            "devices": self.view.devices,
+            "backends": self._backends(),
+            "runtimes": self.view.runtimes,
             "models": self._models(),
             "job_kinds": self._job_kinds,
             "jobs_active": self.runner.active_count(),
@@ -315,12 +361,15 @@ class Engine:
             "config_path": str(config_path()),
             "limits": {"max_message_bytes": wire.MAX_MESSAGE_BYTES,
                        "max_jobs": self.settings.max_jobs,
+                       "interactive_jobs": self.settings.interactive_jobs,
                        "orphan_timeout_s": self.settings.orphan_timeout_s},
         }
 
+    def _backends(self) -> list[dict[str, Any]]:
+        return backends.status(backends.Where.of(self.view))
+
     def _models(self) -> list[dict[str, Any]]:
-        store = WeightsStore(self.settings.weights_path)
-        return [store.status(spec) for spec in self.models.all()]
+        return [self.view.store.status(spec) for spec in self.models.all()]
 
     def _hello(self, identity: bytes, env: Envelope, body: wire.Hello) -> dict[str, Any]:
         log.debug("hello from %s %s", body.client, body.client_version)
@@ -329,14 +378,65 @@ class Engine:
     def _heartbeat(self, identity: bytes, env: Envelope, body: wire.Heartbeat) -> dict[str, Any]:
         return {"time": time.time(), "jobs_active": self.runner.active_count()}
 
-    def _submit(self, identity: bytes, env: Envelope, body: wire.Submit) -> dict[str, Any]:
+    def _submit(self, identity: bytes, env: Envelope, body: wire.Submit) -> None:
         if self._stop.is_set():
             raise EngineShuttingDownError("the engine is shutting down and takes no new jobs")
         kind = self.registry.get(body.kind)
-        params = kind.validate(body.params)  # typed errors before anything is queued
-        job = self.runner.submit(kind, params, self._client_key(identity, env), env.id, body.detach)
+        params = schema.validate(kind.Params, body.params)  # types only: cheap, done here
+        admission = Admission(identity, self._client_key(identity, env), env.id, body.detach,
+                              kind, params, lane_of(kind))
+        if admission.lane == INTERACTIVE:  # batch yields from now: the artist waits already
+            self.runner.interactive.enter()
+        # Answered by _finish_admissions once check() has run.
+        self._admission[admission.lane].submit(self._admit, admission)
+
+    def _admit(self, admission: Admission) -> None:
+        """On an admission thread: run the kind's check, then hand the verdict back."""
+        try:
+            admission.prepared = admission.kind.check(admission.params, self.view)
+        except MoviolaError as exc:
+            admission.error = exc.to_wire()
+        except Exception as exc:  # a bug in a check costs that submit, not the engine
+            log.error("check of a %s job failed:\n%s", admission.kind.NAME, traceback.format_exc())
+            admission.error = InternalEngineError(
+                f"{admission.kind.NAME} check crashed: {type(exc).__name__}: {exc}").to_wire()
+        self._admitted.put(admission)
+        self._post({"admitted": True})  # wakes the server thread
+
+    def _finish_admissions(self) -> None:
+        """On the server thread: answer each checked submit, and queue the ones that passed.
+        This thread sends the reply before it forwards any event, so none of the job's events
+        can overtake it."""
+        while True:
+            try:
+                admission = self._admitted.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                self._answer(admission)
+            except Exception as exc:  # a bug here must cost one submit, not the loop
+                log.error("submit failed:\n%s", traceback.format_exc())
+                err = InternalEngineError(f"engine error while queuing the job: {exc}")
+                self._reply(admission.identity, admission.request_id, MessageType.ERROR,
+                            err.to_wire())
+            finally:
+                if admission.lane == INTERACTIVE:  # its job, if queued, holds the batch back now
+                    self.runner.interactive.leave()
+
+    def _answer(self, admission: Admission) -> None:
+        if admission.error is None and self._stop.is_set():
+            admission.error = EngineShuttingDownError(
+                "the engine is shutting down and takes no new jobs").to_wire()
+        if admission.error is not None:
+            self._reply(admission.identity, admission.request_id, MessageType.ERROR,
+                        admission.error)
+            return
+        job = self.runner.submit(admission.kind, admission.params, admission.client,
+                                 admission.request_id, admission.detach,
+                                 prepared=admission.prepared)
         log.info("job %s (%s) submitted", job.id, job.kind)
-        return {"job_id": job.id, "kind": job.kind, "state": job.state.value}
+        self._reply(admission.identity, admission.request_id, MessageType.SUBMIT.reply,
+                    {"job_id": job.id, "kind": job.kind, "state": job.state.value})
 
     def _job_status(self, identity: bytes, env: Envelope, body: wire.JobStatus) -> dict[str, Any]:
         return self._job(body.job_id).to_wire()

@@ -18,7 +18,8 @@ TESTS_DIR = Path(__file__).resolve().parent
 def engine_env(home: Path, **settings: str) -> dict[str, str]:
     env = dict(os.environ)
     env["MOVIOLA_HOME"] = str(home)
-    env["MOVIOLA_JOB_PLUGINS"] = "testjobs:SleepJob,testjobs:CrashJob,testjobs:StuckJob"
+    env["MOVIOLA_JOB_PLUGINS"] = ("testjobs:SleepJob,testjobs:CrashJob,testjobs:StuckJob,"
+                                  "testjobs:SpinJob,testjobs:SlowCheckJob")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TESTS_DIR), env.get("PYTHONPATH")]))
     env["MOVIOLA_PYTHON"] = sys.executable
     for key, value in settings.items():

@@ -2,7 +2,9 @@
 
 ``sleep`` works in small steps, reports progress and honours cancellation, so tests can hold a
 job running while they poke the engine; ``crash`` has a bug, to show the engine survives it;
-``stuck`` blocks and ignores cancellation, like a worker wedged in a library call.
+``stuck`` blocks and ignores cancellation, like a worker wedged in a library call; ``spin``
+keeps a CPU and the interpreter lock busy, like a CPU-bound batch job; ``slow_check`` takes its
+time in ``check``, to show that checks never hold up the server thread.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from moviola.engine.jobs.base import JobContext, JobKind
 from moviola.engine.jobs.schema import param
+from moviola.plugin.errors import InvalidParamsError
 
 
 @dataclass(frozen=True)
@@ -63,3 +66,44 @@ class StuckJob(JobKind):
         ctx.progress(0, 1, "stuck")
         threading.Event().wait(params.seconds)  # never looks at ctx: cancel cannot reach it
         return {}
+
+
+@dataclass(frozen=True)
+class SpinParams:
+    steps: int = param(10, help="number of steps")
+    step_s: float = param(0.01, help="seconds of pure-Python work per step")
+
+
+class SpinJob(JobKind):
+    NAME = "spin"
+    DESCRIPTION = "Test job: keeps a CPU and the GIL busy in steps, reporting progress."
+    Params = SpinParams
+
+    def run(self, params: SpinParams, ctx: JobContext) -> dict[str, Any]:
+        for step in range(params.steps):
+            ctx.progress(step, params.steps, f"step {step}")
+            end = time.perf_counter() + params.step_s
+            while time.perf_counter() < end:  # busy in the interpreter: holds the GIL
+                pass
+        ctx.progress(params.steps, params.steps, "done")
+        return {"steps": params.steps}
+
+
+@dataclass(frozen=True)
+class SlowCheckParams:
+    check_s: float = param(1.0, help="seconds the check takes")
+    refuse: bool = param(False, help="the check ends with a typed error")
+
+
+class SlowCheckJob(JobKind):
+    NAME = "slow_check"
+    DESCRIPTION = "Test job: a check that takes its time (and may refuse), then nothing to run."
+    Params = SlowCheckParams
+
+    def check(self, params: SlowCheckParams, engine: Any = None) -> None:
+        time.sleep(params.check_s)
+        if params.refuse:
+            raise InvalidParamsError("refused by the check", detail={"param": "refuse"})
+
+    def run(self, params: SlowCheckParams, ctx: JobContext) -> dict[str, Any]:
+        return {"checked": True}

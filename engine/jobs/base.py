@@ -39,8 +39,14 @@ class JobContext:
     def cancelled(self) -> bool:
         return self._cancel.is_set()
 
+    # The runner sets this for batch jobs: a short wait while interactive work (a frame
+    # fetch, a mask preview) is pending, at every cancellation check (see engine/lanes.py).
+    yield_point: Callable[[], None] = staticmethod(lambda: None)
+
     def check_cancelled(self) -> None:
-        """Raise JobCancelledError if the job was cancelled; call between units of work."""
+        """Raise JobCancelledError if the job was cancelled; call between units of work.
+        For a batch job it is also where it lets interactive work go first."""
+        self.yield_point()
         if self._cancel.is_set():
             raise JobCancelledError("job was cancelled", detail={"job_id": self.job_id})
 
@@ -91,6 +97,9 @@ class JobKind(ABC):
     NAME: ClassVar[str]
     DESCRIPTION: ClassVar[str] = ""
     Params: ClassVar[type]
+    # "interactive": someone waits for it (a frame, a mask preview); it runs on its own small
+    # pool and batch jobs yield to it (engine/lanes.py). Anything else is "batch".
+    LANE: ClassVar[str] = "batch"
 
     def validate(self, raw: dict[str, Any]) -> Any:
         params = schema.validate(self.Params, raw)

@@ -36,6 +36,7 @@ class FrameParams:
 
 class FrameJob(JobKind):
     NAME = "frame"
+    LANE = "interactive"  # a viewer waits for it: never queued behind batch jobs
     DESCRIPTION = ("One frame as an 8-bit RGB PNG (scaled to max_width) with the source size, "
                    "for viewers that decode no media themselves.")
     Params = FrameParams

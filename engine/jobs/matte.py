@@ -207,6 +207,7 @@ class MatteJob(JobKind):
 
 class MattePreviewJob(JobKind):
     NAME = "matte_preview"
+    LANE = "interactive"  # a viewer waits for it: never queued behind batch jobs
     DESCRIPTION = ("One frame's mask from clicks/box (optionally refining a previous mask), "
                    "returned at once as PNG bytes at full resolution with its bounding box.")
     Params = MattePreviewParams

@@ -21,6 +21,7 @@ class ProbeParams:
 
 class ProbeJob(JobKind):
     NAME = "probe"
+    LANE = "interactive"  # the panel waits for it when it opens a clip
     DESCRIPTION = "Media info of a video, an image sequence, or each media file of a timeline."
     Params = ProbeParams
 

@@ -3,10 +3,14 @@
 Measures, on this machine, in one process so that the noise of a shared machine hits the
 baseline and the measurement alike:
 
-1. ``hello`` round trips through a real engine process: p50/p99 idle, and while a job runs.
+1. ``hello`` round trips through a real engine process: the first one after the engine
+   announced itself, then p50/p99 idle, and while a job runs.
 2. The ``proxy`` job's decode→write throughput on a 1080p H.264 clip, as a ratio to PyAV
    decoding the same file alone (the cost the engine adds: resize, encode, write, messages).
-3. ``moviola demo`` from a cold start (engine start included), as a whole command.
+3. ``frame`` fetches (the panel's scrub) on an idle engine, then behind two CPU-busy batch
+   jobs (the tests' ``spin``, which holds the interpreter lock), as a ratio to the idle median;
+   the goal is at most 3x idle + 50 ms.
+4. ``moviola demo`` from a cold start (engine start included), as a whole command.
 
 Figures go to stdout as a table and, with ``--json FILE``, to a file.
 """
@@ -29,6 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from engine_harness import engine_env, start_engine_process  # noqa: E402
+from synthetic import write_video  # noqa: E402
+
+SCRUB_CLIP_FRAMES = 48
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -43,6 +50,35 @@ def round_trips(client, count: int) -> list[float]:
         client.hello()
         out.append(time.perf_counter() - t0)
     return out
+
+
+def frame_fetches(client, clip: Path, count: int, first: int = 0) -> list[float]:
+    """Seconds per ``frame`` round trip over scattered frames, as a panel scrubbing would."""
+    out = []
+    for i in range(count):
+        t0 = time.perf_counter()
+        client.submit("frame", {"input": str(clip), "max_width": 640,
+                                "frame": (first + 7 * i) % SCRUB_CLIP_FRAMES}).wait()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def scrub_figures(client, clip: Path, count: int) -> dict[str, float]:
+    frame_fetches(client, clip, 3)  # open the reader
+    idle = frame_fetches(client, clip, count)
+    batch = [client.submit("spin", {"steps": 1_000_000, "step_s": 0.01}, detach=True) for _ in range(2)]
+    try:
+        time.sleep(0.3)  # both running
+        busy = frame_fetches(client, clip, count, first=3)
+    finally:
+        for job in batch:
+            job.cancel()
+    idle_p50, busy_p50 = percentile(idle, 50), percentile(busy, 50)
+    return {"frame_idle_p50_ms": idle_p50 * 1e3,
+            "frame_behind_2_batch_p50_ms": busy_p50 * 1e3,
+            "frame_behind_2_batch_p90_ms": percentile(busy, 90) * 1e3,
+            "frame_behind_2_batch_vs_idle": busy_p50 / idle_p50,
+            "frame_goal_ms": (3 * idle_p50 + 0.05) * 1e3}
 
 
 def make_1080p(path: Path, frames: int) -> Path:
@@ -78,6 +114,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000, help="hello round trips per phase")
     parser.add_argument("--frames", type=int, default=96, help="frames in the 1080p clip")
+    parser.add_argument("--fetches", type=int, default=20, help="frame fetches per phase")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     figures: dict[str, float] = {}
@@ -86,6 +123,7 @@ def main() -> int:
         engine = start_engine_process(tmp_path / "home")
         try:
             with engine.client(timeout=30.0) as client:
+                figures["hello_first_ms"] = round_trips(client, 1)[0] * 1e3
                 round_trips(client, 200)  # warm up
                 idle = round_trips(client, args.requests)
                 busy_job = client.submit("sleep", {"steps": 100000, "step_s": 0.01})
@@ -97,6 +135,10 @@ def main() -> int:
                     "hello_busy_p50_ms": percentile(busy, 50) * 1e3,
                     "hello_busy_p99_ms": percentile(busy, 99) * 1e3,
                 })
+
+                scrub_clip = write_video(tmp_path / "scrub.mp4", SCRUB_CLIP_FRAMES,
+                                         size=(960, 540), gop=24)
+                figures.update(scrub_figures(client, scrub_clip, args.fetches))
 
                 clip = make_1080p(tmp_path / "clip1080.mp4", args.frames)
                 baseline = pyav_decode_fps(clip)

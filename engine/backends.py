@@ -36,24 +36,27 @@ AUTO = "auto"
 
 class Where:
     """What availability depends on: the weights store, the model registry, and the model a
-    request names (for tasks where one backend runs several models). The store and registry
-    default to the engine's settings, read only when a task needs them."""
+    request names (for tasks where one backend runs several models). The engine passes its
+    own store and registry (:class:`~moviola.engine.engine_view.EngineView`); a place given
+    neither knows no models, so only the backends that need no weights can run there."""
 
     def __init__(self, store: WeightsStore | None = None, models: ModelRegistry | None = None,
                  model: str | None = None) -> None:
         self._store, self._models, self.model = store, models, model
 
+    @classmethod
+    def of(cls, engine: Any, model: str | None = None) -> Where:
+        """The place an engine view (anything with ``store`` and ``models``) describes."""
+        return cls(engine.store, engine.models, model)
+
     @property
-    def store(self) -> WeightsStore:
-        if self._store is None:
-            from .config import load_settings
-            self._store = WeightsStore(load_settings().weights_path)
+    def store(self) -> WeightsStore | None:
         return self._store
 
     @property
     def models(self) -> ModelRegistry:
         if self._models is None:
-            self._models = ModelRegistry.default()
+            self._models = ModelRegistry()
         return self._models
 
     def asking(self, model: str | None) -> Where:
@@ -85,9 +88,11 @@ class Choice:
         return self.backend.name
 
 
-def weights_answer(store: WeightsStore, spec: ModelSpec) -> Callable[[], tuple[bool, str]]:
+def weights_answer(store: WeightsStore | None, spec: ModelSpec) -> Callable[[], tuple[bool, str]]:
     """The availability of a registry model's backend: its stack and its weights."""
     def answer() -> tuple[bool, str]:
+        if store is None:
+            return False, "no weights store given"
         reason = store.unavailable_reason(spec)
         return not reason, reason
     return answer

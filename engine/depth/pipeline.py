@@ -18,13 +18,14 @@ import bisect
 import copy
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ..media.frame_source import FrameSource
+from ..media.pipeline import FramePipeline
 from ..media.writers import ImageSequenceWriter
 from .base import DepthBackend
 from .cache import PredictionCache
@@ -112,28 +113,23 @@ def render(source: FrameSource, analysis: Analysis, normalisation: Normalisation
     header = {**(attributes or {}), **normalisation.header(),
               "moviola/depth/temporal_smoothing": smoothing}
     temporal = TemporalFilter(smoothing)
-    pending: list[Future] = []
     written: list[int] = []
     first, last = analysis.frames[0], analysis.frames[-1]
-    for number, plate in source.frames(first, last + 1):
-        origin = analysis.source_of(number)
-        aligned = analysis.alignment.apply(origin, cache.load(origin))
-        rgb = display_rgb8(plate)
-        if smoothing > 0:
-            aligned = temporal(aligned, at_size(rgb, analysis.working_shape))
-        frame_header = {**header, "moviola/depth/scale": analysis.alignment.scale[origin],
-                        "moviola/depth/shift": analysis.alignment.shift[origin]}
-        if origin != number:
-            frame_header["moviola/depth/held_from_frame"] = origin
-        pending.append(pool.submit(_write_frame, writer, frame_header, number,
-                                   normalisation.output(aligned), rgb, normalisation, preview))
-        written.append(number)
-        while len(pending) >= MAX_IN_FLIGHT or (pending and pending[0].done()):
-            pending.pop(0).result()
-            progress(f"writing frame {number}")
-    for future in pending:
-        future.result()
-        progress("writing")
+    with FramePipeline(pool, MAX_IN_FLIGHT) as frames:
+        for number, plate in source.frames(first, last + 1):
+            origin = analysis.source_of(number)
+            aligned = analysis.alignment.apply(origin, cache.load(origin))
+            rgb = display_rgb8(plate)
+            if smoothing > 0:
+                aligned = temporal(aligned, at_size(rgb, analysis.working_shape))
+            frame_header = {**header, "moviola/depth/scale": analysis.alignment.scale[origin],
+                            "moviola/depth/shift": analysis.alignment.shift[origin]}
+            if origin != number:
+                frame_header["moviola/depth/held_from_frame"] = origin
+            frames.submit(_write_frame, writer, frame_header, number,
+                          normalisation.output(aligned), rgb, normalisation, preview,
+                          then=lambda _, n=number: progress(f"writing frame {n}"))
+            written.append(number)
     return written
 
 

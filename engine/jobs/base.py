@@ -2,7 +2,10 @@
 
 A job kind names itself (``NAME``), declares its parameters as a dataclass (``Params``), may
 check its inputs before it is queued (``check``), and ``run``s with a :class:`JobContext` that
-reports progress and tells it when it has been cancelled. It returns a msgpack-friendly dict.
+reports progress, tells it when it has been cancelled, and carries what the engine knows
+(:class:`~moviola.engine.engine_view.EngineView`: settings, models, weights store, devices)
+and what ``check`` found (``ctx.prepared``: e.g. the input and output folder it resolved), so
+nothing is read or resolved twice. It returns a msgpack-friendly dict.
 """
 
 from __future__ import annotations
@@ -18,22 +21,42 @@ from typing import Any, Callable, ClassVar
 
 from moviola.plugin.errors import JobCancelledError, MoviolaError
 
+from ..engine_view import EngineView
+from ..inputs import CheckedInput
 from . import schema
 
 
 class JobContext:
-    """Handed to ``JobKind.run``: progress reporting, cancellation, logging."""
+    """Handed to ``JobKind.run``: progress reporting, cancellation, logging, the engine's
+    view (``engine``) and what the kind's ``check`` returned (``prepared``)."""
 
     # Progress events are throttled so a fast loop cannot flood a client.
     MIN_PROGRESS_INTERVAL_S = 0.1
 
     def __init__(self, job_id: str, emit: Callable[[dict[str, Any]], None],
-                 cancel_event: threading.Event, log: logging.Logger | None = None) -> None:
+                 cancel_event: threading.Event, log: logging.Logger | None = None, *,
+                 engine: EngineView | None = None, prepared: Any = None) -> None:
         self.job_id = job_id
         self._emit = emit
         self._cancel = cancel_event
         self._last_sent = 0.0
+        self._engine = engine
+        self.prepared = prepared
         self.log = log or logging.getLogger(f"moviola.engine.job.{job_id[:8]}")
+
+    @property
+    def engine(self) -> EngineView:
+        """The engine's view; a job run without an engine (a script) reads its own once."""
+        if self._engine is None:
+            self._engine = EngineView.load()
+        return self._engine
+
+    def checked(self, kind: JobKind, params: Any) -> Any:
+        """What ``kind.check`` returned for these parameters: the one the engine kept from
+        before queuing, or (a job run directly, without ``prepare``) a fresh check."""
+        if self.prepared is None:
+            self.prepared = kind.check(params, self.engine)
+        return self.prepared
 
     @property
     def cancelled(self) -> bool:
@@ -59,6 +82,17 @@ class JobContext:
         self._last_sent = now
         self._emit({"done": int(done), "total": int(total), "message": message,
                     "fraction": (done / total) if total else 0.0, **extra})
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a frame job's ``check`` resolved, handed to its ``run``: the input (stat'ed and
+    classified once), the output folder (``out`` or the ``output_dir`` default), and the
+    backend ``auto`` resolved to, where the kind has one."""
+
+    input: CheckedInput
+    out: str | None = None
+    backend: str | None = None
 
 
 @dataclass
@@ -101,13 +135,24 @@ class JobKind(ABC):
     # pool and batch jobs yield to it (engine/lanes.py). Anything else is "batch".
     LANE: ClassVar[str] = "batch"
 
-    def validate(self, raw: dict[str, Any]) -> Any:
-        params = schema.validate(self.Params, raw)
-        self.check(params)
-        return params
+    def validate(self, raw: dict[str, Any], engine: EngineView | None = None) -> Any:
+        """The parameters, typed and checked; raises typed errors naming the problem."""
+        return self.prepare(raw, engine or EngineView.load())[0]
 
-    def check(self, params: Any) -> None:
-        """Check inputs (files exist, ranges make sense) before queuing; raise typed errors."""
+    def prepare(self, raw: dict[str, Any], engine: EngineView) -> tuple[Any, Any]:
+        """``(params, prepared)``: the typed parameters and what :meth:`check` returned, which
+        the engine hands to :meth:`run` as ``ctx.prepared``."""
+        params = schema.validate(self.Params, raw)
+        return params, self.check(params, engine)
+
+    def check(self, params: Any, engine: EngineView) -> Any:
+        """Check inputs (files exist, ranges make sense) before queuing; raise typed errors.
+
+        Runs before the submit is answered, on the engine's admission pool (never the server
+        thread); keep it quick: no heavy imports (torch, transformers, cv2), no I/O beyond a
+        stat. Whatever it returns (e.g. a resolved input and output folder) reaches
+        :meth:`run` as ``ctx.prepared``."""
+        return None
 
     @abstractmethod
     def run(self, params: Any, ctx: JobContext) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Per-clip image-sequence outputs and the result timeline that refers to them.
 
-Every job that turns clips into frames (proxy now; mattes and depth next) writes one image
+Every job that turns clips into frames (proxy, depth; mattes through their own outputs) writes one image
 sequence per work unit into its own folder under the job's output folder, numbered with the
 source media's frame numbers, then one result OTIO: the source timeline plus a track of
 clips referring to those sequences, aligned with their source clips.
@@ -22,18 +22,14 @@ from typing import Any, Iterator
 from moviola.plugin.results import SequenceOutput, add_result_tracks, result_timeline, write_timeline
 from moviola.plugin.timeline import WorkUnit
 
-from moviola.plugin.errors import (
-    DiskFullError,
-    FrameRangeError,
-    InvalidParamsError,
-    OutputWriteError,
-)
+from moviola.plugin.errors import DiskFullError, OutputWriteError
 
-from ..inputs import ResolvedInput, is_timeline_path
+from ..inputs import ResolvedInput
 from ..media.outputs import ensure_dir, resolve_output, sweep_stale
 from ..media.staging import StagedFolder
 from ..media.writers import ImageSequenceWriter
 from .base import ClipFailures, ClipOutcome
+from .common_params import clamp_range
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -41,18 +37,6 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 def safe_name(text: str, fallback: str = "clip") -> str:
     """A file-name stem from a clip name: no separators, no dots at the ends."""
     return _UNSAFE.sub("_", text).strip("._") or fallback
-
-
-def check_range(frame_range: list[int] | None, input_path: str) -> None:
-    """Typed errors for a ``range`` parameter, before the job is queued."""
-    if frame_range is None:
-        return
-    if len(frame_range) != 2 or frame_range[1] < frame_range[0]:
-        raise InvalidParamsError("range must be [first, last] with first <= last",
-                                 detail={"param": "range"})
-    if is_timeline_path(input_path):
-        raise InvalidParamsError("range applies to a single movie or sequence; a timeline's "
-                                 "clips already say which frames to use", detail={"param": "range"})
 
 
 def plan_clips(source: ResolvedInput, frame_range: list[int] | None
@@ -65,13 +49,7 @@ def plan_clips(source: ResolvedInput, frame_range: list[int] | None
         problems.extend(f"{unit.clip_name}: {p}" for p in unit.problems)
         if unit.media_kind not in ("video", "image_sequence"):
             continue
-        first, last = unit.first_frame, unit.last_frame
-        if frame_range is not None:
-            first, last = max(first, frame_range[0]), min(last, frame_range[1])
-            if last < first:
-                raise FrameRangeError(f"range {frame_range} lies outside the media frames "
-                                      f"{unit.first_frame}-{unit.last_frame}", path=unit.media_path)
-        plans.append((unit, first, last))
+        plans.append((unit, *clamp_range(unit, frame_range)))
     return plans, problems
 
 

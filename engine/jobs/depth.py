@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
 from moviola.plugin.errors import (
@@ -18,24 +18,24 @@ from moviola.plugin.errors import (
     JobFailedError,
 )
 
-from .. import devices
-from ..config import load_settings
 from ..depth import backends
 from ..depth.cache import PredictionCache
 from ..depth.normalise import CHANNEL, PNG_CHANNEL, PREVIEW_CHANNELS, plan
 from ..depth.pipeline import analyse, render, stabiliser_for
-from ..inputs import check_input_exists, resolve_input
-from ..media.outputs import ensure_dir
-from ..media.source import open_source
-from ..models.registry import ModelRegistry
-from ..models.store import WeightsStore
+from ..engine_view import EngineView
+from ..inputs import ResolvedInput, resolve_input
 from ..provenance import provenance
-from .base import JobContext, JobKind
-from .clip_outputs import ClipOutputs, ClipWriteFailures, check_range, plan_clips
-from .output_folder import output_folder
-from .schema import param
+from .base import JobContext, JobKind, Prepared
+from .clip_outputs import ClipOutputs, ClipWriteFailures, plan_clips
+from .common_params import DEPTH_WORKING_SIZE, RANGE_HELP, WRITERS, check_range, clamp_to_media
+from .output_folder import prepare_output
+from .schema import Bounds, param
 
 TRACK_NAME = "Moviola depth"
+SMOOTHING = Bounds(0.0, 0.9, why="a blend weight of the previous frame: 1 would freeze the "
+                                 "first frame's depth")
+FOV = Bounds(1.0, 170.0, why="degrees of horizontal view: a pinhole camera's field of view "
+                             "stays under 180")
 
 
 @dataclass(frozen=True)
@@ -48,21 +48,19 @@ class DepthParams:
         "relative", help="relative: inverse depth 0 far..1 near; near-far: depth 0 near..1 far; "
                          "metric: depth in metres (metric models only)")
     backend: str = param("auto", help="auto, parallax, or a depth model name (see moviola models list)")
-    range: Optional[list[int]] = param(None, help="[first, last] source frames (plain media only)")
+    range: Optional[list[int]] = param(None, help=RANGE_HELP)
     preview: bool = param(False, help="EXR: add an RGB preview, 0..1 with near white")
     stabilize: bool = param(True, help="align every frame to its neighbours (off: raw per-frame values)")
     smoothing: float = param(0.5, help="flow-guided temporal smoothing of per-pixel flicker, "
-                                       "0..0.9 (0: off; only with stabilize)")
-    working_size: int = param(0, help="shorter side of the working resolution; 0: the backend's own")
-    fov: Optional[float] = param(None, help="parallax: horizontal field of view in degrees (default 45)")
+                                       "0..0.9 (0: off; only with stabilize)", bounds=SMOOTHING)
+    working_size: int = param(0, help="shorter side of the working resolution; 0: the backend's own",
+                              bounds=DEPTH_WORKING_SIZE)
+    fov: Optional[float] = param(None, help="parallax: horizontal field of view in degrees (default 45)",
+                                 bounds=FOV)
     device: Literal["auto", "cpu", "cuda"] = param("auto", help="where neural backends run")
     precision: Literal["auto", "fp32", "fp16", "bf16"] = param("auto", help="auto: fp16 on CUDA, fp32 on CPU")
     runtime: Literal["torch", "tensorrt"] = param("torch", help="tensorrt: build/cache engines (CUDA; unverified)")
-    writers: int = param(2, help="threads upsampling and writing frames")
-
-
-def _stores() -> tuple[WeightsStore, ModelRegistry]:
-    return WeightsStore(load_settings().weights_path), ModelRegistry.default()
+    writers: int = param(2, help="threads upsampling and writing frames", bounds=WRITERS)
 
 
 class DepthJob(JobKind):
@@ -71,20 +69,10 @@ class DepthJob(JobKind):
                    "16-bit PNG) plus a result OTIO with a depth track.")
     Params = DepthParams
 
-    def check(self, params: DepthParams) -> None:
-        check_input_exists(params.input)
-        ensure_dir(output_folder(params.out, params.input))
-        if not 1 <= params.writers <= 16:
-            raise InvalidParamsError("writers must be 1..16", detail={"param": "writers"})
-        if params.working_size and not 32 <= params.working_size <= 4096:
-            raise InvalidParamsError("working_size must be 0 or 32..4096",
-                                     detail={"param": "working_size"})
-        if not 0.0 <= params.smoothing <= 0.9:
-            raise InvalidParamsError("smoothing must be 0..0.9", detail={"param": "smoothing"})
-        if params.fov is not None and not 1.0 <= params.fov <= 170.0:
-            raise InvalidParamsError("fov must be 1..170 degrees", detail={"param": "fov"})
-        check_range(params.range, params.input)
-        store, registry = _stores()
+    def check(self, params: DepthParams, engine: EngineView) -> Prepared:
+        prepared = prepare_output(params.input, params.out, engine.settings)
+        check_range(params.range, timeline=prepared.input.is_timeline)
+        store, registry = engine.store, engine.models
         name = backends.resolve(params.backend, store, registry)
         if params.normalize == "metric":
             if params.format == "png16":
@@ -95,20 +83,23 @@ class DepthJob(JobKind):
                     f"metric depth needs a metric model; {name} predicts relative depth "
                     f"(use normalize relative or near-far)", detail={"param": "normalize"})
         if name != backends.PARALLAX:
-            available = devices.backends()
+            available = engine.runtimes
             if params.device == "cuda" and not available["cuda"]:
                 raise InvalidParamsError("device 'cuda' asked for, but no CUDA device is usable",
                                          detail={"param": "device"})
             if params.runtime == "tensorrt" and not (available["tensorrt"] and available["cuda"]):
                 raise InvalidParamsError("runtime 'tensorrt' needs the tensorrt package and a "
                                          "CUDA GPU", detail={"param": "runtime"})
+        return Prepared(prepared.input, prepared.out, name)
 
     def run(self, params: DepthParams, ctx: JobContext) -> dict[str, Any]:
+        with resolve_input(ctx.checked(self, params).input) as source:
+            return self._run(source, params, ctx)
+
+    def _run(self, source: ResolvedInput, params: DepthParams, ctx: JobContext) -> dict[str, Any]:
         started = time.perf_counter()
-        params = replace(params, out=output_folder(params.out, params.input))
-        source = resolve_input(params.input)
-        store, registry = _stores()
-        name = backends.resolve(params.backend, store, registry)
+        prepared: Prepared = ctx.prepared
+        store, registry, name = ctx.engine.store, ctx.engine.models, prepared.backend
         plans, problems = self._plan(source, params)
         needed = backends.min_frames(name)
         for unit, first, last in plans:
@@ -120,7 +111,7 @@ class DepthJob(JobKind):
             working_size=params.working_size, fov_deg=params.fov, device=params.device,
             precision=params.precision, runtime=params.runtime), store, registry)
         described = backend.describe()
-        outputs = ClipOutputs(params.out, "depth")
+        outputs = ClipOutputs(prepared.out, "depth")
         fmt = "exr" if params.format == "exr" else "png"
         options: dict[str, Any] = (
             {"channels": ((*PREVIEW_CHANNELS, CHANNEL) if params.preview else (CHANNEL,)),
@@ -145,7 +136,7 @@ class DepthJob(JobKind):
                         with failures.clip(unit.clip_name):
                             clip, convention = self._clip(index, unit, first, last, params, ctx,
                                                           backend, outputs, fmt, options, header,
-                                                          pool, progress, problems)
+                                                          pool, progress, problems, source)
                             clips.append(clip)
             finally:
                 backend.close()
@@ -175,28 +166,25 @@ class DepthJob(JobKind):
         return plans, problems
 
     def _clip(self, index, unit, first, last, params, ctx, backend, outputs, fmt, options,
-              header, pool, progress, problems):
-        with open_source(unit.media_path) as media:
-            if last > media.last_frame:
-                problems.append(f"{unit.clip_name}: clip uses frames up to {last} but the media "
-                                f"ends at {media.last_frame}")
-                last = media.last_frame
-            with PredictionCache(params.out, f"{ctx.job_id[:12]}-{index:03d}") as cache:
-                analysis = analyse(media, first, last, backend,
-                                   stabiliser_for(backend, params.stabilize), cache, progress)
-                verdict = analysis.verdict
-                if not analysis.measured or verdict["status"] == "not_valid":
-                    raise JobFailedError(
-                        f"the {backend.NAME} backend is not valid for this clip: "
-                        f"{verdict.get('reason') or 'no frame could be measured'}",
-                        path=unit.media_path, detail={"verdict": verdict})
-                alignment = analysis.alignment
-                ranges = [alignment.ranges[f] for f in analysis.measured]
-                normalisation = plan(params.normalize, backend.output, backend.metric, ranges)
-                writer = outputs.writer(index, unit, first, fmt, **options)
-                frames = render(media, analysis, normalisation, cache, writer, pool, progress,
-                                preview=params.preview and fmt == "exr", attributes=header,
-                                smoothing=params.smoothing if params.stabilize else 0.0)
+              header, pool, progress, problems, source):
+        media = source.open(unit.media_path)
+        last = clamp_to_media(unit, last, media.last_frame, problems)
+        with PredictionCache(outputs.out_dir, f"{ctx.job_id[:12]}-{index:03d}") as cache:
+            analysis = analyse(media, first, last, backend,
+                               stabiliser_for(backend, params.stabilize), cache, progress)
+            verdict = analysis.verdict
+            if not analysis.measured or verdict["status"] == "not_valid":
+                raise JobFailedError(
+                    f"the {backend.NAME} backend is not valid for this clip: "
+                    f"{verdict.get('reason') or 'no frame could be measured'}",
+                    path=unit.media_path, detail={"verdict": verdict})
+            alignment = analysis.alignment
+            ranges = [alignment.ranges[f] for f in analysis.measured]
+            normalisation = plan(params.normalize, backend.output, backend.metric, ranges)
+            writer = outputs.writer(index, unit, first, fmt, **options)
+            frames = render(media, analysis, normalisation, cache, writer, pool, progress,
+                            preview=params.preview and fmt == "exr", attributes=header,
+                            smoothing=params.smoothing if params.stabilize else 0.0)
         writer.paths.sort()
         held = {str(n): analysis.source_of(n) for n in frames if analysis.source_of(n) != n}
         depth_record = {

@@ -9,21 +9,25 @@ sends it back as PNG bytes: a preview, small enough to travel in a message.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any, Optional
 
 import cv2
 
-from moviola.plugin.errors import FrameRangeError, InvalidParamsError
+from moviola.plugin.errors import FrameRangeError
 
 from ..imaging.display import display_rgb8
-from ..inputs import check_input_exists, is_timeline_path, resolve_input
+from ..engine_view import EngineView
+from ..inputs import CheckedInput, check_input
 from ..media.open_readers import OPEN_READERS, media_stamp
 from ..media.resize import fit_width
 from .base import JobContext, JobKind
-from .matte import pick_unit
-from .schema import param
+from .matte import media_of
+from .schema import Bounds, param
+
+PREVIEW_WIDTH = Bounds(1, 16384, zero="full size",
+                       why="a preview travels in one message: 16384 px wide is the most a "
+                           "viewer is sent")
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,8 @@ class FrameParams:
     input: str = param(help="video file, image sequence or timeline")
     frame: int = param(help="source frame number")
     clip: Optional[int] = param(None, help="for a timeline: index of the clip (among clips with media)")
-    max_width: int = param(1280, help="scale down (never up) to at most this width; 0: full size")
+    max_width: int = param(1280, help="scale down (never up) to at most this width; 0: full size",
+                           bounds=PREVIEW_WIDTH)
 
 
 class FrameJob(JobKind):
@@ -41,15 +46,11 @@ class FrameJob(JobKind):
                    "for viewers that decode no media themselves.")
     Params = FrameParams
 
-    def check(self, params: FrameParams) -> None:
-        check_input_exists(params.input)
-        if not 0 <= params.max_width <= 16384:
-            raise InvalidParamsError("max_width must be 0..16384", detail={"param": "max_width"})
+    def check(self, params: FrameParams, engine: EngineView) -> CheckedInput:
+        return check_input(params.input)
 
     def run(self, params: FrameParams, ctx: JobContext) -> dict[str, Any]:
-        media_path = os.path.abspath(os.path.expanduser(params.input))
-        if is_timeline_path(params.input):
-            media_path = pick_unit(resolve_input(params.input), params.clip).media_path
+        media_path = media_of(ctx.checked(self, params), params.clip)
         reader, lock = OPEN_READERS.get(media_path, media_stamp(media_path))
         if not reader.first_frame <= params.frame <= reader.last_frame:
             raise FrameRangeError(f"frame {params.frame} is outside the media frames "

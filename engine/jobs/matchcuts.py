@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
 from moviola.plugin.errors import InvalidParamsError
 from moviola.plugin.results import write_timeline
 
-from ..config import load_settings
-from ..inputs import check_input_exists, resolve_input
+from ..engine_view import EngineView
+from ..inputs import CheckedInput, ResolvedInput, check_input, resolve_input
 from ..matchcuts.cache import MediaCache, default_root
 from ..matchcuts.collect import describe_all, gather_shots
 from ..matchcuts.dedupe import duplicate_groups
@@ -29,8 +30,6 @@ from ..matchcuts.rank import rank_pairs
 from ..matchcuts.segmentation import Segmenter
 from ..matchcuts.segmentation import resolve as resolve_segmenter
 from ..media.outputs import AtomicPath, ensure_dir, resolve_output, sweep_stale
-from ..models.registry import ModelRegistry
-from ..models.store import WeightsStore
 from ..provenance import provenance
 from ..shots.detect import check_settings, choose_backend
 from .base import JobContext, JobKind
@@ -58,13 +57,12 @@ class MatchCutsParams:
                                          "classical), classical, or a segmentation model's name")
 
 
-def _segmenter(params: MatchCutsParams) -> Segmenter | None:
+def _segmenter(params: MatchCutsParams, engine: EngineView) -> Segmenter | None:
     """The segmentation model the frame flavour uses, or None (classical silhouettes)."""
     if params.flavor not in ("frame", "all"):
         return None
-    store, registry = WeightsStore(load_settings().weights_path), ModelRegistry.default()
-    spec = resolve_segmenter(params.silhouette, store, registry)
-    return Segmenter(spec, store) if spec is not None else None
+    spec = resolve_segmenter(params.silhouette, engine.store, engine.models)
+    return Segmenter(spec, engine.store) if spec is not None else None
 
 
 class MatchCutsJob(JobKind):
@@ -72,12 +70,11 @@ class MatchCutsJob(JobKind):
     DESCRIPTION = "Match-cut suggestions (frame, motion, look) as markers, a review timeline and JSON."
     Params = MatchCutsParams
 
-    def check(self, params: MatchCutsParams) -> None:
+    def check(self, params: MatchCutsParams, engine: EngineView) -> list[CheckedInput]:
         if not params.inputs:
             raise InvalidParamsError("inputs is empty: give at least one timeline or video",
                                      detail={"param": "inputs"})
-        for path in params.inputs:
-            check_input_exists(path)
+        checked = [check_input(path) for path in params.inputs]
         if not 1 <= params.top <= 10000:
             raise InvalidParamsError("top must be 1..10000", detail={"param": "top"})
         if not 0.0 < params.dedupe <= 1.0:
@@ -85,18 +82,23 @@ class MatchCutsJob(JobKind):
         if not 0.1 <= params.review_seconds <= 60:
             raise InvalidParamsError("review_seconds must be within 0.1..60",
                                      detail={"param": "review_seconds"})
-        resolve_segmenter(params.silhouette, WeightsStore(load_settings().weights_path),
-                          ModelRegistry.default())
+        resolve_segmenter(params.silhouette, engine.store, engine.models)
         name, _ = choose_backend(params.backend)
         check_settings(name, params.thresholds)
         if params.out is not None:
             ensure_dir(params.out)
+        return checked
 
     def run(self, params: MatchCutsParams, ctx: JobContext) -> dict[str, Any]:
+        with ExitStack() as inputs:   # the readers resolving opened close with the job
+            sources = [inputs.enter_context(resolve_input(c)) for c in ctx.checked(self, params)]
+            return self._run(params, ctx, sources)
+
+    def _run(self, params: MatchCutsParams, ctx: JobContext, sources: list[ResolvedInput]
+             ) -> dict[str, Any]:
         started = time.perf_counter()
         timings: dict[str, float] = {}
         cache = MediaCache(default_root() if params.cache else None)
-        sources = [resolve_input(p) for p in params.inputs]
 
         def report(done: int, total: int, message: str) -> None:
             ctx.progress(done, total, message)
@@ -104,7 +106,7 @@ class MatchCutsJob(JobKind):
         shots, problems, backends = gather_shots(sources, cache, backend=params.backend,
                                                  thresholds=params.thresholds, progress=report)
         timings["shots_s"] = round(time.perf_counter() - started, 3)
-        segmenter = _segmenter(params)
+        segmenter = _segmenter(params, ctx.engine)
         kinds = flavours([params.flavor], segmenter=segmenter)
         described = kinds + [k for k in flavours(["look"]) if params.flavor not in ("look", "all")]
         vectors, more = describe_all(shots, described, cache, report)

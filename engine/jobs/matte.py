@@ -7,7 +7,6 @@ report progress and assemble the result (image sequences or ProRes, and the resu
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -16,7 +15,8 @@ from typing import Any, Literal, Optional
 from moviola.plugin.errors import FrameRangeError, InvalidParamsError
 from moviola.plugin.timeline import WorkUnit
 
-from ..inputs import ResolvedInput, check_input_exists, is_timeline_path, resolve_input
+from ..engine_view import EngineView
+from ..inputs import CheckedInput, ResolvedInput, check_input, resolve_input
 from ..matte.backend import create_backend
 from ..matte.cache import MatteCache
 from ..matte.object_matte import ObjectMatte
@@ -25,12 +25,11 @@ from ..matte.preview import preview_mask
 from ..matte.prompts import by_object, check_keyframes, parse_keyframes, parse_prompts
 from ..matte.render import render
 from ..media.identity import media_identity
-from ..media.outputs import ensure_dir
-from ..media.source import open_source
 from ..provenance import provenance
-from .base import JobContext, JobKind
+from .base import JobContext, JobKind, Prepared
 from .clip_outputs import ClipOutputs
-from .output_folder import output_folder
+from .common_params import MATTE_WORKING_SIZE, WRITERS, check_range, clamp_range
+from .output_folder import prepare_output
 from .schema import param
 
 Backend = Literal["auto", "classical", "sam2"]
@@ -55,9 +54,10 @@ class MatteParams:
     model: Optional[str] = param(None, help="registry model for a neural backend "
                                             "(default sam2.1-hiera-tiny)")
     working_size: Optional[int] = param(None, help="longest side of the working resolution "
-                                                   "(default: the backend's; 0: full size)")
+                                                   "(default: the backend's; 0: full size)",
+                                        bounds=MATTE_WORKING_SIZE)
     reuse: bool = param(True, help="reuse keyframe masks and walks cached by earlier runs")
-    writers: int = param(2, help="threads refining and writing frames")
+    writers: int = param(2, help="threads refining and writing frames", bounds=WRITERS)
 
 
 @dataclass(frozen=True)
@@ -73,14 +73,8 @@ class MattePreviewParams:
     backend: Backend = param("auto", help="classical (no weights), sam2, or auto")
     model: Optional[str] = param(None, help="registry model for a neural backend")
     working_size: Optional[int] = param(None, help="longest side of the working resolution "
-                                                   "(default: the backend's; 0: full size)")
-
-
-def _check_common(input_path: str, working_size: Optional[int]) -> None:
-    check_input_exists(input_path)
-    if working_size not in (None, 0) and not 64 <= working_size <= 8192:
-        raise InvalidParamsError("working_size must be 0 (full size) or 64..8192",
-                                 detail={"param": "working_size"})
+                                                   "(default: the backend's; 0: full size)",
+                                        bounds=MATTE_WORKING_SIZE)
 
 
 def pick_unit(source: ResolvedInput, clip: Optional[int]) -> WorkUnit:
@@ -100,82 +94,87 @@ def pick_unit(source: ResolvedInput, clip: Optional[int]) -> WorkUnit:
     return units[clip]
 
 
+def media_of(checked: CheckedInput, clip: Optional[int]) -> str:
+    """The media file a one-frame kind reads: the input itself, or the timeline clip ``clip``
+    names. Plain media is not probed here: the open-reader cache opens it once."""
+    if not checked.is_timeline:
+        return checked.path
+    with resolve_input(checked) as source:
+        return pick_unit(source, clip).media_path
+
+
 class MatteJob(JobKind):
     NAME = "matte"
     DESCRIPTION = ("Mattes from clicks on keyframes, propagated through the clip: a soft alpha "
                    "sequence per object at full resolution, plus a result OTIO.")
     Params = MatteParams
 
-    def check(self, params: MatteParams) -> None:
-        _check_common(params.input, params.working_size)
-        ensure_dir(output_folder(params.out, params.input))
-        if params.range is not None and (len(params.range) != 2 or params.range[1] < params.range[0]):
-            raise InvalidParamsError("range must be [first, last] with first <= last",
-                                     detail={"param": "range"})
-        if not 1 <= params.writers <= 16:
-            raise InvalidParamsError("writers must be 1..16", detail={"param": "writers"})
+    def check(self, params: MatteParams, engine: EngineView) -> Prepared:
+        prepared = prepare_output(params.input, params.out, engine.settings)
+        # A range is in source frames, so it applies to the one clip picked from a timeline too.
+        check_range(params.range, timeline=prepared.input.is_timeline, timeline_allowed=True)
         known = {k.object_id for k in parse_keyframes(params.keyframes)}
         for obj in params.objects or ():
             if obj not in known:
                 raise InvalidParamsError(f"unknown object id {obj}: the keyframes define "
                                          f"objects {sorted(known)}", detail={"param": "objects"})
+        return prepared
 
     def run(self, params: MatteParams, ctx: JobContext) -> dict[str, Any]:
+        with resolve_input(ctx.checked(self, params).input) as source:
+            return self._run(source, params, ctx)
+
+    def _run(self, source: ResolvedInput, params: MatteParams, ctx: JobContext) -> dict[str, Any]:
         started = time.perf_counter()
-        params = replace(params, out=output_folder(params.out, params.input))
+        params = replace(params, out=ctx.prepared.out)
         keyframes = parse_keyframes(params.keyframes)
-        source = resolve_input(params.input)
         unit = pick_unit(source, params.clip)
-        backend = create_backend(params.backend, params.working_size, params.model)
-        with open_source(unit.media_path) as media:
-            info = media.info
-            first, last = unit.first_frame, min(unit.last_frame, media.last_frame)
-            if params.range is not None:
-                first, last = max(first, params.range[0]), min(last, params.range[1])
-                if last < first:
-                    raise FrameRangeError(f"range {params.range} lies outside the clip's frames "
-                                          f"{unit.first_frame}-{unit.last_frame}",
-                                          path=unit.media_path, detail={"param": "range"})
-            # Everything that needs the media is checked before any work starts.
-            check_keyframes(keyframes, info.width, info.height, media.first_frame,
-                            media.last_frame, unit.media_path)
-            check_format(params.format, info.width, info.height)
-            groups = by_object(keyframes)
-            cache = MatteCache(params.out, reuse=params.reuse)
-            identity = media_identity(info)
-            objects = [ObjectMatte(obj, groups[obj], first, last, identity, backend, cache,
-                                   (info.width, info.height))
-                       for obj in (params.objects or sorted(groups))]
-            total = sum(o.pending_frames() for o in objects) + (last - first + 1) * len(objects)
-            done = [0]
+        backend = create_backend(params.backend, params.working_size, params.model,
+                                 where=ctx.engine)
+        media = source.open(unit.media_path)
+        info = media.info
+        first, last = clamp_range(unit, params.range)
+        last = min(last, media.last_frame)
+        # Everything that needs the media is checked before any work starts.
+        check_keyframes(keyframes, info.width, info.height, media.first_frame,
+                        media.last_frame, unit.media_path)
+        check_format(params.format, info.width, info.height)
+        groups = by_object(keyframes)
+        cache = MatteCache(params.out, reuse=params.reuse)
+        identity = media_identity(info)
+        objects = [ObjectMatte(obj, groups[obj], first, last, identity, backend, cache,
+                               (info.width, info.height))
+                   for obj in (params.objects or sorted(groups))]
+        total = sum(o.pending_frames() for o in objects) + (last - first + 1) * len(objects)
+        done = [0]
 
-            def tick(message: str) -> None:
-                done[0] += 1
-                ctx.progress(done[0], total, message)
+        def tick(message: str) -> None:
+            done[0] += 1
+            ctx.progress(done[0], total, message)
 
-            ctx.progress(0, total, "keyframes")
-            t0 = time.perf_counter()
+        ctx.progress(0, total, "keyframes")
+        t0 = time.perf_counter()
+        for obj in objects:
+            message = f"object {obj.object_id}: propagating"
+            obj.compute(media, lambda message=message: tick(message), ctx.check_cancelled)
+        propagate_s = time.perf_counter() - t0
+        records, writers = [], []
+        try:
             for obj in objects:
-                message = f"object {obj.object_id}: propagating"
-                obj.compute(media, lambda message=message: tick(message), ctx.check_cancelled)
-            propagate_s = time.perf_counter() - t0
-            records, writers = [], []
-            try:
-                for obj in objects:
-                    records.append(self._provenance(params, obj, backend.describe(), first, last))
-                    writers.append(MatteOutput(
-                        ClipOutputs(params.out, f"matte_obj{obj.object_id}"), unit, 0,
-                        params.format, first, Fraction(info.frame_rate), (info.width, info.height),
-                        header_attributes({**records[-1], "source": unit.media_path})))
-                render(media, objects, writers, first, last, params.writers, ctx.check_cancelled,
-                       lambda: tick("refining and writing"))
-                summaries = [w.finish({"object": o.object_id}) for o, w in zip(objects, writers)]
-                otio_path = write_result_timeline(
-                    source, params.out, [(f"Moviola matte {o.object_id}", w.outputs, r)
-                                         for o, w, r in zip(objects, writers, records)])
-            finally:
-                for writer in writers:   # nothing staged outlives a cancel or a failure
-                    writer.discard()
+                records.append(self._provenance(params, obj, backend.describe(), first, last))
+                writers.append(MatteOutput(
+                    ClipOutputs(params.out, f"matte_obj{obj.object_id}"), unit, 0,
+                    params.format, first, Fraction(info.frame_rate), (info.width, info.height),
+                    header_attributes({**records[-1], "source": unit.media_path})))
+            render(media, objects, writers, first, last, params.writers, ctx.check_cancelled,
+                   lambda: tick("refining and writing"))
+            summaries = [w.finish({"object": o.object_id}) for o, w in zip(objects, writers)]
+            otio_path = write_result_timeline(
+                source, params.out, [(f"Moviola matte {o.object_id}", w.outputs, r)
+                                     for o, w, r in zip(objects, writers, records)])
+        finally:
+            for writer in writers:   # nothing staged outlives a cancel or a failure
+                writer.discard()
         computed = sum(o.computed_frames for o in objects)
         result: dict[str, Any] = {
             "objects": [{"object": o.object_id, "files": s["files"], "frames": s["frames"],
@@ -212,16 +211,16 @@ class MattePreviewJob(JobKind):
                    "returned at once as PNG bytes at full resolution with its bounding box.")
     Params = MattePreviewParams
 
-    def check(self, params: MattePreviewParams) -> None:
-        _check_common(params.input, params.working_size)
+    def check(self, params: MattePreviewParams, engine: EngineView) -> Any:
+        checked = check_input(params.input)
         parse_prompts(params.include, params.exclude, params.box, "prompts")
+        return checked
 
     def run(self, params: MattePreviewParams, ctx: JobContext) -> dict[str, Any]:
         prompts = parse_prompts(params.include, params.exclude, params.box, "prompts")
-        media_path = os.path.abspath(os.path.expanduser(params.input))
-        if is_timeline_path(params.input):
-            media_path = pick_unit(resolve_input(params.input), params.clip).media_path
-        backend = create_backend(params.backend, params.working_size, params.model)
+        media_path = media_of(ctx.checked(self, params), params.clip)
+        backend = create_backend(params.backend, params.working_size, params.model,
+                                 where=ctx.engine)
         result = preview_mask(media_path, params.frame, prompts, backend, params.previous_mask)
         result["object"] = params.object
         return result

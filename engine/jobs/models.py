@@ -7,9 +7,7 @@ from typing import Any, Optional
 
 from moviola.plugin.errors import InvalidParamsError
 
-from ..config import load_settings
-from ..models.registry import ModelRegistry
-from ..models.store import WeightsStore
+from ..engine_view import EngineView
 from .base import JobContext, JobKind
 from .schema import param
 
@@ -27,16 +25,16 @@ class InstallModelJob(JobKind):
     DESCRIPTION = "Install a model's weight file into the local store, verified by SHA-256."
     Params = InstallModelParams
 
-    def check(self, params: InstallModelParams) -> None:
-        spec = ModelRegistry.default().get(params.model)
+    def check(self, params: InstallModelParams, engine: EngineView) -> None:
+        spec = engine.models.get(params.model)
         if spec.bundled:
             raise InvalidParamsError(f"{spec.name} ships inside a package: nothing to install")
         if params.file is not None:
-            WeightsStore(load_settings().weights_path).weight_file(spec, params.file)
+            engine.store.weight_file(spec, params.file)
 
     def run(self, params: InstallModelParams, ctx: JobContext) -> dict[str, Any]:
-        spec = ModelRegistry.default().get(params.model)
-        store = WeightsStore(load_settings().weights_path)
+        spec = ctx.engine.models.get(params.model)
+        store = ctx.engine.store
         file = store.weight_file(spec, params.file) if params.file else spec.weights[0]
         ctx.progress(0, 1, f"installing {file.name}")
         path = store.install(spec, file, params.source, params.sha256)

@@ -2,7 +2,7 @@
 with ``output_dir`` from the engine's settings (``docs/configuration.md``).
 
 The one place that default is decided: every job with an output folder calls
-:func:`output_folder` in both ``check`` and ``run``.
+:func:`output_folder` in its ``check``, which hands the folder to ``run``.
 """
 
 from __future__ import annotations
@@ -11,13 +11,15 @@ from pathlib import Path
 
 from moviola.plugin.errors import InvalidParamsError
 
-from ..config import Settings, load_settings
-from ..inputs import input_stem
+from ..config import Settings
+from ..inputs import check_input, input_stem
+from ..media.outputs import ensure_dir
+from .base import Prepared
 
-__all__ = ["output_folder"]
+__all__ = ["output_folder", "prepare_output"]
 
 
-def output_folder(out: str | None, input: str, settings: Settings | None = None) -> str:
+def output_folder(out: str | None, input: str, settings: Settings) -> str:
     """``out`` when given, else ``<output_dir>/<stem of input>``.
 
     Raises:
@@ -25,8 +27,15 @@ def output_folder(out: str | None, input: str, settings: Settings | None = None)
     """
     if out:
         return out
-    base = (settings or load_settings()).output_dir
+    base = settings.output_dir
     if not base:
         raise InvalidParamsError("no output folder: give out, or set output_dir in the config "
                                  "(or MOVIOLA_OUTPUT_DIR)", detail={"param": "out"})
     return str(Path(base).expanduser() / input_stem(input))
+
+
+def prepare_output(input: str, out: str | None, settings: Settings) -> Prepared:
+    """``check``'s part for a job that reads one input and writes a folder: the input stat'ed
+    and classified, and the output folder decided and made (typed errors for either)."""
+    checked = check_input(input)
+    return Prepared(checked, str(ensure_dir(output_folder(out, input, settings))))

@@ -8,7 +8,8 @@ from typing import Any
 
 from moviola.plugin.errors import MoviolaError
 
-from ..inputs import check_input_exists, resolve_input
+from ..engine_view import EngineView
+from ..inputs import CheckedInput, check_input, resolve_input
 from ..media.probe import probe
 from .base import JobContext, JobKind
 from .schema import param
@@ -25,11 +26,14 @@ class ProbeJob(JobKind):
     DESCRIPTION = "Media info of a video, an image sequence, or each media file of a timeline."
     Params = ProbeParams
 
-    def check(self, params: ProbeParams) -> None:
-        check_input_exists(params.input)
+    def check(self, params: ProbeParams, engine: EngineView) -> CheckedInput:
+        return check_input(params.input)
 
     def run(self, params: ProbeParams, ctx: JobContext) -> dict[str, Any]:
-        source = resolve_input(params.input)
+        with resolve_input(ctx.checked(self, params)) as source:
+            return self._run(source, ctx)
+
+    def _run(self, source: Any, ctx: JobContext) -> dict[str, Any]:
         if source.media is not None:
             ctx.progress(1, 1)
             return {"media": [source.media.to_wire()], "timeline": None, "problems": []}

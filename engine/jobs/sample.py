@@ -24,7 +24,7 @@ class SampleJob(JobKind):
     DESCRIPTION = "Write the built-in sample: four synthetic shots (H.264) and an OTIO that cuts them."
     Params = SampleParams
 
-    def check(self, params: SampleParams) -> None:
+    def check(self, params: SampleParams, engine: Any) -> None:
         from moviola.plugin.errors import InvalidParamsError
         if params.width % 2 or params.height % 2 or min(params.width, params.height) < 16:
             raise InvalidParamsError("sample size must be even and at least 16x16",

@@ -2,8 +2,12 @@
 
 ``describe(cls)`` turns the dataclass into the schema clients see in ``hello``;
 ``validate(cls, raw)`` builds an instance or raises InvalidParamsError naming the parameter.
-Supported field types: str, int, float, bool, list[str|int|float], dict, Optional[...] and
-Literal[...] (a closed set of choices).
+Field types are read from the real type hints (``typing.get_type_hints`` with
+``get_origin``/``get_args``), never from the annotation's text, so ``Dict[str, Any]`` and
+``dict[str, Any]``, ``Optional[int]`` and ``int | None`` mean the same. Supported: str, int,
+float, bool, bytes, list[...], dict[...], Optional[...] and Literal[...] (a closed set of
+choices). A numeric parameter may declare its :class:`Bounds` (with the reason for them) once,
+in its ``param``; :func:`validate` checks them and :func:`describe` publishes them.
 """
 
 from __future__ import annotations
@@ -11,11 +15,44 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from dataclasses import dataclass
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from moviola.plugin.errors import InvalidParamsError
 
-_NAMES = {str: "str", int: "int", float: "float", bool: "bool", dict: "dict", list: "list"}
+_NAMES = {str: "str", int: "int", float: "float", bool: "bool", dict: "dict", list: "list",
+          bytes: "bytes"}
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The values a numeric parameter may take: ``low..high``, or ``0`` when ``zero`` says
+    what 0 means (e.g. "full size"). ``why`` gives the reason for the limits."""
+
+    low: float
+    high: float
+    why: str
+    zero: str | None = None
+
+    def check(self, name: str, value: float) -> None:
+        if value == 0 and self.zero is not None:
+            return
+        if not self.low <= value <= self.high:
+            allowed = f"{_num(self.low)}..{_num(self.high)}"
+            if self.zero is not None:
+                allowed = f"0 ({self.zero}) or {allowed}"
+            raise InvalidParamsError(f"{name} must be {allowed}, got {value!r}",
+                                     detail={"param": name.split("[")[0]})
+
+    def to_wire(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"min": self.low, "max": self.high, "why": self.why}
+        if self.zero is not None:
+            out["zero"] = self.zero
+        return out
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
 
 
 def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
@@ -48,6 +85,8 @@ def describe(cls: type) -> list[dict[str, Any]]:
         base, _ = _unwrap_optional(hints[f.name])
         if get_origin(base) is Literal:
             entry["choices"] = list(get_args(base))
+        if f.metadata.get("bounds") is not None:
+            entry["bounds"] = f.metadata["bounds"].to_wire()
         if f.default is not dataclasses.MISSING:
             entry["default"] = f.default
         elif f.default_factory is not dataclasses.MISSING:
@@ -102,15 +141,21 @@ def validate(cls: type, raw: typing.Mapping[str, Any]) -> Any:
     values = {}
     for f in dataclasses.fields(cls):
         if f.name in raw:
-            values[f.name] = _check(f.name, raw[f.name], hints[f.name])
+            values[f.name] = value = _check(f.name, raw[f.name], hints[f.name])
+            bounds = f.metadata.get("bounds")
+            if bounds is not None and value is not None:
+                bounds.check(f.name, value)
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise InvalidParamsError(f"missing required parameter {f.name!r}", detail={"param": f.name})
     return cls(**values)
 
 
-def param(default: Any = dataclasses.MISSING, *, help: str = "") -> Any:
-    """A dataclass field with help text, for parameter dataclasses."""
+def param(default: Any = dataclasses.MISSING, *, help: str = "",
+          bounds: Bounds | None = None) -> Any:
+    """A dataclass field with help text (and, for a number, its bounds), for parameter
+    dataclasses."""
+    metadata = {"help": help, "bounds": bounds}
     if isinstance(default, (list, dict)):
         value = default
-        return dataclasses.field(default_factory=lambda: type(value)(value), metadata={"help": help})
-    return dataclasses.field(default=default, metadata={"help": help})
+        return dataclasses.field(default_factory=lambda: type(value)(value), metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)

@@ -14,10 +14,10 @@ import opentimelineio as otio
 
 from moviola.plugin.results import NAMESPACE, write_timeline
 
-from ..inputs import check_input_exists, resolve_input
+from ..engine_view import EngineView
+from ..inputs import CheckedInput, ResolvedInput, check_input, resolve_input
 from ..matchcuts.cache import MediaCache, default_root
 from ..media.outputs import AtomicPath, ensure_dir, resolve_output, sweep_stale
-from ..media.source import open_source
 from ..provenance import provenance
 from ..shots.cached import detect_cached
 from ..shots.detect import check_settings, choose_backend
@@ -45,16 +45,20 @@ class ShotsJob(JobKind):
     DESCRIPTION = "Shot boundaries (hard cuts, dissolves, fades) as JSON, CSV and a timeline."
     Params = ShotsParams
 
-    def check(self, params: ShotsParams) -> None:
-        check_input_exists(params.input)
+    def check(self, params: ShotsParams, engine: EngineView) -> CheckedInput:
+        checked = check_input(params.input)
         name, _ = choose_backend(params.backend)
         check_settings(name, params.thresholds)
         if params.out is not None:
             ensure_dir(params.out)
+        return checked
 
     def run(self, params: ShotsParams, ctx: JobContext) -> dict[str, Any]:
+        with resolve_input(ctx.checked(self, params)) as source:
+            return self._run(source, params, ctx)
+
+    def _run(self, source: ResolvedInput, params: ShotsParams, ctx: JobContext) -> dict[str, Any]:
         started = time.perf_counter()
-        source = resolve_input(params.input)
         cache = MediaCache(default_root() if params.cache else None)
         units = [u for u in source.units if u.media_kind in ("video", "image_sequence")]
         problems = [f"{u.clip_name}: {p}" for u in source.units for p in u.problems]
@@ -67,7 +71,8 @@ class ShotsJob(JobKind):
         failures = ClipFailures(len(units))
         for unit in units:
             offset = done
-            with failures.clip(unit.clip_name) as outcome, open_source(unit.media_path) as media:
+            with failures.clip(unit.clip_name) as outcome:
+                media = source.open(unit.media_path)
                 detection, _ = detect_cached(
                     media, cache, params.backend, settings=params.thresholds,
                     start=unit.first_frame, stop=unit.last_frame + 1,

@@ -72,10 +72,10 @@ def gather_shots(inputs: Sequence[ResolvedInput], cache: MediaCache, *, backend:
                                      unit.last_frame + 1, position, True))
                 continue
             try:
-                with open_source(unit.media_path) as media:
-                    detection, _ = detect_cached(
-                        media, cache, backend, settings=thresholds,
-                        progress=lambda d, t, s=source.stem: progress(d, t, f"shots of {s}"))
+                media = source.open(unit.media_path)   # the input's reader: probed once
+                detection, _ = detect_cached(
+                    media, cache, backend, settings=thresholds,
+                    progress=lambda d, t, s=source.stem: progress(d, t, f"shots of {s}"))
             except JobCancelledError:
                 raise
             except MoviolaError as exc:

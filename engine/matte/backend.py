@@ -125,18 +125,22 @@ def backends(where: registry.Where) -> list[registry.Backend]:
                          info={"uses_model": False})]
 
 
-def backend_status(model: str | None = None) -> dict[str, dict[str, Any]]:
-    """Per backend: whether it can run here, and why not."""
-    rows = registry.status(registry.Where(model=model), tasks=["matte"])["matte"]
+def backend_status(model: str | None = None, engine: Any = None) -> dict[str, dict[str, Any]]:
+    """Per backend: whether it can run here (``engine``: the engine's view, with its weights
+    store and models; without one only weight-free backends can), and why not."""
+    where = registry.Where.of(engine, model) if engine is not None else registry.Where(model=model)
+    rows = registry.status(where, tasks=["matte"])["matte"]
     return {row["name"]: {"available": row["available"], "reason": row["reason"] or None}
             for row in rows}
 
 
 def create_backend(name: str, working_size: int | None = None, model: str | None = None,
-                   **options: Any) -> MatteBackend:
+                   where: Any = None, **options: Any) -> MatteBackend:
     """Make the backend called ``name`` (``"auto"``: SAM 2 when usable, else classical).
 
     ``model`` names a registry model for neural backends (their default when None).
+    ``where`` is the engine's view (its weights store and model registry); without one only
+    the classical backend can run.
 
     Raises:
         InvalidParamsError: unknown name, a model for a backend without one, or the backend
@@ -145,11 +149,15 @@ def create_backend(name: str, working_size: int | None = None, model: str | None
     if name != "auto" and name in BACKENDS and model is not None and not _load(name).USES_MODEL:
         raise InvalidParamsError(f"matte backend {name!r} uses no model; drop model={model!r}",
                                  detail={"param": "model"})
-    choice = registry.choose("matte", name, registry.Where(model=model), label="matte backend")
+    place = registry.Where.of(where, model) if where is not None else registry.Where(model=model)
+    choice = registry.choose("matte", name, place, label="matte backend")
     cls = choice.backend.factory()
     if model is not None and not cls.USES_MODEL:
         raise InvalidParamsError(f"matte backend {choice.name!r} uses no model; drop "
                                  f"model={model!r}", detail={"param": "model"})
     if model is not None:
         options["model"] = model
+    if cls.USES_MODEL:
+        options.setdefault("store", place.store)
+        options.setdefault("registry", place.models)
     return cls(working_size=working_size, **options)

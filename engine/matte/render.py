@@ -4,13 +4,13 @@ bounded number of frames in flight, so memory stays flat on long clips."""
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from ..media.frame_source import FrameSource
+from ..media.pipeline import FramePipeline
 from .object_matte import ObjectMatte
 from .outputs import MatteOutput
 from .refine import refine_alpha
@@ -36,26 +36,20 @@ def render(media: FrameSource, objects: Sequence[ObjectMatte], writers: Sequence
     On any error (or cancellation) the writers are aborted: movies are removed, and image
     sequence files already written stay complete (each was written atomically).
     """
+    def written(alpha: np.ndarray, writer: MatteOutput, frame: int) -> None:
+        if writer.ordered:  # a movie takes frames in order, from one thread
+            writer.write(alpha, frame)
+        on_frame()
+
     try:
-        with ThreadPoolExecutor(threads, thread_name_prefix="moviola-matte") as pool:
-            pending: deque[tuple[MatteOutput, int, Future]] = deque()
-
-            def drain(limit: int) -> None:
-                while len(pending) > limit or (pending and pending[0][2].done()):
-                    writer, frame, future = pending.popleft()
-                    alpha = future.result()
-                    if writer.ordered:  # a movie takes frames in order, from one thread
-                        writer.write(alpha, frame)
-                    on_frame()
-
+        with ThreadPoolExecutor(threads, thread_name_prefix="moviola-matte") as pool, \
+                FramePipeline(pool, MAX_IN_FLIGHT + 1) as frames:
             for number, plate in media.frames(first, last + 1):
                 check()
                 for obj, writer in zip(objects, writers):
                     soft = obj.soft_mask(obj.plans[number - first])
-                    pending.append((writer, number,
-                                    pool.submit(_refine_and_write, writer, soft, plate, number)))
-                drain(MAX_IN_FLIGHT)
-            drain(0)
+                    frames.submit(_refine_and_write, writer, soft, plate, number,
+                                  then=lambda alpha, w=writer, n=number: written(alpha, w, n))
     except BaseException:
         for writer in writers:
             writer.abort()

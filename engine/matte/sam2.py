@@ -21,10 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from ..config import load_settings
 from ..devices import missing_packages
 from ..models.registry import ModelRegistry
-from ..models.store import WeightsStore
+from ..models.store import WeightsError, WeightsStore
 from .backend import MatteBackend, Tracker
 from .prompts import Prompts
 from .sam2_model import (LoadedSam2, load_sam2, mask_tensor, points_tensor, probabilities,
@@ -105,8 +104,11 @@ class Sam2Backend(MatteBackend):
     def __init__(self, working_size: int | None = None, model: str = DEFAULT_MODEL,
                  store: WeightsStore | None = None, registry: ModelRegistry | None = None,
                  device: str | None = None, accelerator: Any = "auto") -> None:
-        self.spec = (registry or ModelRegistry.default()).get(model)
-        self.store = store or WeightsStore(load_settings().weights_path)
+        if store is None or registry is None:
+            raise WeightsError(f"the {self.NAME} backend needs the engine's weights store and "
+                               f"model registry")
+        self.spec = registry.get(model)
+        self.store = store
         hashes = self.store.verify(self.spec)   # WeightsError when missing or tampered
         self.loaded = load_sam2(self.store.folder(self.spec), hashes.get("model.safetensors"),
                                 device)
@@ -127,9 +129,10 @@ class Sam2Backend(MatteBackend):
         if missing:
             return f"needs {', '.join(missing)} (pip install 'moviola[ml]')"
         model = model or DEFAULT_MODEL
+        if store is None or registry is None:
+            return "no weights store given"
         try:
-            store = store or WeightsStore(load_settings().weights_path)
-            spec = (registry or ModelRegistry.default()).get(model)
+            spec = registry.get(model)
         except Exception as exc:  # noqa: BLE001 - a broken config must not hide the reason
             return f"cannot use model {model!r}: {exc}"
         if spec.task != "matte":

@@ -128,8 +128,10 @@ class EngineRuntime(Protocol):
 
 
 def default_root() -> Path:
-    from ..config import load_settings
-    return load_settings().home / "cache" / "tensorrt"
+    """``<moviola home>/cache/tensorrt``: the home is fixed by the environment, so no config
+    file is read for it."""
+    from moviola.plugin.discovery import moviola_home
+    return moviola_home() / "cache" / "tensorrt"
 
 
 def available() -> tuple[bool, str]:

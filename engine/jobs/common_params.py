@@ -1,0 +1,68 @@
+"""Parameters several job kinds share, declared once with their bounds and the reasons for
+them, and the one check of a ``range`` parameter.
+
+A kind uses the same declaration (``writers``, ``range``) or, where the meaning differs,
+its own with the difference stated (a matte's working size is its longest side, depth's its
+shorter side).
+"""
+
+from __future__ import annotations
+
+from moviola.plugin.errors import FrameRangeError, InvalidParamsError
+from moviola.plugin.timeline import WorkUnit
+
+from .schema import Bounds
+
+# The largest plates handled are 8K (8192 x 4320): a working size past that only upscales.
+# Below 32 px a working frame holds too little of the picture for clicks or depth to mean
+# anything.
+MATTE_WORKING_SIZE = Bounds(32, 8192, zero="full size",
+                            why="longest side of the working frame: 32 px at least, at most "
+                                "the longest side of an 8K plate (8192)")
+DEPTH_WORKING_SIZE = Bounds(32, 4320, zero="the backend's own",
+                            why="shorter side of the working frame: 32 px at least, at most "
+                                "the shorter side of an 8K plate (4320)")
+WRITERS = Bounds(1, 16, why="threads writing frames: past 16 the disk, not the CPU, is the "
+                            "limit, and each thread holds frames in memory")
+RANGE_HELP = "[first, last] source frames (plain media only)"
+
+
+def check_range(frame_range: list[int] | None, *, timeline: bool,
+                timeline_allowed: bool = False) -> None:
+    """Typed errors for a ``range`` parameter, before the job is queued: two frames, in
+    order; and, unless the kind picks one clip of a timeline, plain media only."""
+    if frame_range is None:
+        return
+    if len(frame_range) != 2 or frame_range[1] < frame_range[0]:
+        raise InvalidParamsError("range must be [first, last] with first <= last",
+                                 detail={"param": "range"})
+    if timeline and not timeline_allowed:
+        raise InvalidParamsError("range applies to a single movie or sequence; a timeline's "
+                                 "clips already say which frames to use", detail={"param": "range"})
+
+
+def clamp_range(unit: WorkUnit, frame_range: list[int] | None) -> tuple[int, int]:
+    """The clip's frames to do: all of them, or those ``range`` keeps.
+
+    Raises:
+        FrameRangeError: ``range`` lies outside the clip's frames.
+    """
+    first, last = unit.first_frame, unit.last_frame
+    if frame_range is None:
+        return first, last
+    first, last = max(first, frame_range[0]), min(last, frame_range[1])
+    if last < first:
+        raise FrameRangeError(f"range {frame_range} lies outside the clip's frames "
+                              f"{unit.first_frame}-{unit.last_frame}", path=unit.media_path,
+                              detail={"param": "range"})
+    return first, last
+
+
+def clamp_to_media(unit: WorkUnit, last: int, media_last: int, problems: list[str]) -> int:
+    """``last``, or the media's last frame when the clip asks for frames the media lacks
+    (noted in ``problems``)."""
+    if last > media_last:
+        problems.append(f"{unit.clip_name}: clip uses frames up to {last} but the media ends "
+                        f"at {media_last}")
+        return media_last
+    return last

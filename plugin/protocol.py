@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
+import types
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import (Any, Dict, List, Optional, Sequence, Tuple, Union, get_args, get_origin,
+                    get_type_hints)
 
 import msgpack
 
@@ -137,28 +140,67 @@ REQUEST_BODIES: Dict[MessageType, type] = {
     MessageType.SHUTDOWN: Shutdown,
 }
 
-_WIRE_TYPES = {"str": str, "bool": bool, "int": int, "float": (int, float),
-               "Dict[str, Any]": dict, "List[Any]": list}
+_NONE = type(None)
+# ``int | None`` is a types.UnionType from Python 3.10 on; on 3.9 that spelling cannot occur.
+_UNION_TYPES = tuple(t for t in (Union, getattr(types, "UnionType", None)) if t is not None)
+
+
+def _wire_types(tp: Any) -> Tuple[Tuple[type, ...], bool]:
+    """The Python types a wire value for annotation ``tp`` may have, and whether null is allowed.
+
+    Read from the real type (``Dict[str, Any]`` and ``dict[str, Any]``, ``Optional[int]`` and
+    ``int | None`` alike), never from the annotation's text.
+    """
+    if tp is Any:
+        return (object,), False
+    origin = get_origin(tp)
+    if origin in _UNION_TYPES:
+        kinds: Tuple[type, ...] = ()
+        for arg in get_args(tp):
+            if arg is not _NONE:
+                kinds += _wire_types(arg)[0]
+        return kinds, _NONE in get_args(tp)
+    base = origin or tp
+    if base is float:
+        return (int, float), False   # a whole number may arrive as a msgpack int
+    return (base,), False
+
+
+@functools.lru_cache(maxsize=None)
+def _field_types(cls: type) -> Dict[str, Tuple[Tuple[type, ...], bool]]:
+    hints = get_type_hints(cls)
+    return {f.name: _wire_types(hints[f.name]) for f in dataclasses.fields(cls)}
+
+
+def _type_name(kinds: Tuple[type, ...], nullable: bool) -> str:
+    names = [k.__name__ for k in kinds if not (k is int and float in kinds)]
+    return " | ".join(names + (["null"] if nullable else []))
 
 
 def parse_body(msg_type: MessageType, body: Dict[str, Any]) -> Any:
     """Validate a request body against its dataclass; raise InvalidRequestError naming the field."""
-    cls = REQUEST_BODIES[msg_type]
+    return parse_fields(REQUEST_BODIES[msg_type], body, msg_type.value)
+
+
+def parse_fields(cls: type, body: Dict[str, Any], what: str) -> Any:
+    """Build dataclass ``cls`` from ``body``, checking each field against its type hint."""
+    types_of = _field_types(cls)
     values = {}
     for f in dataclasses.fields(cls):
         if f.name not in body:
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise InvalidRequestError(
-                    f"{msg_type.value}: missing required field {f.name!r}",
-                    detail={"field": f.name})
+                raise InvalidRequestError(f"{what}: missing required field {f.name!r}",
+                                          detail={"field": f.name})
             continue
         value = body[f.name]
-        expected = _WIRE_TYPES[str(f.type)]
-        # bool is an int in Python; a bool where an int is wanted is still a wrong type.
-        if not isinstance(value, expected) or (isinstance(value, bool) and f.type != "bool"):
+        kinds, nullable = types_of[f.name]
+        # bool is an int in Python; a bool where a number is wanted is still a wrong type.
+        wrong = not (value is None and nullable) and (
+            not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds))
+        if wrong:
             raise InvalidRequestError(
-                f"{msg_type.value}: field {f.name!r} must be {f.type}, got {type(value).__name__}",
-                detail={"field": f.name})
+                f"{what}: field {f.name!r} must be {_type_name(kinds, nullable)}, "
+                f"got {type(value).__name__}", detail={"field": f.name})
         values[f.name] = value
     return cls(**values)
 

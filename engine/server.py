@@ -110,6 +110,7 @@ class Engine:
         self._local = threading.local()
         self._push_sockets: list[zmq.Socket] = []
         self._push_lock = threading.Lock()
+        self._push_closed = False
         self.runner = JobRunner(settings.max_jobs, self._post_event, settings.finished_jobs_kept,
                                 settings.interactive_jobs, engine=self.view)
         self._admission = {lane: ThreadPoolExecutor(ADMISSION_THREADS,
@@ -214,6 +215,7 @@ class Engine:
             pool.shutdown(wait=False, cancel_futures=True)
         self.runner.shutdown(wait=wait_s > 0, timeout_s=wait_s)
         with self._push_lock:
+            self._push_closed = True
             for sock in self._push_sockets:
                 sock.close(linger=0)
         self._events.close(linger=0)
@@ -311,12 +313,14 @@ class Engine:
         """Send ``message`` to the server thread, from any thread (one PUSH socket each)."""
         sock = getattr(self._local, "push", None)
         if sock is None:
-            sock = self._ctx.socket(zmq.PUSH)
-            sock.setsockopt(zmq.LINGER, 0)
-            sock.connect(EVENTS_ENDPOINT)
-            self._local.push = sock
             with self._push_lock:
+                if self._push_closed:  # the loop has ended: a socket made now would never close
+                    return
+                sock = self._ctx.socket(zmq.PUSH)
+                sock.setsockopt(zmq.LINGER, 0)
+                sock.connect(EVENTS_ENDPOINT)
                 self._push_sockets.append(sock)
+            self._local.push = sock
         sock.send(msgpack.packb(message, use_bin_type=True))
 
     def _drain_events(self) -> None:

@@ -130,3 +130,29 @@ def test_bounds_are_declared_once_and_name_the_parameter(clip, view, tmp_path, p
     with pytest.raises(errors.InvalidParamsError, match=words.replace("(", r"\(").replace(")", r"\)")) as caught:
         MatteJob().prepare(raw, view)
     assert caught.value.detail["param"] == param
+
+
+def test_checks_import_no_neural_stack(clip, tmp_path):
+    """check() runs before queuing: it must not import torch or transformers."""
+    import subprocess
+    import sys
+    code = f"""
+import sys
+from moviola.engine.config import Settings
+from moviola.engine.engine_view import EngineView
+from moviola.engine.jobs.registry import JobRegistry
+from moviola.engine.models.registry import ModelRegistry
+view = EngineView(Settings(), ModelRegistry.default())
+kinds = JobRegistry.default()
+before = {{m for m in ("torch", "transformers") if m in sys.modules}}
+for name, raw in (("matte", {{"input": {str(clip.path)!r}, "out": {str(tmp_path / "m")!r},
+                              "keyframes": [{{"frame": 0, "object": 1, "include": [[5, 5]]}}]}}),
+                  ("depth", {{"input": {str(clip.path)!r}, "out": {str(tmp_path / "d")!r}}}),
+                  ("matte_preview", {{"input": {str(clip.path)!r}, "frame": 0, "include": [[5, 5]]}})):
+    kinds.get(name).prepare(raw, view)
+after = {{m for m in ("torch", "transformers") if m in sys.modules}}
+print(sorted(after - before))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

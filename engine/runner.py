@@ -19,6 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import msgpack
+
 from moviola.plugin.errors import InternalEngineError, JobCancelledError, MoviolaError
 from moviola.plugin.protocol import JobState, MessageType, new_id
 
@@ -62,6 +64,15 @@ class Job:
         if self.error is not None:
             body["error"] = self.error
         return body
+
+
+def _unsendable(result: Any) -> str:
+    """Why ``result`` cannot travel in a message ("" when it can): e.g. a lone surrogate."""
+    try:
+        msgpack.packb(result, use_bin_type=True)
+    except (TypeError, ValueError, UnicodeError, OverflowError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return ""
 
 
 class JobRunner:
@@ -183,8 +194,14 @@ class JobRunner:
             with self._lock:
                 self._finish(job, JobState.FAILED, error=err.to_wire())
         else:
+            unsendable = _unsendable(result)
             with self._lock:
-                self._finish(job, JobState.SUCCEEDED, result=result)
+                if unsendable:  # the watchers would never hear of the end: fail it, saying why
+                    log.error("job %s (%s) result cannot be sent: %s", job.id, job.kind, unsendable)
+                    err = InternalEngineError(f"{job.kind} job's result cannot be sent: {unsendable}")
+                    self._finish(job, JobState.FAILED, error=err.to_wire())
+                else:
+                    self._finish(job, JobState.SUCCEEDED, result=result)
 
     def _finish(self, job: Job, state: JobState, *, result: dict | None = None,
                 error: dict | None = None) -> None:

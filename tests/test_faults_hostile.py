@@ -210,3 +210,12 @@ def test_home_is_owner_only_whatever_the_umask(tmp_path):
     finally:
         running.stop()
         wait_gone(running.process.pid)
+
+
+def test_a_result_that_cannot_be_sent_fails_the_job_instead_of_hanging_it(client):
+    from moviola.plugin import errors
+
+    job = client.submit("unsendable", {})
+    with pytest.raises(errors.InternalEngineError, match="cannot be sent.*surrogate"):
+        job.wait(idle_timeout=20.0)
+    assert client.hello()["engine_version"]

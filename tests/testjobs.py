@@ -90,6 +90,20 @@ class SpinJob(JobKind):
 
 
 @dataclass(frozen=True)
+class UnsendableParams:
+    pass
+
+
+class UnsendableJob(JobKind):
+    NAME = "unsendable"
+    DESCRIPTION = "Test job: returns a file name that is not valid UTF-8 (a lone surrogate)."
+    Params = UnsendableParams
+
+    def run(self, params: UnsendableParams, ctx: JobContext) -> dict[str, Any]:
+        return {"files": ["/renders/caf\udce9.0001.exr"]}
+
+
+@dataclass(frozen=True)
 class SlowCheckParams:
     check_s: float = param(1.0, help="seconds the check takes")
     refuse: bool = param(False, help="the check ends with a typed error")

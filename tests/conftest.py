@@ -43,6 +43,13 @@ def _unpin_builtin_models() -> None:
 _unpin_builtin_models()
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    from shared_data import MISSING_REASON, REQUIRED, SHARED_DATA
+
+    if REQUIRED and not SHARED_DATA.is_dir():
+        raise pytest.UsageError(f"MOVIOLA_REQUIRE_SHARED_DATA is set but {MISSING_REASON}")
+
+
 @pytest.fixture(scope="session")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> RunningEngine:
     """One engine for the session, isolated in its own Moviola folder."""

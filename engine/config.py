@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+
+import tomllib
 
 from moviola.plugin.discovery import moviola_home
 from moviola.plugin.errors import InvalidParamsError

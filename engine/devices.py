@@ -13,11 +13,11 @@ import importlib.util
 import os
 import platform
 import sys
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 
-@lru_cache(maxsize=None)
+@cache
 def _installed(module: str) -> bool:
     """Whether ``module`` can be imported; asked once per process (packages installed while
     the engine runs are seen after a restart, as torch itself would be)."""

@@ -33,8 +33,8 @@ from moviola.plugin.errors import (
     AuthenticationError,
     EngineShuttingDownError,
     InternalEngineError,
-    TooManyRequestsError,
     MoviolaError,
+    TooManyRequestsError,
     UnknownJobError,
 )
 from moviola.plugin.protocol import Envelope, MessageType

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from moviola.plugin.errors import InvalidParamsError
 
 from ..models import tensorrt as trt_engines
@@ -133,10 +134,13 @@ class DepthAnythingBackend(DepthBackend):
             if self.runtime == "tensorrt":
                 runner = self._tensorrt(shape)
             else:
-                model = self.model
-                runner = lambda x: model(pixel_values=x).predicted_depth
+                runner = self._torch_runner()
             self._runners[size] = runner
         return runner
+
+    def _torch_runner(self) -> Callable[[Any], Any]:
+        model = self.model
+        return lambda x: model(pixel_values=x).predicted_depth
 
     def _tensorrt(self, shape: tuple[int, ...]) -> Callable[[Any], Any]:
         """The engine for this working size (cached on disk, built on first use)."""

@@ -71,5 +71,5 @@ class DepthBackend(ABC):
         """Whether the clip last predicted is valid for this backend (and why not)."""
         return {"status": "valid", "reason": ""}
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 -- a deliberate no-op default: backends holding nothing skip it
         """Release models and devices."""

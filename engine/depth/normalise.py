@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+
 from moviola.plugin.errors import InvalidParamsError
 
 __all__ = ["Normalisation", "MODES", "plan", "CHANNEL", "PREVIEW_CHANNELS"]

@@ -24,13 +24,13 @@ from typing import Any
 
 import numpy as np
 
+from ..imaging.display import at_size, display_rgb8
 from ..media.frame_source import FrameSource
 from ..media.pipeline import FramePipeline
 from ..media.writers import ImageSequenceWriter
 from .base import DepthBackend
 from .cache import PredictionCache
 from .normalise import Normalisation
-from ..imaging.display import at_size, display_rgb8
 from .stabilise import Alignment, Stabiliser
 from .temporal import TemporalFilter
 from .upsample import upsample

@@ -126,8 +126,8 @@ class Stabiliser:
         affine = self.mode == "affine"
         u = self.unknowns
         index = {f: i for i, f in enumerate(frames)}
-        links = [l for l in self._links if l.a in index and l.b in index and l.a != l.b]
-        reach = max((abs(index[l.a] - index[l.b]) for l in links), default=0)
+        links = [ln for ln in self._links if ln.a in index and ln.b in index and ln.a != ln.b]
+        reach = max((abs(index[ln.a] - index[ln.b]) for ln in links), default=0)
         band = (reach + 1) * u            # half bandwidth + 1
         n = len(frames) * u
         A = np.zeros((band, n))           # A[k, j] = full[j + k, j] (lower band)

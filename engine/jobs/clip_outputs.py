@@ -14,15 +14,15 @@ the previous folders and OTIO as they were.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Iterator
-
-from moviola.plugin.results import SequenceOutput, add_result_tracks, result_timeline, write_timeline
-from moviola.plugin.timeline import WorkUnit
+from typing import Any
 
 from moviola.plugin.errors import DiskFullError, OutputWriteError
+from moviola.plugin.results import SequenceOutput, add_result_tracks, result_timeline, write_timeline
+from moviola.plugin.timeline import WorkUnit
 
 from ..inputs import ResolvedInput
 from ..media.outputs import ensure_dir, resolve_output, sweep_stale

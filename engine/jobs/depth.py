@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from moviola.plugin.errors import (
     InvalidParamsError,
@@ -41,25 +41,26 @@ FOV = Bounds(1.0, 170.0, why="degrees of horizontal view: a pinhole camera's fie
 @dataclass(frozen=True)
 class DepthParams:
     input: str = param(help="video file, image sequence or timeline (.otio, .xml, .edl)")
-    out: Optional[str] = param(None, help="output folder; nothing is written outside it "
+    out: str | None = param(None, help="output folder; nothing is written outside it "
                                           "(default: <output_dir setting>/<input stem>)")
     format: Literal["exr", "png16"] = param("exr", help="float EXR (channel depth.Z) or 16-bit grey PNG")
     normalize: Literal["relative", "near-far", "metric"] = param(
         "relative", help="relative: inverse depth 0 far..1 near; near-far: depth 0 near..1 far; "
                          "metric: depth in metres (metric models only)")
     backend: str = param("auto", help="auto, parallax, or a depth model name (see moviola models list)")
-    range: Optional[list[int]] = param(None, help=RANGE_HELP)
+    range: list[int] | None = param(None, help=RANGE_HELP)
     preview: bool = param(False, help="EXR: add an RGB preview, 0..1 with near white")
     stabilize: bool = param(True, help="align every frame to its neighbours (off: raw per-frame values)")
     smoothing: float = param(0.5, help="flow-guided temporal smoothing of per-pixel flicker, "
                                        "0..0.9 (0: off; only with stabilize)", bounds=SMOOTHING)
     working_size: int = param(0, help="shorter side of the working resolution; 0: the backend's own",
                               bounds=DEPTH_WORKING_SIZE)
-    fov: Optional[float] = param(None, help="parallax: horizontal field of view in degrees (default 45)",
+    fov: float | None = param(None, help="parallax: horizontal field of view in degrees (default 45)",
                                  bounds=FOV)
     device: Literal["auto", "cpu", "cuda"] = param("auto", help="where neural backends run")
     precision: Literal["auto", "fp32", "fp16", "bf16"] = param("auto", help="auto: fp16 on CUDA, fp32 on CPU")
-    runtime: Literal["torch", "tensorrt"] = param("torch", help="tensorrt: build/cache engines (CUDA; unverified)")
+    runtime: Literal["torch", "tensorrt"] = param("torch",
+                                                  help="tensorrt: build/cache engines (CUDA; unverified)")
     writers: int = param(2, help="threads upsampling and writing frames", bounds=WRITERS)
 
 

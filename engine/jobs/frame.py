@@ -10,14 +10,14 @@ sends it back as PNG bytes: a preview, small enough to travel in a message.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import cv2
 
 from moviola.plugin.errors import FrameRangeError
 
-from ..imaging.display import display_rgb8
 from ..engine_view import EngineView
+from ..imaging.display import display_rgb8
 from ..inputs import CheckedInput, check_input
 from ..media.open_readers import OPEN_READERS, media_stamp
 from ..media.resize import fit_width
@@ -34,7 +34,7 @@ PREVIEW_WIDTH = Bounds(1, 16384, zero="full size",
 class FrameParams:
     input: str = param(help="video file, image sequence or timeline")
     frame: int = param(help="source frame number")
-    clip: Optional[int] = param(None, help="for a timeline: index of the clip (among clips with media)")
+    clip: int | None = param(None, help="for a timeline: index of the clip (among clips with media)")
     max_width: int = param(1280, help="scale down (never up) to at most this width; 0: full size",
                            bounds=PREVIEW_WIDTH)
 

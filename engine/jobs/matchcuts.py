@@ -14,7 +14,7 @@ import json
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from moviola.plugin.errors import InvalidParamsError
 from moviola.plugin.results import write_timeline
@@ -43,9 +43,9 @@ class MatchCutsParams:
     flavor: Literal["frame", "motion", "look", "all"] = param(
         "all", help="frame: silhouettes line up; motion: same camera move; look: similar appearance")
     top: int = param(20, help="pairs kept per flavour")
-    out: Optional[str] = param(None, help="folder for the marked timelines, the review timeline "
+    out: str | None = param(None, help="folder for the marked timelines, the review timeline "
                                           "and JSON; nothing is written outside it")
-    name: Optional[str] = param(None, help="base name of the outputs (default: matchcuts)")
+    name: str | None = param(None, help="base name of the outputs (default: matchcuts)")
     backend: Literal["auto", "classical", "transnetv2"] = param(
         "auto", help="shot detector for video inputs (timeline clips are shots already)")
     thresholds: dict = param({}, help="shot detector settings (see the shots job)")

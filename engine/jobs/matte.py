@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from moviola.plugin.errors import FrameRangeError, InvalidParamsError
 from moviola.plugin.timeline import WorkUnit
@@ -41,19 +41,19 @@ class MatteParams:
     keyframes: list[dict] = param(help="[{frame, object, include: [[x, y]...], exclude: [...], "
                                        "box: [x0, y0, x1, y1]}]: source frame numbers, pixels "
                                        "of the full-resolution image, origin top-left")
-    out: Optional[str] = param(None, help="output folder; nothing is written outside it "
+    out: str | None = param(None, help="output folder; nothing is written outside it "
                                           "(default: <output_dir setting>/<input stem>)")
-    range: Optional[list[int]] = param(None, help="[first, last] source frames to matte "
+    range: list[int] | None = param(None, help="[first, last] source frames to matte "
                                                   "(default: the whole clip)")
-    clip: Optional[int] = param(None, help="for a timeline: index of the clip to matte among "
+    clip: int | None = param(None, help="for a timeline: index of the clip to matte among "
                                            "its clips with media; optional with one clip")
-    objects: Optional[list[int]] = param(None, help="object ids to output (default: all)")
+    objects: list[int] | None = param(None, help="object ids to output (default: all)")
     format: Literal["exr", "png", "prores"] = param("exr", help="exr (half, A channel), png "
                                                     "(16-bit grey) or prores (4444 with alpha)")
     backend: Backend = param("auto", help="classical (no weights), sam2, or auto")
-    model: Optional[str] = param(None, help="registry model for a neural backend "
+    model: str | None = param(None, help="registry model for a neural backend "
                                             "(default sam2.1-hiera-tiny)")
-    working_size: Optional[int] = param(None, help="longest side of the working resolution "
+    working_size: int | None = param(None, help="longest side of the working resolution "
                                                    "(default: the backend's; 0: full size)",
                                         bounds=MATTE_WORKING_SIZE)
     reuse: bool = param(True, help="reuse keyframe masks and walks cached by earlier runs")
@@ -66,18 +66,18 @@ class MattePreviewParams:
     frame: int = param(help="source frame number")
     include: list[list[float]] = param([], help="[[x, y], ...] clicks on the object")
     exclude: list[list[float]] = param([], help="[[x, y], ...] clicks on what must stay out")
-    box: Optional[list[float]] = param(None, help="[x0, y0, x1, y1] around the object")
-    previous_mask: Optional[bytes] = param(None, help="PNG of this frame's mask to refine")
+    box: list[float] | None = param(None, help="[x0, y0, x1, y1] around the object")
+    previous_mask: bytes | None = param(None, help="PNG of this frame's mask to refine")
     object: int = param(1, help="object id (echoed back)")
-    clip: Optional[int] = param(None, help="for a timeline: index of the clip")
+    clip: int | None = param(None, help="for a timeline: index of the clip")
     backend: Backend = param("auto", help="classical (no weights), sam2, or auto")
-    model: Optional[str] = param(None, help="registry model for a neural backend")
-    working_size: Optional[int] = param(None, help="longest side of the working resolution "
+    model: str | None = param(None, help="registry model for a neural backend")
+    working_size: int | None = param(None, help="longest side of the working resolution "
                                                    "(default: the backend's; 0: full size)",
                                         bounds=MATTE_WORKING_SIZE)
 
 
-def pick_unit(source: ResolvedInput, clip: Optional[int]) -> WorkUnit:
+def pick_unit(source: ResolvedInput, clip: int | None) -> WorkUnit:
     """The clip to matte: the only one with media, or the one ``clip`` names."""
     units = [u for u in source.units if u.media_kind in ("video", "image_sequence")]
     names = "; ".join(f"{i}: {u.clip_name}" for i, u in enumerate(units))
@@ -94,7 +94,7 @@ def pick_unit(source: ResolvedInput, clip: Optional[int]) -> WorkUnit:
     return units[clip]
 
 
-def media_of(checked: CheckedInput, clip: Optional[int]) -> str:
+def media_of(checked: CheckedInput, clip: int | None) -> str:
     """The media file a one-frame kind reads: the input itself, or the timeline clip ``clip``
     names. Plain media is not probed here: the open-reader cache opens it once."""
     if not checked.is_timeline:

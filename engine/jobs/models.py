@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from moviola.plugin.errors import InvalidParamsError
 
@@ -16,8 +16,8 @@ from .schema import param
 class InstallModelParams:
     model: str = param(help="registry name, e.g. sam2.1-hiera-tiny")
     source: str = param(help="local file path or URL of the weight file")
-    file: Optional[str] = param(None, help="which of the model's files this is (default: the first)")
-    sha256: Optional[str] = param(None, help="expected checksum, where the registry has none")
+    file: str | None = param(None, help="which of the model's files this is (default: the first)")
+    sha256: str | None = param(None, help="expected checksum, where the registry has none")
 
 
 class InstallModelJob(JobKind):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from ..engine_view import EngineView
 from ..inputs import resolve_input
@@ -27,12 +27,12 @@ MAX_WIDTH = Bounds(1, 65536, zero="full size",
 @dataclass(frozen=True)
 class ProxyParams:
     input: str = param(help="video file, image sequence or timeline (.otio, .xml, .edl)")
-    out: Optional[str] = param(None, help="output folder; nothing is written outside it "
+    out: str | None = param(None, help="output folder; nothing is written outside it "
                                           "(default: <output_dir setting>/<input stem>)")
     format: Literal["jpg", "png", "exr"] = param("jpg", help="image format of the frames")
     max_width: int = param(960, help="scale down to at most this width; 0 keeps full size",
                            bounds=MAX_WIDTH)
-    range: Optional[list[int]] = param(None, help=RANGE_HELP)
+    range: list[int] | None = param(None, help=RANGE_HELP)
     writers: int = param(2, help="threads encoding and writing frames", bounds=WRITERS)
 
 

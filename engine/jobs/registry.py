@@ -61,7 +61,7 @@ class JobRegistry:
         return [self._kinds[n].describe() for n in self.names()]
 
     @classmethod
-    def default(cls) -> "JobRegistry":
+    def default(cls) -> JobRegistry:
         registry = cls()
         for spec in BUILTIN_KINDS:
             try:

@@ -8,7 +8,7 @@ import csv
 import io
 import time
 from dataclasses import dataclass
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 import opentimelineio as otio
 
@@ -30,9 +30,9 @@ from .schema import param
 @dataclass(frozen=True)
 class ShotsParams:
     input: str = param(help="video file, image sequence or timeline (.otio, .xml, .edl)")
-    out: Optional[str] = param(None, help="folder for the shot timeline and CSV; nothing is "
+    out: str | None = param(None, help="folder for the shot timeline and CSV; nothing is "
                                           "written outside it (none: JSON result only)")
-    name: Optional[str] = param(None, help="base name of the outputs (default <input>.shots)")
+    name: str | None = param(None, help="base name of the outputs (default <input>.shots)")
     backend: Literal["auto", "classical", "transnetv2"] = param(
         "auto", help="shot detector; auto: TransNetV2 on a CUDA GPU, classical on a CPU")
     thresholds: dict = param({}, help="backend settings, e.g. {\"cut_threshold\": 0.08} "

@@ -19,11 +19,11 @@ from moviola.plugin.errors import JobCancelledError, MoviolaError
 from moviola.plugin.timeline import WorkUnit
 
 from ..inputs import ResolvedInput
+from ..media.identity import media_key
 from ..media.source import open_source
 from ..shots.cached import detect_cached
 from ..shots.detect import Shot
 from ..shots.timeline_out import clip_of
-from ..media.identity import media_key
 from .cache import MediaCache
 from .features import WORKING_SIZE, describe_shots
 from .flavour import Flavour

@@ -22,6 +22,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+
 from moviola.plugin.errors import InvalidParamsError
 
 from .. import backends as engine_backends

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
+
 from moviola.plugin.errors import InvalidParamsError
 
 from .. import backends as registry
@@ -44,7 +45,7 @@ class Tracker(ABC):
         previous (smoothed) mask moved along it. Backends with their own memory may ignore both.
         """
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 -- a deliberate no-op default: trackers holding nothing skip it
         """Release what the walk holds (model memory, sessions)."""
 
 

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import cv2
 import numpy as np
 
-from ..media.frame_source import FrameSource
 from ..imaging.display import at_size, display_rgb8, working_size
+from ..media.frame_source import FrameSource
 
 __all__ = ["to_working", "guide_gray", "reverse_frames"]
 

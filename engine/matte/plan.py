@@ -35,7 +35,9 @@ class Walk:
     def frames(self) -> range:
         """The frames the walk produces, in walking order (the anchor excluded)."""
         a = self.anchor.frame
-        return range(a + 1, a + self.length + 1) if self.direction > 0 else range(a - 1, a - self.length - 1, -1)
+        if self.direction > 0:
+            return range(a + 1, a + self.length + 1)
+        return range(a - 1, a - self.length - 1, -1)
 
 
 @dataclass(frozen=True)

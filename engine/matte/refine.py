@@ -12,7 +12,6 @@ length of the object's outline, not the frame size. Everything is box filters
 
 from __future__ import annotations
 
-
 import cv2
 import numpy as np
 

@@ -26,8 +26,7 @@ from ..models.registry import ModelRegistry
 from ..models.store import WeightsError, WeightsStore
 from .backend import MatteBackend, Tracker
 from .prompts import Prompts
-from .sam2_model import (LoadedSam2, load_sam2, mask_tensor, points_tensor, probabilities,
-                         to_pixels)
+from .sam2_model import LoadedSam2, load_sam2, mask_tensor, points_tensor, probabilities, to_pixels
 
 __all__ = ["Sam2Backend", "Sam2Tracker", "DEFAULT_MODEL"]
 

@@ -29,7 +29,7 @@ __all__ = ["pick_device", "LoadedSam2", "load_sam2", "to_pixels",
 
 _MEAN = np.array([0.485, 0.456, 0.406], np.float32)   # ImageNet, as SAM 2 was trained
 _STD = np.array([0.229, 0.224, 0.225], np.float32)
-_LOADED: dict[tuple, "LoadedSam2"] = {}
+_LOADED: dict[tuple, LoadedSam2] = {}
 _LOCK = threading.Lock()
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from moviola.plugin.discovery import moviola_home
 
 from .identity import cache_key

@@ -26,7 +26,7 @@ __all__ = ["media_key", "media_identity", "cache_key"]
 _CHUNK = 1 << 20
 
 
-def _hash_ends(h: "hashlib._Hash", path: str) -> None:
+def _hash_ends(h: hashlib._Hash, path: str) -> None:
     size = os.path.getsize(path)
     h.update(f"{size}:".encode())
     with open(path, "rb") as fh:
@@ -40,7 +40,7 @@ _SAMPLES = 16
 _SAMPLE = 1 << 16
 
 
-def _hash_middle(h: "hashlib._Hash", path: str) -> None:
+def _hash_middle(h: hashlib._Hash, path: str) -> None:
     size = os.path.getsize(path)
     if size <= 2 * _CHUNK:
         return
@@ -50,7 +50,7 @@ def _hash_middle(h: "hashlib._Hash", path: str) -> None:
             h.update(fh.read(_SAMPLE))
 
 
-def _hash_files(h: "hashlib._Hash", pattern: str, first: int, last: int) -> None:
+def _hash_files(h: hashlib._Hash, pattern: str, first: int, last: int) -> None:
     for n in range(first, last + 1):
         try:
             st = os.stat(pattern % n)

@@ -40,10 +40,7 @@ def require_regular_file(path: str | os.PathLike[str], what: str = "input") -> o
         raise MediaDecodeError(f"cannot read {what}: {exc.strerror or exc}", path=shown) from None
     if stat.S_ISREG(st.st_mode):
         return st
-    for test, file_type, described in _NOT_FILES:
-        if test(st.st_mode):
-            break
-    else:
-        file_type, described = "other", "not a regular file"
+    file_type, described = next(((kind, words) for test, kind, words in _NOT_FILES if test(st.st_mode)),
+                                ("other", "not a regular file"))
     raise MediaDecodeError(f"{what} is {described}, not a regular file; only files are read",
                            path=shown, detail={"file_type": file_type})

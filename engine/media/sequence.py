@@ -23,8 +23,8 @@ import OpenImageIO as oiio
 
 from moviola.plugin.errors import MediaDecodeError, MediaNotFoundError
 
-from .info import MediaInfo
 from .frame_source import FrameSource
+from .info import MediaInfo
 from .input_files import require_regular_file
 
 __all__ = [

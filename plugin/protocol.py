@@ -15,9 +15,9 @@ import enum
 import functools
 import types
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import (Any, Dict, List, Optional, Sequence, Tuple, Union, get_args, get_origin,
-                    get_type_hints)
+from typing import Any, Optional, Union, get_args, get_origin, get_type_hints
 
 import msgpack
 
@@ -64,7 +64,7 @@ class MessageType(str, enum.Enum):
     ERROR = "error"
 
     @property
-    def reply(self) -> "MessageType":
+    def reply(self) -> MessageType:
         return MessageType(self.value + "_reply")
 
 
@@ -97,7 +97,7 @@ class Heartbeat:
 @dataclass(frozen=True)
 class Submit:
     kind: str
-    params: Dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
     # A detached job outlives its client; an attached one is cancelled once the client has been
     # silent for the engine's orphan timeout.
     detach: bool = False
@@ -129,7 +129,7 @@ class Shutdown:
     wait: bool = True
 
 
-REQUEST_BODIES: Dict[MessageType, type] = {
+REQUEST_BODIES: dict[MessageType, type] = {
     MessageType.HELLO: Hello,
     MessageType.HEARTBEAT: Heartbeat,
     MessageType.SUBMIT: Submit,
@@ -145,7 +145,7 @@ _NONE = type(None)
 _UNION_TYPES = tuple(t for t in (Union, getattr(types, "UnionType", None)) if t is not None)
 
 
-def _wire_types(tp: Any) -> Tuple[Tuple[type, ...], bool]:
+def _wire_types(tp: Any) -> tuple[tuple[type, ...], bool]:
     """The Python types a wire value for annotation ``tp`` may have, and whether null is allowed.
 
     Read from the real type (``Dict[str, Any]`` and ``dict[str, Any]``, ``Optional[int]`` and
@@ -155,7 +155,7 @@ def _wire_types(tp: Any) -> Tuple[Tuple[type, ...], bool]:
         return (object,), False
     origin = get_origin(tp)
     if origin in _UNION_TYPES:
-        kinds: Tuple[type, ...] = ()
+        kinds: tuple[type, ...] = ()
         for arg in get_args(tp):
             if arg is not _NONE:
                 kinds += _wire_types(arg)[0]
@@ -166,23 +166,23 @@ def _wire_types(tp: Any) -> Tuple[Tuple[type, ...], bool]:
     return (base,), False
 
 
-@functools.lru_cache(maxsize=None)
-def _field_types(cls: type) -> Dict[str, Tuple[Tuple[type, ...], bool]]:
+@functools.cache
+def _field_types(cls: type) -> dict[str, tuple[tuple[type, ...], bool]]:
     hints = get_type_hints(cls)
     return {f.name: _wire_types(hints[f.name]) for f in dataclasses.fields(cls)}
 
 
-def _type_name(kinds: Tuple[type, ...], nullable: bool) -> str:
+def _type_name(kinds: tuple[type, ...], nullable: bool) -> str:
     names = [k.__name__ for k in kinds if not (k is int and float in kinds)]
     return " | ".join(names + (["null"] if nullable else []))
 
 
-def parse_body(msg_type: MessageType, body: Dict[str, Any]) -> Any:
+def parse_body(msg_type: MessageType, body: dict[str, Any]) -> Any:
     """Validate a request body against its dataclass; raise InvalidRequestError naming the field."""
     return parse_fields(REQUEST_BODIES[msg_type], body, msg_type.value)
 
 
-def parse_fields(cls: type, body: Dict[str, Any], what: str) -> Any:
+def parse_fields(cls: type, body: dict[str, Any], what: str) -> Any:
     """Build dataclass ``cls`` from ``body``, checking each field against its type hint."""
     types_of = _field_types(cls)
     values = {}
@@ -221,15 +221,15 @@ class Envelope:
     """
 
     type: str
-    body: Dict[str, Any] = field(default_factory=dict)
+    body: dict[str, Any] = field(default_factory=dict)
     id: str = field(default_factory=new_id)
     re: Optional[str] = None
     token: str = ""
-    protocol: Tuple[int, int] = PROTOCOL_VERSION
+    protocol: tuple[int, int] = PROTOCOL_VERSION
     session: str = ""
 
-    def to_map(self) -> Dict[str, Any]:
-        data: Dict[str, Any] = {"protocol": list(self.protocol), "id": self.id,
+    def to_map(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"protocol": list(self.protocol), "id": self.id,
                                 "type": self.type, "body": self.body}
         if self.re is not None:
             data["re"] = self.re
@@ -240,13 +240,13 @@ class Envelope:
         return data
 
 
-def encode(envelope: Envelope, buffers: Sequence[bytes] = ()) -> List[bytes]:
+def encode(envelope: Envelope, buffers: Sequence[bytes] = ()) -> list[bytes]:
     """Serialise a message into ZeroMQ frames."""
     return [msgpack.packb(envelope.to_map(), use_bin_type=True), *buffers]
 
 
 def decode(frames: Sequence[bytes], max_bytes: int = MAX_MESSAGE_BYTES,
-           limits: Optional[ShapeLimits] = None) -> Tuple[Envelope, List[bytes]]:
+           limits: Optional[ShapeLimits] = None) -> tuple[Envelope, list[bytes]]:
     """Parse frames into an envelope and its buffers.
 
     Raises a :class:`ProtocolError` subclass that names what is wrong: size, encoding, shape or
@@ -293,11 +293,11 @@ def decode(frames: Sequence[bytes], max_bytes: int = MAX_MESSAGE_BYTES,
     return envelope, [bytes(f) for f in frames[1:]]
 
 
-def check_version(peer: Tuple[int, int]) -> None:
+def check_version(peer: tuple[int, int]) -> None:
     """Raise VersionMismatchError unless ``peer`` shares our major version."""
     if peer[0] != PROTOCOL_VERSION[0]:
-        ours = "%d.%d" % PROTOCOL_VERSION
-        theirs = "%d.%d" % tuple(peer)
+        ours = "{}.{}".format(*PROTOCOL_VERSION)
+        theirs = "{}.{}".format(*peer)
         raise VersionMismatchError(
             f"protocol {theirs} is incompatible with this engine's protocol {ours}; "
             f"update the client or the engine so their major versions match",

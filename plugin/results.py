@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import os
 import pathlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Optional, Union
 
 import opentimelineio as otio
 
@@ -51,7 +52,7 @@ class SequenceOutput:
     start_frame: int
     frame_count: int
     padding: int = 4
-    metadata: Dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
     def last_frame(self) -> int:
@@ -77,7 +78,7 @@ class MarkerSpec:
     marked_range: TimeRange
     color: str = "RED"
     note: str = ""
-    metadata: Dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 def _plain(value: Any) -> Any:
@@ -160,7 +161,7 @@ def _place(out: SequenceOutput) -> _Placed:
                                   RationalTime(hi - lo + 1, rate)), head)
 
 
-def _result_clip(placed: _Placed, kind: str, provenance: Dict[str, Any]) -> otio.schema.Clip:
+def _result_clip(placed: _Placed, kind: str, provenance: dict[str, Any]) -> otio.schema.Clip:
     out, unit = placed.out, placed.out.unit
     rate = unit.rate
     first_time = unit.first_frame_time
@@ -189,12 +190,12 @@ def _result_clip(placed: _Placed, kind: str, provenance: Dict[str, Any]) -> otio
     return clip
 
 
-def _by_time(outputs: Sequence[SequenceOutput]) -> List[_Placed]:
+def _by_time(outputs: Sequence[SequenceOutput]) -> list[_Placed]:
     return sorted((_place(o) for o in outputs), key=lambda p: p.record.start_time.to_seconds())
 
 
 def add_result_track(timeline: otio.schema.Timeline, outputs: Sequence[SequenceOutput], *,
-                     track_name: str, kind: str, provenance: Dict[str, Any]
+                     track_name: str, kind: str, provenance: dict[str, Any]
                      ) -> otio.schema.Track:
     """Add one video track above the existing video tracks holding ``outputs``.
 
@@ -239,11 +240,11 @@ def add_result_track(timeline: otio.schema.Timeline, outputs: Sequence[SequenceO
 
 
 def add_result_tracks(timeline: otio.schema.Timeline, outputs: Sequence[SequenceOutput], *,
-                      track_name: str, kind: str, provenance: Dict[str, Any]
-                      ) -> List[otio.schema.Track]:
+                      track_name: str, kind: str, provenance: dict[str, Any]
+                      ) -> list[otio.schema.Track]:
     """Like :func:`add_result_track`, spreading overlapping outputs over as few tracks as
     needed (``track_name``, ``track_name 2``...); e.g. results for clips on V1 and V2."""
-    lanes: List[List[_Placed]] = []
+    lanes: list[list[_Placed]] = []
     for p in _by_time(outputs):
         for lane in lanes:
             if p.record.start_time >= lane[-1].record.end_time_exclusive():
@@ -258,7 +259,7 @@ def add_result_tracks(timeline: otio.schema.Timeline, outputs: Sequence[Sequence
 
 
 def add_markers(target: Union[otio.schema.Timeline, otio.core.Item],
-                markers: Sequence[MarkerSpec]) -> List[otio.schema.Marker]:
+                markers: Sequence[MarkerSpec]) -> list[otio.schema.Marker]:
     """Put markers on a timeline (its top stack; ranges in timeline time) or on an item
     (ranges in the item's source time). Colours are OTIO names: RED, GREEN, BLUE..."""
     holder = target.tracks if isinstance(target, otio.schema.Timeline) else target
@@ -300,11 +301,11 @@ def _as_file_url(url: str) -> str:
     return url
 
 
-def write_timeline(timeline: otio.schema.Timeline, path: Union[str, "os.PathLike[str]"],
+def write_timeline(timeline: otio.schema.Timeline, path: Union[str, os.PathLike[str]],
                    **adapter_options: Any) -> str:
     """Write ``timeline`` to ``path`` atomically (temp file in the same folder, named by
-    :func:`.temp_names.temp_name`, then rename); the extension picks the format: .otio, .xml (FCP7 XML) or .edl. Returns the
-    absolute path written."""
+    :func:`.temp_names.temp_name`, then rename); the extension picks the format: .otio,
+    .xml (FCP7 XML) or .edl. Returns the absolute path written."""
     p = os.path.abspath(os.fspath(path))
     ext = os.path.splitext(p)[1].lower()
     adapter = WRITE_ADAPTERS.get(ext)

@@ -16,7 +16,7 @@ import re
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Optional, Union
 
 import opentimelineio as otio
 
@@ -61,11 +61,11 @@ class WorkUnit:
     record_start: RationalTime
     record_duration: RationalTime
     source_range: TimeRange
-    problems: Tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
     record_start_global: Optional[RationalTime] = None
     first_frame_time: Optional[RationalTime] = None
     frame_step: int = 1
-    item_path: Tuple[int, ...] = ()
+    item_path: tuple[int, ...] = ()
 
     @property
     def last_frame(self) -> int:
@@ -80,7 +80,7 @@ class WorkUnit:
 
 # --- reading ---------------------------------------------------------------------------------
 
-def read_timeline(path: Union[str, "os.PathLike[str]"], **adapter_options: Any
+def read_timeline(path: Union[str, os.PathLike[str]], **adapter_options: Any
                   ) -> otio.schema.Timeline:
     """Read an .otio/.otioz/.otiod, FCP7 .xml or .edl file and return its timeline.
 
@@ -115,7 +115,7 @@ def _first_timeline(obj: Any) -> Optional[otio.schema.Timeline]:
 
 # --- paths -----------------------------------------------------------------------------------
 
-def url_to_path(url: str, base_dir: Optional[str] = None) -> Tuple[Optional[str], Optional[str]]:
+def url_to_path(url: str, base_dir: Optional[str] = None) -> tuple[Optional[str], Optional[str]]:
     """Turn a target_url into an absolute local path: ``(path, problem)``.
 
     ``file://`` URLs are decoded (``%20`` -> space), relative paths are resolved against
@@ -138,7 +138,7 @@ def url_to_path(url: str, base_dir: Optional[str] = None) -> Tuple[Optional[str]
 
 
 def _sequence_pattern(ref: otio.schema.ImageSequenceReference,
-                      base_dir: Optional[str]) -> Tuple[Optional[str], Optional[str]]:
+                      base_dir: Optional[str]) -> tuple[Optional[str], Optional[str]]:
     folder, problem = url_to_path(ref.target_url_base or ".", base_dir)
     if folder is None or problem:
         return folder, problem
@@ -170,14 +170,14 @@ class _Media:
     start: Optional[RationalTime]  # available_range start, if any
     length: Optional[int]          # available frames, if known
     step: int
-    problems: List[str]
+    problems: list[str]
 
 
 def _describe_media(clip: otio.schema.Clip, clip_rate: float,
                     base_dir: Optional[str]) -> _Media:
     ref = clip.media_reference
     avail = ref.available_range if ref is not None else None
-    problems: List[str] = []
+    problems: list[str] = []
     rate = clip_rate
     if avail is not None:
         rate = avail.duration.rate if avail.duration.rate > 0 else avail.start_time.rate
@@ -244,10 +244,10 @@ def _intersect(a: TimeRange, b: Optional[TimeRange]) -> Optional[TimeRange]:
     return TimeRange.range_from_start_end_time(start, end)
 
 
-def _transition_notes(parent: otio.core.Composition, index: int, rate: float) -> List[str]:
+def _transition_notes(parent: otio.core.Composition, index: int, rate: float) -> list[str]:
     # A transition needs media beyond the clip's cut: in_offset before an incoming clip,
     # out_offset after an outgoing one. Units extend nothing; they say so.
-    notes: List[str] = []
+    notes: list[str] = []
     if index > 0 and isinstance(parent[index - 1], otio.schema.Transition):
         tr = parent[index - 1]
         total = _nearest(_frames(tr.in_offset, rate) + _frames(tr.out_offset, rate))
@@ -262,7 +262,7 @@ def _transition_notes(parent: otio.core.Composition, index: int, rate: float) ->
 
 
 def _walk(comp: otio.core.Composition, kind: str, shift: RationalTime,
-          window: Optional[TimeRange], path: Tuple[int, ...], out: List[tuple]) -> None:
+          window: Optional[TimeRange], path: tuple[int, ...], out: list[tuple]) -> None:
     """Collect (clip, parent, index, path, visible range, shift) under ``comp``.
 
     ``shift`` maps a time in ``comp``'s own coordinates to top-level track time; ``window``
@@ -291,9 +291,9 @@ def _walk(comp: otio.core.Composition, kind: str, shift: RationalTime,
             _walk(child, kind, shift + to_parent, child_window, path + (i,), out)
 
 
-def work_units(timeline: Union[otio.schema.Timeline, str, "os.PathLike[str]"], *,
+def work_units(timeline: Union[otio.schema.Timeline, str, os.PathLike[str]], *,
                base_dir: Optional[str] = None, check_files: bool = True,
-               tracks: str = "video") -> List[WorkUnit]:
+               tracks: str = "video") -> list[WorkUnit]:
     """List the clips of ``timeline`` as :class:`WorkUnit` objects, bottom track first.
 
     ``timeline`` may be a path (read with :func:`read_timeline`; ``base_dir`` then defaults
@@ -317,7 +317,7 @@ def work_units(timeline: Union[otio.schema.Timeline, str, "os.PathLike[str]"], *
     root_range = root.source_range  # a trimmed root stack shifts every record time
     root_shift = RationalTime(0, 1) - root_range.start_time if root_range else RationalTime(0, 1)
     gst = timeline.global_start_time
-    units: List[WorkUnit] = []
+    units: list[WorkUnit] = []
     counters = {k: 0 for k in kinds}
     for ti, track in enumerate(root):
         if not isinstance(track, otio.schema.Track) or track.kind not in kinds:
@@ -326,7 +326,7 @@ def work_units(timeline: Union[otio.schema.Timeline, str, "os.PathLike[str]"], *
         counters[track.kind] += 1
         if not track.enabled:
             continue
-        found: List[tuple] = []
+        found: list[tuple] = []
         rng = root.range_of_child_at_index(ti)
         visible = _intersect(rng, root_range)
         if visible is None:
@@ -341,7 +341,7 @@ def work_units(timeline: Union[otio.schema.Timeline, str, "os.PathLike[str]"], *
 
 
 def _make_unit(clip: otio.schema.Clip, parent: otio.core.Composition, index: int,
-               path: Tuple[int, ...], rng: TimeRange, visible: TimeRange, shift: RationalTime,
+               path: tuple[int, ...], rng: TimeRange, visible: TimeRange, shift: RationalTime,
                track: otio.schema.Track, track_index: int, gst: Optional[RationalTime],
                base_dir: Optional[str], check_files: bool) -> WorkUnit:
     trimmed = clip.trimmed_range()
@@ -397,7 +397,7 @@ def parse_rate(value: Any) -> float:
         else:
             rate = float(value)
     except (TypeError, ValueError, ZeroDivisionError):
-        raise InvalidParamsError(f"frame rate {value!r} is not a number or 'num/den'")
+        raise InvalidParamsError(f"frame rate {value!r} is not a number or 'num/den'") from None
     if not rate > 0 or math.isinf(rate):
         raise InvalidParamsError(f"frame rate must be positive, not {value!r}")
     for ntsc in _NTSC_RATES:
@@ -409,7 +409,7 @@ def parse_rate(value: Any) -> float:
 _PATTERN = re.compile(r"^(?P<prefix>.*?)(?P<digits>%0?(?P<pad>\d*)d|#+|@+)(?P<suffix>[^%#@]*)$")
 
 
-def _split_pattern(path: str) -> Tuple[str, str, str, int]:
+def _split_pattern(path: str) -> tuple[str, str, str, int]:
     """Split ``/x/shot.%04d.exr`` (or ``####``) into folder, prefix, suffix and padding."""
     folder, name = os.path.split(path)
     m = _PATTERN.match(name)
@@ -421,7 +421,7 @@ def _split_pattern(path: str) -> Tuple[str, str, str, int]:
     return folder, m.group("prefix"), m.group("suffix"), pad
 
 
-def _scan_sequence(folder: str, prefix: str, suffix: str) -> List[int]:
+def _scan_sequence(folder: str, prefix: str, suffix: str) -> list[int]:
     pat = re.compile(re.escape(prefix) + r"(-?\d+)" + re.escape(suffix) + "$")
     try:
         names = os.listdir(folder)
@@ -430,7 +430,7 @@ def _scan_sequence(folder: str, prefix: str, suffix: str) -> List[int]:
     return sorted(int(m.group(1)) for m in map(pat.match, names) if m)
 
 
-def timeline_from_media(path: Union[str, "os.PathLike[str]"], info: Optional[Dict[str, Any]]
+def timeline_from_media(path: Union[str, os.PathLike[str]], info: Optional[dict[str, Any]]
                         ) -> otio.schema.Timeline:
     """A one-clip timeline for a plain movie or image sequence.
 
@@ -450,7 +450,7 @@ def timeline_from_media(path: Union[str, "os.PathLike[str]"], info: Optional[Dic
     rate = parse_rate(info.get("frame_rate", 24.0))
     start_frame = info.get("start_frame")
     count = info.get("frame_count")
-    meta: Dict[str, Any] = {k: info[k] for k in ("width", "height", "kind") if k in info}
+    meta: dict[str, Any] = {k: info[k] for k in ("width", "height", "kind") if k in info}
 
     if is_seq:
         folder, prefix, suffix, pad = _split_pattern(p)
@@ -471,7 +471,7 @@ def timeline_from_media(path: Union[str, "os.PathLike[str]"], info: Optional[Dic
     try:
         start = RationalTime.from_timecode(tc, rate) if tc else RationalTime(start_frame, rate)
     except ValueError as exc:
-        raise InvalidParamsError(f"bad start_timecode {tc!r} at {rate:.3f} fps: {exc}", path=p)
+        raise InvalidParamsError(f"bad start_timecode {tc!r} at {rate:.3f} fps: {exc}", path=p) from exc
     avail = TimeRange(start, RationalTime(int(count), rate))
 
     if is_seq:

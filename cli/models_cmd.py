@@ -46,5 +46,6 @@ def install_cmd(args: argparse.Namespace) -> int:
     source = args.source if "://" in args.source else absolute(args.source)
     params = {"model": args.model, "source": source, "file": args.file, "sha256": args.sha256}
     run_job(args, "install_model", params,
-            lambda r: print(f"{r['model']}/{r['file']} installed at {r['path']} (sha256 {r['sha256'][:12]}…)"))
+            lambda r: print(f"{r['model']}/{r['file']} installed at {r['path']} "
+                            f"(sha256 {r['sha256'][:12]}…)"))
     return 0

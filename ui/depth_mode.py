@@ -8,7 +8,7 @@ frame's plate.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from qtpy import QtWidgets
 
@@ -26,10 +26,10 @@ class DepthMode(Mode):
     title = "Depth"
     layer_kind = "depth"
 
-    def __init__(self, panel: "MoviolaPanel") -> None:
+    def __init__(self, panel: MoviolaPanel) -> None:
         super().__init__(panel)
-        self.result: Optional[Dict[str, Any]] = None
-        self.files: Dict[int, str] = {}
+        self.result: Optional[dict[str, Any]] = None
+        self.files: dict[int, str] = {}
         self._run = 0
         self.backend = QtWidgets.QComboBox()
         self.backend.addItems(["auto", "parallax"])
@@ -82,7 +82,7 @@ class DepthMode(Mode):
                       "out": os.path.join(self.panel.output_dir, "depth"), "format": "png16",
                       "backend": self.backend.currentText().strip() or "auto"})
 
-    def _computed(self, result: Dict[str, Any]) -> None:
+    def _computed(self, result: dict[str, Any]) -> None:
         self._run += 1
         self.result = result
         self.files = {int(f): p for f, p in zip(result.get("frames", []), result.get("files", []))}

@@ -7,7 +7,7 @@ when none runs (the client's own launcher, as the command line does).
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Optional
 
 from qtpy import QtCore, QtWidgets
 
@@ -19,7 +19,7 @@ from .worker import EngineWorker, describe_error
 __all__ = ["EngineStatus", "summarize_hello"]
 
 
-def summarize_hello(hello: Dict[str, Any]) -> str:
+def summarize_hello(hello: dict[str, Any]) -> str:
     """One line: version, devices, available backends and installed models."""
     devices = []
     for d in hello.get("devices", []) or []:
@@ -55,8 +55,8 @@ class EngineStatus(QtWidgets.QWidget):
         self.worker = worker
         self.autostart = autostart   # start a local engine once if none answers at first
         self.connected: Optional[bool] = None
-        self.hello: Dict[str, Any] = {}
-        self.jobs: List[Dict[str, Any]] = []
+        self.hello: dict[str, Any] = {}
+        self.jobs: list[dict[str, Any]] = []
         self.message = "connecting…"
         self._busy = False
         self.light = QtWidgets.QLabel("●")
@@ -96,14 +96,14 @@ class EngineStatus(QtWidgets.QWidget):
         self._set(False, "starting an engine…")
         discovery = self.worker.discovery_file
 
-        def start(client: Any, task: Any) -> Dict[str, Any]:
+        def start(client: Any, task: Any) -> dict[str, Any]:
             with EngineClient.connect(autostart=True, discovery_file=discovery,
                                       client_name="moviola-panel") as fresh:
                 return fresh.hello()
 
         self.worker.call(start, engine=False, on_done=self._started, on_error=self._failed)
 
-    def _started(self, hello: Dict[str, Any]) -> None:
+    def _started(self, hello: dict[str, Any]) -> None:
         self.worker.reset_clients()   # threads still holding the old endpoint reconnect
         self.start_button.setEnabled(True)
         self._busy = False
@@ -115,7 +115,7 @@ class EngineStatus(QtWidgets.QWidget):
         self._set(True, summarize_hello(self.hello))
         self._jobs_done(jobs)
 
-    def _jobs_done(self, jobs: List[Dict[str, Any]]) -> None:
+    def _jobs_done(self, jobs: list[dict[str, Any]]) -> None:
         self._busy = False
         self.jobs = jobs
         parts = []

@@ -9,8 +9,9 @@ the plate and the mask shown together are always the pair for one frame.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Hashable, List, Optional, Tuple
+from typing import Any, Callable, Optional
 
 from qtpy import QtCore, QtGui
 
@@ -18,7 +19,7 @@ from .worker import EngineWorker
 
 __all__ = ["FrameImage", "FrameStore", "plate_loader", "file_loader", "image_from_png"]
 
-Key = Tuple[str, int, Hashable]
+Key = tuple[str, int, Hashable]
 Ready = Callable[[Key, Optional["FrameImage"], Optional[BaseException]], None]
 
 
@@ -30,7 +31,7 @@ class FrameImage:
     image: QtGui.QImage
     source_width: int
     source_height: int
-    meta: Optional[Dict[str, Any]] = None
+    meta: Optional[dict[str, Any]] = None
 
 
 def image_from_png(data: bytes) -> QtGui.QImage:
@@ -45,7 +46,7 @@ def plate_loader(media: str, frame: int, max_width: int = 1280,
     """A worker call that asks the engine's ``frame`` job for one plate."""
 
     def load(client: Any, task: Any) -> FrameImage:
-        params: Dict[str, Any] = {"input": media, "frame": int(frame), "max_width": max_width}
+        params: dict[str, Any] = {"input": media, "frame": int(frame), "max_width": max_width}
         if clip is not None:
             params["clip"] = clip
         result = client.submit("frame", params).wait()
@@ -75,8 +76,8 @@ class FrameStore(QtCore.QObject):
         super().__init__(parent)
         self.worker = worker
         self.capacity = capacity
-        self._items: "OrderedDict[Key, FrameImage]" = OrderedDict()
-        self._waiting: Dict[Key, List[Ready]] = {}
+        self._items: OrderedDict[Key, FrameImage] = OrderedDict()
+        self._waiting: dict[Key, list[Ready]] = {}
 
     def get(self, key: Key) -> Optional[FrameImage]:
         item = self._items.get(key)

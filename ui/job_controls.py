@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Optional
 
 from qtpy import QtCore, QtWidgets
 
@@ -50,7 +50,7 @@ class JobControls(QtWidgets.QWidget):
     def running(self) -> bool:
         return self.task is not None
 
-    def run(self, params: Dict[str, Any]) -> None:
+    def run(self, params: dict[str, Any]) -> None:
         if self.task is not None:
             return
         self.job_id = None
@@ -74,7 +74,7 @@ class JobControls(QtWidgets.QWidget):
         if job_id is not None:
             self.worker.call(lambda c, t: c.cancel(job_id), on_error=self._error_cancel)
 
-    def _progress(self, body: Dict[str, Any]) -> None:
+    def _progress(self, body: dict[str, Any]) -> None:
         if body.get("started"):
             self.job_id = body.get("job_id")
             self.state.setText(f"{self.kind} running")
@@ -89,7 +89,7 @@ class JobControls(QtWidgets.QWidget):
         self.state.setText(f"{self.kind}: {body.get('done', '?')}/{body.get('total', '?')} {message}")
         self.progressed.emit(fraction)
 
-    def _done(self, result: Dict[str, Any]) -> None:
+    def _done(self, result: dict[str, Any]) -> None:
         self._reset()
         self.bar.setValue(1000)
         self.state.setText(f"{self.kind} done")

@@ -10,7 +10,7 @@ only the accepted A→B cuts.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from qtpy import QtCore, QtGui, QtWidgets
 
@@ -29,7 +29,7 @@ __all__ = ["MatchCutMode", "PairView", "pair_frames"]
 ACCEPTED, REJECTED = "accepted", "rejected"
 
 
-def pair_frames(pair: Dict[str, Any]) -> tuple:
+def pair_frames(pair: dict[str, Any]) -> tuple:
     """``((media, frame) of A's last frame, (media, frame) of B's first frame)``."""
     a, b = pair["a"], pair["b"]
     return (a["media"], int(a["end"]) - 1), (b["media"], int(b["start"]))
@@ -84,12 +84,12 @@ class MatchCutMode(Mode):
     title = "Match cuts"
     layer_kind = "mask"
 
-    def __init__(self, panel: "MoviolaPanel") -> None:
+    def __init__(self, panel: MoviolaPanel) -> None:
         super().__init__(panel)
-        self.result: Optional[Dict[str, Any]] = None
-        self.pairs: List[Dict[str, Any]] = []
-        self.decisions: Dict[int, str] = {}
-        self.exported: List[str] = []
+        self.result: Optional[dict[str, Any]] = None
+        self.pairs: list[dict[str, Any]] = []
+        self.decisions: dict[int, str] = {}
+        self.exported: list[str] = []
         self.view = PairView()
         self.top = QtWidgets.QSpinBox()
         self.top.setRange(1, 200)
@@ -134,7 +134,7 @@ class MatchCutMode(Mode):
         self.job.run({"inputs": [media.input], "out": os.path.join(self.panel.output_dir, "matchcuts"),
                       "top": int(self.top.value())})
 
-    def _found(self, result: Dict[str, Any]) -> None:
+    def _found(self, result: dict[str, Any]) -> None:
         self.result = result
         self.pairs = list(result.get("pairs") or [])
         self.decisions = {}
@@ -145,7 +145,7 @@ class MatchCutMode(Mode):
         if self.pairs:
             self.list.setCurrentRow(0)
 
-    def _item_text(self, pair: Dict[str, Any]) -> str:
+    def _item_text(self, pair: dict[str, Any]) -> str:
         mark = {ACCEPTED: "✓ ", REJECTED: "✗ "}.get(self.decisions.get(pair["rank"], ""), "   ")
         return (f"{mark}#{pair['rank']} {pair['flavor']} {pair['score']:.2f}  "
                 f"{pair['a']['clip']} → {pair['b']['clip']}")
@@ -157,7 +157,7 @@ class MatchCutMode(Mode):
         (ma, fa), (mb, fb) = pair_frames(pair)
         caption = f"#{pair['rank']} {pair['flavor']} · score {pair['score']:.2f} · {pair.get('note', '')}"
         labels = (f"A: {pair['a']['clip']} · last frame {fa}", f"B: {pair['b']['clip']} · first frame {fb}")
-        got: Dict[str, FrameImage] = {}
+        got: dict[str, FrameImage] = {}
 
         def ready(side: str) -> Any:
             def done(key: Any, image: Optional[FrameImage], error: Optional[BaseException]) -> None:
@@ -183,7 +183,7 @@ class MatchCutMode(Mode):
         if row + 1 < len(self.pairs):
             self.list.setCurrentRow(row + 1)
 
-    def accepted(self) -> List[int]:
+    def accepted(self) -> list[int]:
         return sorted(r for r, d in self.decisions.items() if d == ACCEPTED)
 
     def export(self) -> None:
@@ -196,7 +196,7 @@ class MatchCutMode(Mode):
                                on_done=self._exported,
                                on_error=lambda e: self.panel.show_message(describe_error(e, "export"), True))
 
-    def _exported(self, paths: List[str]) -> None:
+    def _exported(self, paths: list[str]) -> None:
         self.exported = paths
         self.panel.show_message(f"exported {len(self.accepted())} match cuts: "
                                 + ", ".join(os.path.basename(p) for p in paths))

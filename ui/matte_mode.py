@@ -10,7 +10,7 @@ that has prompts shows its own preview instead, so a correction is seen at once.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from qtpy import QtCore, QtWidgets
 
@@ -33,16 +33,16 @@ class MatteMode(Mode):
 
     previewShown = QtCore.Signal(int)   # frame whose fresh preview mask arrived
 
-    def __init__(self, panel: "MoviolaPanel") -> None:
+    def __init__(self, panel: MoviolaPanel) -> None:
         super().__init__(panel)
         self.model = PromptModel()
         self.model.subscribe(self._prompts_changed)
-        self.previews: Dict[int, FrameImage] = {}
-        self.preview_requests: List[Dict[str, Any]] = []   # what was sent, newest last
-        self._preview_busy: Dict[int, bool] = {}
-        self._preview_dirty: Dict[int, bool] = {}
-        self.result: Optional[Dict[str, Any]] = None
-        self.result_files: Dict[int, str] = {}
+        self.previews: dict[int, FrameImage] = {}
+        self.preview_requests: list[dict[str, Any]] = []   # what was sent, newest last
+        self._preview_busy: dict[int, bool] = {}
+        self._preview_dirty: dict[int, bool] = {}
+        self.result: Optional[dict[str, Any]] = None
+        self.result_files: dict[int, str] = {}
         self._run = 0          # bumped by each applied result: its masks get new keys
         self._generation = 0   # bumped by each new clip: late answers for the old one are dropped
         self.backend = "auto"      # SAM 2 where its weights are installed, else classical
@@ -210,7 +210,7 @@ class MatteMode(Mode):
             return False
         return True
 
-    def _preview_done(self, run: int, frame: int, result: Dict[str, Any]) -> None:
+    def _preview_done(self, run: int, frame: int, result: dict[str, Any]) -> None:
         if run != self._generation:
             return
         latest = self._preview_finished(frame)
@@ -244,7 +244,7 @@ class MatteMode(Mode):
         self.apply.run(params)
         self._update_buttons()
 
-    def _applied(self, result: Dict[str, Any]) -> None:
+    def _applied(self, result: dict[str, Any]) -> None:
         self._run += 1
         self.result = result
         self.result_files = {int(f): p for f, p in zip(result.get("frames", []), result.get("files", []))}

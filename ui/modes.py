@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from qtpy import QtWidgets
 
@@ -36,7 +36,7 @@ class MediaClip:
 
 
 # What a mode needs under the plate on a frame: nothing, an image it holds, or one to fetch.
-LayerNeed = Optional[Tuple[str, Any]]  # ("ready", FrameImage) | ("fetch", (key, loader, engine))
+LayerNeed = Optional[tuple[str, Any]]  # ("ready", FrameImage) | ("fetch", (key, loader, engine))
 
 
 class Mode(QtWidgets.QWidget):
@@ -46,7 +46,7 @@ class Mode(QtWidgets.QWidget):
     layer_kind = "mask"
     interactive = False
 
-    def __init__(self, panel: "MoviolaPanel") -> None:
+    def __init__(self, panel: MoviolaPanel) -> None:
         super().__init__()
         self.panel = panel
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Optional
 
 from qtpy import QtCore, QtGui, QtWidgets
 
@@ -47,9 +47,9 @@ class MoviolaPanel(QtWidgets.QWidget):
         self.store = FrameStore(self.worker, parent=self)
         self.plate_width = plate_width
         self.media: Optional[MediaClip] = None
-        self.units: List[Any] = []
+        self.units: list[Any] = []
         self.frame = 0
-        self.messages: List[Tuple[str, bool]] = []
+        self.messages: list[tuple[str, bool]] = []
         self.output_dir = output_dir or tempfile.mkdtemp(prefix="moviola-panel-")
 
         self.status = EngineStatus(self.worker, poll_ms=poll_ms, autostart=autostart)
@@ -81,7 +81,7 @@ class MoviolaPanel(QtWidgets.QWidget):
         self.message_label = QtWidgets.QLabel("")
         self.message_label.setWordWrap(True)
 
-        self.modes: List[Mode] = []
+        self.modes: list[Mode] = []
         self.mode_tabs = QtWidgets.QTabWidget()
         self.central = QtWidgets.QStackedWidget()
         viewer_page = QtWidgets.QWidget()
@@ -203,7 +203,7 @@ class MoviolaPanel(QtWidgets.QWidget):
         self._set_media(MediaClip(path, unit.media_path, unit.first_frame, unit.last_frame,
                                   unit.clip_name, index))
 
-    def _probed(self, path: str, result: Dict[str, Any]) -> None:
+    def _probed(self, path: str, result: dict[str, Any]) -> None:
         info = result["media"][0]
         self.units = []
         self.clip_combo.clear()

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Optional
 
-Box = Tuple[float, float, float, float]
+Box = tuple[float, float, float, float]
 
 
 @dataclass
@@ -26,7 +26,7 @@ class Keyframe:
     """The prompts on one frame for one object."""
 
     frame: int
-    points: List[Point] = field(default_factory=list)
+    points: list[Point] = field(default_factory=list)
     box: Optional[Box] = None
 
     @property
@@ -34,8 +34,8 @@ class Keyframe:
         """A keyframe needs at least one include click or a box (docs/mattes.md)."""
         return self.box is not None or any(p.include for p in self.points)
 
-    def to_wire(self, object_id: int = 1) -> Dict[str, Any]:
-        body: Dict[str, Any] = {
+    def to_wire(self, object_id: int = 1) -> dict[str, Any]:
+        body: dict[str, Any] = {
             "frame": self.frame, "object": object_id,
             "include": [[p.x, p.y] for p in self.points if p.include],
             "exclude": [[p.x, p.y] for p in self.points if not p.include]}
@@ -50,30 +50,30 @@ class PromptModel:
     def __init__(self, object_id: int = 1, limit: int = 200) -> None:
         self.object_id = object_id
         self.limit = limit
-        self._keyframes: Dict[int, Keyframe] = {}
-        self._undo: List[Dict[int, Keyframe]] = []
-        self._redo: List[Dict[int, Keyframe]] = []
-        self._listeners: List[Callable[[Optional[int]], None]] = []
+        self._keyframes: dict[int, Keyframe] = {}
+        self._undo: list[dict[int, Keyframe]] = []
+        self._redo: list[dict[int, Keyframe]] = []
+        self._listeners: list[Callable[[Optional[int]], None]] = []
 
     # --- reading -----------------------------------------------------------------------------
 
     def keyframe(self, frame: int) -> Optional[Keyframe]:
         return self._keyframes.get(frame)
 
-    def frames(self) -> List[int]:
+    def frames(self) -> list[int]:
         return sorted(self._keyframes)
 
-    def keyframes(self) -> List[Keyframe]:
+    def keyframes(self) -> list[Keyframe]:
         return [self._keyframes[f] for f in self.frames()]
 
-    def usable_keyframes(self) -> List[Keyframe]:
+    def usable_keyframes(self) -> list[Keyframe]:
         return [k for k in self.keyframes() if k.usable]
 
-    def to_wire(self) -> List[Dict[str, Any]]:
+    def to_wire(self) -> list[dict[str, Any]]:
         """The ``keyframes`` parameter of the ``matte`` job."""
         return [k.to_wire(self.object_id) for k in self.usable_keyframes()]
 
-    def prompts(self, frame: int) -> Dict[str, Any]:
+    def prompts(self, frame: int) -> dict[str, Any]:
         """The ``include``/``exclude``/``box`` parameters of ``matte_preview`` for ``frame``."""
         key = self._keyframes.get(frame)
         if key is None:

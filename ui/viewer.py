@@ -8,7 +8,8 @@ a point selects it; dragging it moves it; Delete, Backspace or Shift+click remov
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from collections.abc import Sequence
+from typing import Optional
 
 from qtpy import QtCore, QtGui, QtWidgets
 
@@ -27,7 +28,7 @@ _RAMP = ((0.0, (48, 18, 59)), (0.25, (50, 128, 220)), (0.5, (40, 200, 130)),
          (0.75, (240, 200, 40)), (1.0, (250, 250, 180)))
 
 
-def _ramp_table() -> List[int]:
+def _ramp_table() -> list[int]:
     table = []
     for i in range(256):
         t = i / 255.0
@@ -81,11 +82,11 @@ class Viewer(QtWidgets.QWidget):
         self.depth_view = "beside"
         self.depth_colour = "false"         # "false" or "grey"
         self.interactive = False
-        self.points: List[Tuple[float, float, bool]] = []
-        self.box: Optional[Tuple[float, float, float, float]] = None
+        self.points: list[tuple[float, float, bool]] = []
+        self.box: Optional[tuple[float, float, float, float]] = None
         self.selected: Optional[int] = None
         self.caption = ""
-        self.history: List[Tuple[Optional[int], Optional[int]]] = []  # (plate, layer) frames shown
+        self.history: list[tuple[Optional[int], Optional[int]]] = []  # (plate, layer) frames shown
         self._composed: Optional[QtGui.QImage] = None
         self._press: Optional[QtCore.QPointF] = None
         self._press_button = QtCore.Qt.NoButton
@@ -104,7 +105,7 @@ class Viewer(QtWidgets.QWidget):
         return None if self.layer is None else self.layer.frame
 
     @property
-    def source_size(self) -> Tuple[int, int]:
+    def source_size(self) -> tuple[int, int]:
         if self.plate is not None:
             return self.plate.source_width, self.plate.source_height
         return 16, 9
@@ -124,8 +125,8 @@ class Viewer(QtWidgets.QWidget):
         """Change only the layer (a fresh preview of the frame already shown)."""
         self.set_frame(self.plate, layer, kind)
 
-    def set_prompts(self, points: Sequence[Tuple[float, float, bool]],
-                    box: Optional[Tuple[float, float, float, float]]) -> None:
+    def set_prompts(self, points: Sequence[tuple[float, float, bool]],
+                    box: Optional[tuple[float, float, float, float]]) -> None:
         self.points = list(points)
         self.box = box
         if self.selected is not None and self.selected >= len(self.points):
@@ -149,7 +150,7 @@ class Viewer(QtWidgets.QWidget):
 
     # --- geometry ----------------------------------------------------------------------------
 
-    def image_rects(self) -> List[QtCore.QRectF]:
+    def image_rects(self) -> list[QtCore.QRectF]:
         """Where the plate (and, side by side, the depth) is drawn, at the plate's aspect."""
         sw, sh = self.source_size
         beside = self.layer is not None and self.layer_kind == "depth" and self.depth_view == "beside"
@@ -163,7 +164,7 @@ class Viewer(QtWidgets.QWidget):
         return [QtCore.QRectF(margin + i * (cell_w + margin) + (cell_w - w) / 2, top, w, h)
                 for i in range(count)]
 
-    def to_source(self, pos: QtCore.QPointF) -> Optional[Tuple[float, float]]:
+    def to_source(self, pos: QtCore.QPointF) -> Optional[tuple[float, float]]:
         """Widget position → full-resolution source pixel; None outside the image."""
         rect = self.image_rects()[0]
         if not rect.contains(pos):
@@ -243,7 +244,7 @@ class Viewer(QtWidgets.QWidget):
                 self.boxDrawn.emit(a[0], a[1], b[0], b[1])
         self.update()
 
-    def _clamped(self, pos: QtCore.QPointF) -> Tuple[float, float]:
+    def _clamped(self, pos: QtCore.QPointF) -> tuple[float, float]:
         rect = self.image_rects()[0]
         x = min(max(pos.x(), rect.left()), rect.right() - 0.01)
         y = min(max(pos.y(), rect.top()), rect.bottom() - 0.01)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import threading
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Optional
 
 from qtpy import QtCore
 
@@ -26,18 +26,18 @@ Connect = Callable[[], EngineClient]
 class Task:
     """One call in flight: its id, a cancel flag, and a way to report progress."""
 
-    def __init__(self, worker: "EngineWorker", task_id: int) -> None:
+    def __init__(self, worker: EngineWorker, task_id: int) -> None:
         self.id = task_id
         self._worker = worker
         self.cancelled = False
         self.job_id: Optional[str] = None
 
-    def progress(self, body: Dict[str, Any]) -> None:
+    def progress(self, body: dict[str, Any]) -> None:
         self._worker._deliver_signal.emit(self.id, "progress", body)
 
 
 class _Call(QtCore.QRunnable):
-    def __init__(self, worker: "EngineWorker", task: Task, fn: Callable[[Any, Task], Any],
+    def __init__(self, worker: EngineWorker, task: Task, fn: Callable[[Any, Task], Any],
                  engine: bool) -> None:
         super().__init__()
         self.setAutoDelete(True)
@@ -77,10 +77,10 @@ class EngineWorker(QtCore.QObject):
         self._pool.setMaxThreadCount(threads)
         self._pool.setExpiryTimeout(-1)  # threads keep their clients; closed in shutdown()
         self._local = threading.local()
-        self._clients: List[EngineClient] = []
+        self._clients: list[EngineClient] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._callbacks: Dict[int, tuple] = {}
+        self._callbacks: dict[int, tuple] = {}
         self._generation = 0     # bumped by reset_clients(): threads then reconnect
         self._closed = False
         self._deliver_signal.connect(self._deliver, QtCore.Qt.QueuedConnection)
@@ -88,7 +88,7 @@ class EngineWorker(QtCore.QObject):
     def call(self, fn: Callable[[EngineClient, Task], Any], *,
              on_done: Optional[Callable[[Any], None]] = None,
              on_error: Optional[Callable[[BaseException], None]] = None,
-             on_progress: Optional[Callable[[Dict[str, Any]], None]] = None,
+             on_progress: Optional[Callable[[dict[str, Any]], None]] = None,
              engine: bool = True) -> Task:
         """Run ``fn(client, task)`` on a pool thread; the callbacks run on the UI thread.
 
@@ -165,7 +165,7 @@ class EngineWorker(QtCore.QObject):
             on_error(value)
 
 
-def run_job(client: EngineClient, task: Task, kind: str, params: Dict[str, Any]) -> Dict[str, Any]:
+def run_job(client: EngineClient, task: Task, kind: str, params: dict[str, Any]) -> dict[str, Any]:
     """Submit a job and wait for it in a pool thread, reporting its id first, then progress."""
     handle: JobHandle = client.submit(kind, params)
     task.job_id = handle.job_id

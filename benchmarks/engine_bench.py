@@ -91,7 +91,8 @@ def make_1080p(path: Path, frames: int) -> Path:
         stream.options = {"crf": "20", "preset": "veryfast", "g": "24"}
         for i in range(frames):
             img = base[i % 64: i % 64 + 1080, (2 * i) % 64: (2 * i) % 64 + 1920]
-            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+            for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
@@ -144,8 +145,9 @@ def main() -> int:
                 baseline = pyav_decode_fps(clip)
                 for fmt, width in (("jpg", 0), ("jpg", 960), ("png", 0)):
                     t0 = time.perf_counter()
-                    result = client.submit("proxy", {"input": str(clip), "out": str(tmp_path / f"o-{fmt}-{width}"),
-                                                     "format": fmt, "max_width": width}).wait()
+                    params = {"input": str(clip), "out": str(tmp_path / f"o-{fmt}-{width}"),
+                              "format": fmt, "max_width": width}
+                    result = client.submit("proxy", params).wait()
                     fps = len(result["files"]) / (time.perf_counter() - t0)
                     figures[f"proxy_{fmt}_{width or 'full'}_fps"] = fps
                     figures[f"proxy_{fmt}_{width or 'full'}_vs_decode"] = fps / baseline

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -267,7 +267,7 @@ class Scene:
         return mx.astype(np.float32), my.astype(np.float32), visible
 
 
-@lru_cache(maxsize=None)
+@cache
 def make_scene(motion: str, frames: int = 16, size: tuple[int, int] = (160, 120),
                hfov_deg: float = 50.0) -> Scene:
     """The standard scene seen along ``motion`` for ``frames`` frames at ``size`` (w, h);

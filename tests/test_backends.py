@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from moviola.engine import backends
 from moviola.engine.backends import Where
 from moviola.engine.depth import backends as depth_backends

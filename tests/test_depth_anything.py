@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+
 from depth_scenes import make_scene, tiny_depth_anything
 from fake_tensorrt import FakeTensorRT
 from moviola.engine.depth import backends

@@ -14,6 +14,7 @@ import numpy as np
 import OpenImageIO as oiio
 import opentimelineio as otio
 import pytest
+
 from depth_scenes import make_scene, tiny_depth_anything, write_movie, write_sequence
 from engine_harness import engine_env
 from moviola.engine.depth import metrics
@@ -212,4 +213,5 @@ def test_cli_on_a_timeline_prints_json_and_writes_an_aligned_track(engine, truck
     assert len(summary["files"]) == 20 and summary["channel"] == "depth.Z"
     result = otio.adapters.read_from_file(summary["otio"])
     src, depth = result.video_tracks()
-    assert [c.range_in_parent() for c in src.find_clips()] == [c.range_in_parent() for c in depth.find_clips()]
+    assert [c.range_in_parent() for c in src.find_clips()] == \
+        [c.range_in_parent() for c in depth.find_clips()]

@@ -32,6 +32,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+
 from depth_scenes import make_scene
 from moviola.engine.depth import metrics
 from moviola.engine.depth.base import Prediction

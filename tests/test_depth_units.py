@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from moviola.engine.depth import metrics
 from moviola.engine.depth.base import Prediction, even_shape
 from moviola.engine.depth.fill import fill
 from moviola.engine.depth.links import Link, measure_link
 from moviola.engine.depth.normalise import plan
-from moviola.engine.imaging.display import display_rgb8
 from moviola.engine.depth.stabilise import Stabiliser, solve_banded
+from moviola.engine.imaging.display import display_rgb8
 from moviola.plugin import errors
 
 

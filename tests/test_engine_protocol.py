@@ -219,7 +219,7 @@ def test_protocol_doc_names_every_type_and_code():
         assert f"`{msg_type.value}`" in text, msg_type
     for code in errors.ERRORS_BY_CODE:
         assert f"`{code}`" in text, code
-    assert "%d.%d" % wire.PROTOCOL_VERSION in text
+    assert "{}.{}".format(*wire.PROTOCOL_VERSION) in text
 
 
 def test_busy_stream_keeps_an_attached_job_alive(client):

@@ -21,8 +21,8 @@ import pytest
 
 from engine_harness import start_engine_process, wait_gone
 from matte_clips import render_matte_clip
-from synthetic import write_sequence, write_video
 from moviola.plugin import errors
+from synthetic import write_sequence, write_video
 
 LIMIT = 40 * 1024   # the tester's `ulimit -f 40`
 

@@ -3,6 +3,7 @@ context, and one resolved input that travels from check to run (each input probe
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter
 
@@ -127,7 +128,7 @@ def test_without_an_engine_view_no_model_is_known(view):
 ])
 def test_bounds_are_declared_once_and_name_the_parameter(clip, view, tmp_path, param, value, words):
     raw = {"input": str(clip.path), "out": str(tmp_path), "keyframes": [], param: value}
-    with pytest.raises(errors.InvalidParamsError, match=words.replace("(", r"\(").replace(")", r"\)")) as caught:
+    with pytest.raises(errors.InvalidParamsError, match=re.escape(words)) as caught:
         MatteJob().prepare(raw, view)
     assert caught.value.detail["param"] == param
 

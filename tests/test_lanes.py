@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from engine_harness import start_engine_process
-from synthetic import write_video
 from moviola.engine.jobs.frame import FrameJob
 from moviola.engine.jobs.matte import MatteJob, MattePreviewJob
 from moviola.engine.jobs.probe import ProbeJob
 from moviola.engine.lanes import BATCH, INTERACTIVE, InteractiveGate, lane_of
 from moviola.plugin import errors
+from synthetic import write_video
 
 CLIP_FRAMES = 48
 

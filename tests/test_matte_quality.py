@@ -6,15 +6,14 @@ Synthetic clips (tests/matte_clips.py) have exact mattes; the real DAVIS clips i
 
 from __future__ import annotations
 
-
 import cv2
 import numpy as np
 import OpenImageIO as oiio
 import pytest
 
 from matte_clips import prompts_from_mask, render_matte_clip
-from shared_data import MISSING_REASON, SHARED_DATA
 from moviola.engine.matte.metrics import ClipScore
+from shared_data import MISSING_REASON, SHARED_DATA
 
 DAVIS = SHARED_DATA / "davis"
 

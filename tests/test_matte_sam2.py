@@ -17,7 +17,6 @@ pytest.importorskip("transformers")
 
 from fake_tensorrt import GPU, FakeTensorRT  # noqa: E402
 from matte_clips import render_matte_clip  # noqa: E402
-from sam2_tiny import tiny_config  # noqa: E402
 from moviola.engine.jobs.base import JobContext  # noqa: E402
 from moviola.engine.jobs.matte import MatteJob  # noqa: E402
 from moviola.engine.matte.prompts import Prompts  # noqa: E402
@@ -25,6 +24,7 @@ from moviola.engine.matte.sam2 import Sam2Backend  # noqa: E402
 from moviola.engine.matte.tensorrt import OUTPUTS, TensorRTAccelerator  # noqa: E402
 from moviola.engine.models.registry import ModelRegistry, ModelSpec, WeightFile  # noqa: E402
 from moviola.engine.models.store import WeightsError, WeightsStore  # noqa: E402
+from sam2_tiny import tiny_config  # noqa: E402
 
 MODEL = "sam2-test-tiny"
 

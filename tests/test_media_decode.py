@@ -9,6 +9,11 @@ from fractions import Fraction
 import numpy as np
 import OpenImageIO as oiio
 import pytest
+
+from moviola.engine.media.sequence import SequenceReader
+from moviola.engine.media.source import FrameSource, open_source
+from moviola.engine.media.video import VideoReader
+from moviola.plugin.errors import FrameRangeError, MediaDecodeError
 from synthetic import (
     decode_all,
     frame_pattern,
@@ -19,11 +24,6 @@ from synthetic import (
     write_vfr_video,
     write_video,
 )
-
-from moviola.engine.media.sequence import SequenceReader
-from moviola.engine.media.source import FrameSource, open_source
-from moviola.engine.media.video import VideoReader
-from moviola.plugin.errors import FrameRangeError, MediaDecodeError
 
 NTSC = Fraction(24000, 1001)
 N = 40

@@ -9,10 +9,10 @@ import msgpack
 import numpy as np
 import OpenImageIO as oiio
 import pytest
-from synthetic import decode_all, image_frames, write_sequence, write_video, write_vfr_video
 
 from moviola.engine.media.probe import MediaInfo, probe
 from moviola.plugin.errors import MediaDecodeError, MediaNotFoundError, MoviolaError
+from synthetic import decode_all, image_frames, write_sequence, write_vfr_video, write_video
 
 NTSC = Fraction(24000, 1001)
 

@@ -14,7 +14,6 @@ import numpy as np
 import OpenImageIO as oiio
 import opentimelineio as otio
 import pytest
-from synthetic import image_frames
 
 from moviola.engine.media import faults
 from moviola.engine.media.outputs import (
@@ -35,6 +34,7 @@ from moviola.plugin.errors import (
     OutputPathError,
     OutputWriteError,
 )
+from synthetic import image_frames
 
 
 def _files(folder: Path) -> list[str]:

@@ -45,7 +45,8 @@ def test_panel_runs_on_pyside2(engine, tmp_path):
     python = host_python()
     if python is None:
         if os.environ.get("CI"):
-            pytest.fail("CI must provide Python 3.10 with PySide2, qtpy and the client's dependencies (.venv310)")
+            pytest.fail("CI must provide Python 3.10 with PySide2, qtpy and the client's dependencies "
+                        "(.venv310)")
         pytest.skip("no Python 3.10 with PySide2 here; .ci/run creates .venv310")
     (tmp_path / "moviola").mkdir()
     for part in ("plugin", "ui"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Literal, Optional
+from typing import Any, Literal
 
 import pytest
 
@@ -26,8 +26,8 @@ class Modern:
 @dataclass(frozen=True)
 class Classic:
     kind: str
-    params: Dict[str, Any] = field(default_factory=dict)
-    frames: Optional[List[int]] = None
+    params: dict[str, Any] = field(default_factory=dict)
+    frames: list[int] | None = None
     scale: float = 1.0
     mode: Literal["a", "b"] = "a"
 

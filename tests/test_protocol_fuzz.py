@@ -63,7 +63,8 @@ def test_decode_envelope_shaped_maps(data):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(list(wire.REQUEST_BODIES)), st.dictionaries(st.text(max_size=10), msgpack_values, max_size=4))
+@given(st.sampled_from(list(wire.REQUEST_BODIES)),
+       st.dictionaries(st.text(max_size=10), msgpack_values, max_size=4))
 def test_parse_body_raises_only_typed_errors(msg_type, body):
     try:
         wire.parse_body(msg_type, body)

@@ -8,8 +8,15 @@ import opentimelineio as otio
 import pytest
 
 from moviola.plugin.errors import InvalidParamsError, OutputPathError
-from moviola.plugin.results import (MarkerSpec, SequenceOutput, add_markers, add_result_track,
-                                    add_result_tracks, result_timeline, write_timeline)
+from moviola.plugin.results import (
+    MarkerSpec,
+    SequenceOutput,
+    add_markers,
+    add_result_track,
+    add_result_tracks,
+    result_timeline,
+    write_timeline,
+)
 from moviola.plugin.timeline import read_timeline, timeline_from_media, work_units
 
 RT = otio.opentime.RationalTime

@@ -12,7 +12,6 @@ import numpy as np
 import opentimelineio as otio
 import pytest
 
-from shared_data import MISSING_REASON, SHARED_DATA
 from moviola.cli.main import main as cli_main
 from moviola.engine.media.source import open_source
 from moviola.engine.shots.classical import ClassicalDetector
@@ -20,6 +19,7 @@ from moviola.engine.shots.detect import available_backends, choose_backend, dete
 from moviola.engine.shots.metrics import score_cuts
 from moviola.plugin import errors
 from reels import ShotSpec, cuts_reel, encode, shot_frames
+from shared_data import MISSING_REASON, SHARED_DATA
 
 REAL = SHARED_DATA / "shots"
 
@@ -183,7 +183,8 @@ def test_shots_of_a_timeline_place_cuts_on_the_record(client, reels, tmp_path):
     result = client.submit("shots", {"input": str(path), "out": str(tmp_path)}).wait()
     assert [(c["frame"], c["clip"], c["record_frame"]) for c in result["cuts"]] == \
         [(70, "c60", 10), (245, "c230", 45)]
-    assert len(result["shots"]) == 4 and len(list(otio.adapters.read_from_file(result["otio"]).find_clips())) == 4
+    assert len(result["shots"]) == 4
+    assert len(list(otio.adapters.read_from_file(result["otio"]).find_clips())) == 4
 
 
 def test_bad_shots_input_is_refused_before_work(client, tmp_path):

@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+
 from fake_tensorrt import GPU, FakeTensorRT
 from moviola.engine.models import tensorrt
 from moviola.engine.models.tensorrt import EngineSpec, ShapeRange, TrtBuilder

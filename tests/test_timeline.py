@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from fractions import Fraction
@@ -10,8 +11,14 @@ import opentimelineio as otio
 import pytest
 
 from moviola.plugin.errors import InvalidParamsError, MediaDecodeError, MediaNotFoundError
-from moviola.plugin.timeline import (WorkUnit, parse_rate, read_timeline, timeline_from_media,
-                                     url_to_path, work_units)
+from moviola.plugin.timeline import (
+    WorkUnit,
+    parse_rate,
+    read_timeline,
+    timeline_from_media,
+    url_to_path,
+    work_units,
+)
 
 RT = otio.opentime.RationalTime
 TR = otio.opentime.TimeRange
@@ -329,7 +336,7 @@ def test_timeline_from_sequence_with_info_and_by_scanning(tmp_path):
     assert (u.media_kind, u.first_frame, u.frame_count, u.rate) == ("image_sequence", 1001, 3, 25)
     assert u.media_path == pattern
     for f in (1001, 1002, 1003, 1004):
-        touch(tmp_path / "sh010.{:04d}.exr".format(f))
+        touch(tmp_path / f"sh010.{f:04d}.exr")
     tl = timeline_from_media(str(tmp_path / "sh010.####.exr"), None)
     (u,) = work_units(tl)
     assert (u.first_frame, u.frame_count, u.rate, u.problems) == (1001, 4, 24.0, ())
@@ -359,5 +366,5 @@ def test_work_unit_is_frozen():
     (u,) = work_units(timeline_of(one_track(movie_clip("A", "/m/a.mov", 0, 10))),
                       check_files=False)
     assert isinstance(u, WorkUnit)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         u.first_frame = 3  # type: ignore[misc]

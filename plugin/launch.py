@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from .discovery import (
     LOCK_FILE_NAME,
@@ -91,8 +91,8 @@ def start_engine(timeout: float = 30.0, discovery_file: Optional[Path] = None) -
 
 def _spawn(launch_log: Path) -> subprocess.Popen:
     with open_private(launch_log, "ab") as stderr:
-        kwargs = {}
-        if os.name == "nt":
+        kwargs: dict[str, Any] = {}  # Popen options that differ by platform
+        if sys.platform == "win32":
             kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS
         else:
             kwargs["start_new_session"] = True  # the engine outlives this client and its terminal

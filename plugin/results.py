@@ -19,13 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
 import opentimelineio as otio
+from opentimelineio.opentime import RationalTime, TimeRange
 
 from .errors import InvalidParamsError, OutputPathError
 from .temp_names import temp_name
 from .timeline import WorkUnit
-
-RationalTime = otio.opentime.RationalTime
-TimeRange = otio.opentime.TimeRange
 
 __all__ = ["SequenceOutput", "MarkerSpec", "result_timeline", "add_result_track",
            "add_result_tracks", "add_markers", "write_timeline", "WRITE_ADAPTERS"]

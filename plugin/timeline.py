@@ -19,11 +19,9 @@ from dataclasses import dataclass
 from typing import Any, Optional, Union
 
 import opentimelineio as otio
+from opentimelineio.opentime import RationalTime, TimeRange
 
 from .errors import InvalidParamsError, MediaDecodeError, MediaNotFoundError
-
-RationalTime = otio.opentime.RationalTime
-TimeRange = otio.opentime.TimeRange
 
 __all__ = ["WorkUnit", "read_timeline", "work_units", "timeline_from_media", "parse_rate",
            "url_to_path"]

@@ -205,17 +205,17 @@ def test_cancel_stops_a_running_propagation(qtbot, panel, sample, client):
 
 def test_depth_mode_shows_the_pass_of_the_frame_beside_the_plate(qtbot, panel, sample):
     open_clip(qtbot, panel, sample, clip=3)
-    panel.set_mode(panel.depth)
+    panel.set_mode(panel.depth_mode)
     assert not panel.viewer.interactive
-    with qtbot.waitSignal(panel.depth.job.finished, timeout=60000):
-        panel.depth.job.run_button.click()
+    with qtbot.waitSignal(panel.depth_mode.job.finished, timeout=60000):
+        panel.depth_mode.job.run_button.click()
     panel.step(3)
     want = panel.frame
     qtbot.waitUntil(lambda: panel.viewer.layer_frame == want == panel.viewer.plate_frame,
                     timeout=WAIT_MS)
     assert panel.viewer.layer_kind == "depth" and len(panel.viewer.image_rects()) == 2
-    panel.depth.layout_box.setCurrentText("Over")
-    panel.depth.colour.setCurrentText("Grey")
+    panel.depth_mode.layout_box.setCurrentText("Over")
+    panel.depth_mode.colour.setCurrentText("Grey")
     assert len(panel.viewer.image_rects()) == 1 and panel.viewer.depth_colour == "grey"
     panel.viewer.grab()
 

@@ -66,9 +66,9 @@ def test_screenshots_of_each_mode(qtbot, engine, tmp_path, folder):
         matte.view.setCurrentText("Overlay")
 
         # depth: the parallax pass of the same clip, in false colour beside the plate
-        panel.set_mode(panel.depth)
-        with qtbot.waitSignal(panel.depth.job.finished, timeout=WAIT_MS):
-            panel.depth.compute()
+        panel.set_mode(panel.depth_mode)
+        with qtbot.waitSignal(panel.depth_mode.job.finished, timeout=WAIT_MS):
+            panel.depth_mode.compute()
         qtbot.waitUntil(lambda: panel.viewer.layer_frame == want == panel.viewer.plate_frame
                         and panel.viewer.layer_kind == "depth", timeout=WAIT_MS)
         save(qtbot, panel, folder / "panel-depth.png")
@@ -77,7 +77,7 @@ def test_screenshots_of_each_mode(qtbot, engine, tmp_path, folder):
         panel.set_mode(panel.matchcuts)
         mode = panel.matchcuts
         with qtbot.waitSignal(mode.job.finished, timeout=WAIT_MS):
-            mode.find()
+            mode.find_matches()
         qtbot.waitUntil(lambda: mode.view.a is not None and mode.view.b is not None,
                         timeout=WAIT_MS)
         mode.decide("accepted")

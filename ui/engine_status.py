@@ -61,7 +61,7 @@ class EngineStatus(QtWidgets.QWidget):
         self._busy = False
         self.light = QtWidgets.QLabel("●")
         self.text = QtWidgets.QLabel(self.message)
-        self.text.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        self.text.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.jobs_label = QtWidgets.QLabel("")
         self.start_button = QtWidgets.QPushButton("Start engine")
         self.start_button.setVisible(False)

@@ -35,7 +35,7 @@ class FrameImage:
 
 
 def image_from_png(data: bytes) -> QtGui.QImage:
-    image = QtGui.QImage.fromData(QtCore.QByteArray(bytes(data)), "PNG")
+    image = QtGui.QImage.fromData(QtCore.QByteArray(bytes(data)))  # the format from its signature
     if image.isNull():
         raise ValueError("the engine sent an image Qt cannot decode")
     return image
@@ -63,7 +63,7 @@ def file_loader(path: str, frame: int) -> Callable[[Any, Any], FrameImage]:
         image = QtGui.QImage(path)
         if image.isNull():
             raise FileNotFoundError(f"cannot read {path}")
-        grey = image.convertToFormat(QtGui.QImage.Format_Grayscale8)
+        grey = image.convertToFormat(QtGui.QImage.Format.Format_Grayscale8)
         return FrameImage(frame, grey, image.width(), image.height(), {"path": path})
     return load
 
@@ -103,8 +103,8 @@ class FrameStore(QtCore.QObject):
             return
         self._waiting[key] = [ready]
         self.worker.call(loader, engine=engine,
-                         on_done=lambda image, key=key: self._finish(key, image, None),
-                         on_error=lambda exc, key=key: self._finish(key, None, exc))
+                         on_done=lambda image: self._finish(key, image, None),
+                         on_error=lambda exc: self._finish(key, None, exc))
 
     def put(self, key: Key, item: FrameImage) -> None:
         self._items[key] = item

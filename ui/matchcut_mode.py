@@ -53,7 +53,7 @@ class PairView(QtWidgets.QWidget):
 
     def paintEvent(self, event: QtGui.QPaintEvent) -> None:
         painter = QtGui.QPainter(self)
-        painter.setRenderHint(QtGui.QPainter.SmoothPixmapTransform)
+        painter.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform)
         painter.fillRect(self.rect(), QtGui.QColor(24, 24, 27))
         margin, top = 8.0, 34.0
         cell_w = (self.width() - 3 * margin) / 2
@@ -63,7 +63,8 @@ class PairView(QtWidgets.QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.15)
         painter.setFont(font)
         painter.drawText(QtCore.QRectF(margin, 6, self.width() - 2 * margin, 24),
-                         QtCore.Qt.AlignLeft | QtCore.Qt.AlignVCenter, self.caption)
+                         QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter,
+                         self.caption)
         for i, (image, label) in enumerate(((self.a, self.labels[0]), (self.b, self.labels[1]))):
             x = margin + i * (cell_w + margin)
             if image is None:
@@ -74,7 +75,7 @@ class PairView(QtWidgets.QWidget):
             rect = QtCore.QRectF(x + (cell_w - w) / 2, top + (cell_h - h) / 2, w, h)
             painter.drawImage(rect, image.image)
             painter.drawText(QtCore.QRectF(rect.x(), rect.bottom() + 2, rect.width(), 18),
-                             QtCore.Qt.AlignHCenter, label)
+                             QtCore.Qt.AlignmentFlag.AlignHCenter, label)
         painter.setPen(QtGui.QPen(QtGui.QColor(255, 200, 60), 2))
         mid = margin + cell_w + margin / 2
         painter.drawLine(QtCore.QPointF(mid, top), QtCore.QPointF(mid, top + cell_h))
@@ -95,7 +96,7 @@ class MatchCutMode(Mode):
         self.top.setRange(1, 200)
         self.top.setValue(10)
         self.job = JobControls(panel.worker, "Find match cuts", "matchcuts")
-        self.job.run_button.clicked.connect(self.find)
+        self.job.run_button.clicked.connect(self.find_matches)
         self.job.finished.connect(self._found)
         self.job.failed.connect(lambda text: panel.show_message(text, error=text != "cancelled"))
         self.list = QtWidgets.QListWidget()
@@ -126,7 +127,7 @@ class MatchCutMode(Mode):
         self.list.clear()
         self.view.set_pair(None, None, "Find match cuts, then pick a suggestion", self.view.labels)
 
-    def find(self) -> None:
+    def find_matches(self) -> None:
         media = self.panel.media
         if media is None:
             self.panel.show_message("Open a clip or a timeline first", error=True)
@@ -157,7 +158,7 @@ class MatchCutMode(Mode):
         (ma, fa), (mb, fb) = pair_frames(pair)
         caption = f"#{pair['rank']} {pair['flavor']} · score {pair['score']:.2f} · {pair.get('note', '')}"
         labels = (f"A: {pair['a']['clip']} · last frame {fa}", f"B: {pair['b']['clip']} · first frame {fb}")
-        got: dict[str, FrameImage] = {}
+        got: dict[str, Optional[FrameImage]] = {}
 
         def ready(side: str) -> Any:
             def done(key: Any, image: Optional[FrameImage], error: Optional[BaseException]) -> None:

@@ -170,11 +170,11 @@ class MatteMode(Mode):
             if not key.usable:
                 text += " (needs an include click or a box)"
             item = QtWidgets.QListWidgetItem(text)
-            item.setData(QtCore.Qt.UserRole, key.frame)
+            item.setData(QtCore.Qt.ItemDataRole.UserRole, key.frame)
             self.keyframe_list.addItem(item)
 
     def _go_to_keyframe(self, item: QtWidgets.QListWidgetItem) -> None:
-        self.panel.set_frame(int(item.data(QtCore.Qt.UserRole)))
+        self.panel.set_frame(int(item.data(QtCore.Qt.ItemDataRole.UserRole)))
 
     def _update_buttons(self) -> None:
         self.undo_button.setEnabled(self.model.can_undo)

@@ -68,7 +68,7 @@ class MoviolaPanel(QtWidgets.QWidget):
         self.out_button.clicked.connect(self._browse_output)
 
         self.viewer = Viewer()
-        self.slider = QtWidgets.QSlider(QtCore.Qt.Horizontal)
+        self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.slider.setEnabled(False)
         self.slider.valueChanged.connect(self.set_frame)
         self.prev_button = QtWidgets.QToolButton()
@@ -84,8 +84,8 @@ class MoviolaPanel(QtWidgets.QWidget):
         self.modes: list[Mode] = []
         self.mode_tabs = QtWidgets.QTabWidget()
         self.central = QtWidgets.QStackedWidget()
-        viewer_page = QtWidgets.QWidget()
-        page = QtWidgets.QVBoxLayout(viewer_page)
+        self.viewer_page = QtWidgets.QWidget()  # the central page of modes that draw on the plate
+        page = QtWidgets.QVBoxLayout(self.viewer_page)
         page.setContentsMargins(0, 0, 0, 0)
         page.addWidget(self.viewer, 1)
         scrub = QtWidgets.QHBoxLayout()
@@ -94,12 +94,12 @@ class MoviolaPanel(QtWidgets.QWidget):
         scrub.addWidget(self.next_button)
         scrub.addWidget(self.frame_label)
         page.addLayout(scrub)
-        self.central.addWidget(viewer_page)
+        self.central.addWidget(self.viewer_page)
         self.mode: Optional[Mode] = None
         self.matte = MatteMode(self)
-        self.depth = DepthMode(self)
+        self.depth_mode = DepthMode(self)  # not ``depth``: QWidget.depth() is Qt's colour depth
         self.matchcuts = MatchCutMode(self)
-        for mode in (self.matte, self.depth, self.matchcuts):
+        for mode in (self.matte, self.depth_mode, self.matchcuts):
             self._add_mode(mode)
         self.mode_tabs.currentChanged.connect(self._mode_changed)
 
@@ -111,7 +111,7 @@ class MoviolaPanel(QtWidgets.QWidget):
         top.addWidget(QtWidgets.QLabel("Output"), 1, 0)
         top.addWidget(self.out_edit, 1, 1)
         top.addWidget(self.out_button, 1, 2)
-        body = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
+        body = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         body.addWidget(self.central)
         body.addWidget(self.mode_tabs)
         body.setStretchFactor(0, 3)
@@ -140,7 +140,7 @@ class MoviolaPanel(QtWidgets.QWidget):
     def _mode_changed(self, index: int) -> None:
         self.mode = self.modes[index]
         view = self.mode.central()
-        self.central.setCurrentWidget(view if view is not None else self.central.widget(0))
+        self.central.setCurrentWidget(view if view is not None else self.viewer_page)
         self.viewer.interactive = self.mode.interactive
         if not self.mode.interactive:
             self.viewer.set_prompts([], None)
@@ -148,13 +148,13 @@ class MoviolaPanel(QtWidgets.QWidget):
         self.refresh(force=True)
 
     def _shortcuts(self) -> None:
-        context = QtCore.Qt.WidgetWithChildrenShortcut  # never steal a host's keys
+        context = QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut  # never steal a host's keys
         for keys, action in (("Left", lambda: self.step(-1)), ("Right", lambda: self.step(1)),
                              (",", lambda: self.step(-1)), (".", lambda: self.step(1)),
                              ("Shift+Left", lambda: self.step(-10)),
                              ("Shift+Right", lambda: self.step(10)),
-                             ("Home", lambda: self.media and self.set_frame(self.media.first_frame)),
-                             ("End", lambda: self.media and self.set_frame(self.media.last_frame)),
+                             ("Home", lambda: self.go_to_end(last=False)),
+                             ("End", lambda: self.go_to_end(last=True)),
                              ("Ctrl+Z", self.matte.model.undo),
                              ("Ctrl+Shift+Z", self.matte.model.redo),
                              ("Ctrl+Y", self.matte.model.redo)):
@@ -247,6 +247,11 @@ class MoviolaPanel(QtWidgets.QWidget):
     def step(self, delta: int) -> None:
         self.set_frame(self.frame + delta)
 
+    def go_to_end(self, last: bool) -> None:
+        """The clip's first frame, or its last."""
+        if self.media is not None:
+            self.set_frame(self.media.last_frame if last else self.media.first_frame)
+
     def plate_key(self, frame: int) -> Key:
         assert self.media is not None
         return (self.media.media_path, frame, "plate")
@@ -323,7 +328,7 @@ class MoviolaPanel(QtWidgets.QWidget):
         The engine keeps running; jobs the panel started are its own (attached), so they stop.
         """
         self.status.timer.stop()
-        for jobs in (self.matte.apply, self.depth.job, self.matchcuts.job):
+        for jobs in (self.matte.apply, self.depth_mode.job, self.matchcuts.job):
             if jobs.running:
                 jobs.cancel()
         self.worker.shutdown()

@@ -46,7 +46,7 @@ _FALSE_COLOUR = _ramp_table()
 
 def _bytes_of(image: QtGui.QImage) -> bytes:
     bits = image.constBits()
-    size = image.sizeInBytes() if hasattr(image, "sizeInBytes") else image.byteCount()
+    size = image.sizeInBytes()  # Qt 5.10+: every host's Qt has it
     if hasattr(bits, "setsize"):  # a sip.voidptr (PyQt)
         bits.setsize(size)
     return bytes(bits)[:size]
@@ -54,12 +54,12 @@ def _bytes_of(image: QtGui.QImage) -> bytes:
 
 def false_colour(grey: QtGui.QImage) -> QtGui.QImage:
     """An 8-bit grey image through a colour ramp (0 far/dark → 255 near/bright)."""
-    grey = grey.convertToFormat(QtGui.QImage.Format_Grayscale8)
+    grey = grey.convertToFormat(QtGui.QImage.Format.Format_Grayscale8)
     data = _bytes_of(grey)
     indexed = QtGui.QImage(data, grey.width(), grey.height(), grey.bytesPerLine(),
-                           QtGui.QImage.Format_Indexed8)
+                           QtGui.QImage.Format.Format_Indexed8)
     indexed.setColorTable(_FALSE_COLOUR)
-    return indexed.convertToFormat(QtGui.QImage.Format_RGB32)  # a copy: ``data`` may go
+    return indexed.convertToFormat(QtGui.QImage.Format.Format_RGB32)  # a copy: ``data`` may go
 
 
 class Viewer(QtWidgets.QWidget):
@@ -73,7 +73,7 @@ class Viewer(QtWidgets.QWidget):
     def __init__(self, parent: Optional[QtWidgets.QWidget] = None) -> None:
         super().__init__(parent)
         self.setMinimumSize(320, 180)
-        self.setFocusPolicy(QtCore.Qt.StrongFocus)
+        self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(False)
         self.plate: Optional[FrameImage] = None
         self.layer: Optional[FrameImage] = None
@@ -89,7 +89,7 @@ class Viewer(QtWidgets.QWidget):
         self.history: list[tuple[Optional[int], Optional[int]]] = []  # (plate, layer) frames shown
         self._composed: Optional[QtGui.QImage] = None
         self._press: Optional[QtCore.QPointF] = None
-        self._press_button = QtCore.Qt.NoButton
+        self._press_button = QtCore.Qt.MouseButton.NoButton
         self._press_alt = False
         self._drag_point: Optional[int] = None
         self._drag_to: Optional[QtCore.QPointF] = None
@@ -196,7 +196,8 @@ class Viewer(QtWidgets.QWidget):
         pos = QtCore.QPointF(event.pos())
         hit = self._point_at(pos)
         if hit is not None:
-            if event.modifiers() & QtCore.Qt.ShiftModifier or event.button() == QtCore.Qt.MiddleButton:
+            shift = event.modifiers() & QtCore.Qt.KeyboardModifier.ShiftModifier
+            if shift or event.button() == QtCore.Qt.MouseButton.MiddleButton:
                 self.selected = None
                 self.pointDeleted.emit(hit)
                 return
@@ -208,7 +209,7 @@ class Viewer(QtWidgets.QWidget):
         self.selected = None
         self._press = pos
         self._press_button = event.button()
-        self._press_alt = bool(event.modifiers() & QtCore.Qt.AltModifier)
+        self._press_alt = bool(event.modifiers() & QtCore.Qt.KeyboardModifier.AltModifier)
 
     def mouseMoveEvent(self, event: QtGui.QMouseEvent) -> None:
         pos = QtCore.QPointF(event.pos())
@@ -236,7 +237,7 @@ class Viewer(QtWidgets.QWidget):
         if abs(pos.x() - start.x()) + abs(pos.y() - start.y()) <= _CLICK_SLOP:
             at = self.to_source(start)
             if at is not None:
-                include = self._press_button == QtCore.Qt.LeftButton and not self._press_alt
+                include = self._press_button == QtCore.Qt.MouseButton.LeftButton and not self._press_alt
                 self.pointAdded.emit(at[0], at[1], include)
         else:
             a, b = self.to_source(start), self._clamped(pos)
@@ -252,7 +253,7 @@ class Viewer(QtWidgets.QWidget):
 
     def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
         if self.interactive and self.selected is not None and event.key() in (
-                QtCore.Qt.Key_Delete, QtCore.Qt.Key_Backspace):
+                QtCore.Qt.Key.Key_Delete, QtCore.Qt.Key.Key_Backspace):
             index, self.selected = self.selected, None
             self.pointDeleted.emit(index)
             return
@@ -269,28 +270,28 @@ class Viewer(QtWidgets.QWidget):
         layer = self.layer.image
         if self.layer_kind == "depth":
             image = false_colour(layer) if self.depth_colour == "false" else \
-                layer.convertToFormat(QtGui.QImage.Format_RGB32)
+                layer.convertToFormat(QtGui.QImage.Format.Format_RGB32)
         elif self.mask_view == "isolate":
-            alpha = layer.scaled(plate.size(), QtCore.Qt.IgnoreAspectRatio,
-                                 QtCore.Qt.SmoothTransformation).convertToFormat(
-                                     QtGui.QImage.Format_Grayscale8)
-            image = plate.convertToFormat(QtGui.QImage.Format_ARGB32)
+            alpha = layer.scaled(plate.size(), QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
+                                 QtCore.Qt.TransformationMode.SmoothTransformation).convertToFormat(
+                                     QtGui.QImage.Format.Format_Grayscale8)
+            image = plate.convertToFormat(QtGui.QImage.Format.Format_ARGB32)
             image.setAlphaChannel(alpha)
         else:
-            image = QtGui.QImage(layer.size(), QtGui.QImage.Format_ARGB32)
+            image = QtGui.QImage(layer.size(), QtGui.QImage.Format.Format_ARGB32)
             image.fill(_TINT)
-            image.setAlphaChannel(layer.convertToFormat(QtGui.QImage.Format_Grayscale8))
+            image.setAlphaChannel(layer.convertToFormat(QtGui.QImage.Format.Format_Grayscale8))
         self._composed = image
         return image
 
     def paintEvent(self, event: QtGui.QPaintEvent) -> None:
         painter = QtGui.QPainter(self)
-        painter.setRenderHint(QtGui.QPainter.Antialiasing)
-        painter.setRenderHint(QtGui.QPainter.SmoothPixmapTransform)
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform)
         painter.fillRect(self.rect(), QtGui.QColor(24, 24, 27))
         if self.plate is None:
             painter.setPen(QtGui.QColor(150, 150, 150))
-            painter.drawText(self.rect(), QtCore.Qt.AlignCenter, self.caption or "no frame")
+            painter.drawText(self.rect(), QtCore.Qt.AlignmentFlag.AlignCenter, self.caption or "no frame")
             return
         rects = self.image_rects()
         plate = self.plate.image
@@ -318,7 +319,7 @@ class Viewer(QtWidgets.QWidget):
         if self.caption:
             text += f"   {self.caption}"
         painter.drawText(QtCore.QRectF(rects[0].x() + 8, rects[0].y() + 4, rects[0].width(), 20),
-                         QtCore.Qt.AlignLeft, text)
+                         QtCore.Qt.AlignmentFlag.AlignLeft, text)
 
     def _checkerboard(self, painter: QtGui.QPainter, rect: QtCore.QRectF) -> None:
         painter.save()
@@ -337,11 +338,11 @@ class Viewer(QtWidgets.QWidget):
     def _draw_prompts(self, painter: QtGui.QPainter) -> None:
         if self.box is not None:
             a, b = self.to_widget(*self.box[:2]), self.to_widget(*self.box[2:])
-            painter.setPen(QtGui.QPen(QtGui.QColor(255, 220, 60), 1.5, QtCore.Qt.DashLine))
-            painter.setBrush(QtCore.Qt.NoBrush)
+            painter.setPen(QtGui.QPen(QtGui.QColor(255, 220, 60), 1.5, QtCore.Qt.PenStyle.DashLine))
+            painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
             painter.drawRect(QtCore.QRectF(a, b))
         if self._press is not None and self._drag_to is not None:
-            painter.setPen(QtGui.QPen(QtGui.QColor(255, 255, 255), 1, QtCore.Qt.DashLine))
+            painter.setPen(QtGui.QPen(QtGui.QColor(255, 255, 255), 1, QtCore.Qt.PenStyle.DashLine))
             painter.drawRect(QtCore.QRectF(self._press, self._drag_to))
         for i, (x, y, include) in enumerate(self.points):
             p = self.to_widget(x, y)

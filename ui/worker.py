@@ -83,7 +83,7 @@ class EngineWorker(QtCore.QObject):
         self._callbacks: dict[int, tuple] = {}
         self._generation = 0     # bumped by reset_clients(): threads then reconnect
         self._closed = False
-        self._deliver_signal.connect(self._deliver, QtCore.Qt.QueuedConnection)
+        self._deliver_signal.connect(self._deliver, QtCore.Qt.ConnectionType.QueuedConnection)
 
     def call(self, fn: Callable[[EngineClient, Task], Any], *,
              on_done: Optional[Callable[[Any], None]] = None,

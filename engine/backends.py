@@ -152,7 +152,7 @@ def status(where: Where | None = None, tasks: Sequence[str] | None = None
 def first_available(answers: Sequence[tuple[Backend, bool, str]]) -> Choice:
     """The default ``auto`` rule: the first available backend that is not opt-in, with the
     better ones it passed over and why."""
-    passed = []
+    passed: list[str] = []
     for backend, ok, why in answers:
         if ok and not backend.opt_in:
             reason = "auto: " + (f"{'; '.join(passed)}" if passed else "the best backend here")

@@ -23,7 +23,7 @@ from typing import Literal
 
 import opentimelineio as otio
 
-from moviola.plugin.errors import MediaDecodeError
+from moviola.plugin.errors import MediaDecodeError, MediaNotFoundError
 from moviola.plugin.timeline import WorkUnit, read_timeline, timeline_from_media, work_units
 
 from .media.frame_source import FrameSource
@@ -151,6 +151,15 @@ def check_input_exists(path: str) -> None:
     check_input(path)
 
 
+def media_file(unit: WorkUnit) -> str:
+    """The media file ``unit`` reads. Jobs read only clips whose media was found; one without
+    is a typed error naming the clip, never a reader opened on nothing."""
+    if unit.media_path is None:
+        raise MediaNotFoundError(f"clip {unit.clip_name!r} has no media to read",
+                                 detail={"clip": unit.clip_name})
+    return unit.media_path
+
+
 def resolve_input(source: str | CheckedInput) -> ResolvedInput:
     """The input as a timeline and work units; plain media is probed by opening its reader,
     which the result keeps (:meth:`ResolvedInput.open`)."""
@@ -169,5 +178,6 @@ def resolve_input(source: str | CheckedInput) -> ResolvedInput:
         raise
     readers = {info.path: reader}
     for unit in units:
-        readers.setdefault(unit.media_path, reader)
+        if unit.media_path is not None:
+            readers.setdefault(unit.media_path, reader)
     return ResolvedInput(path, timeline, units, False, info, readers)

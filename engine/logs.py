@@ -15,7 +15,7 @@ FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(threadName)s] %(message)s"
 class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """A rotating log whose files are the owner's only: logs name paths, jobs and clients."""
 
-    def _open(self):  # type: ignore[override]
+    def _open(self):
         return open_private(self.baseFilename, self.mode, encoding=self.encoding)
 
 

@@ -369,7 +369,7 @@ class Engine:
                        "orphan_timeout_s": self.settings.orphan_timeout_s},
         }
 
-    def _backends(self) -> list[dict[str, Any]]:
+    def _backends(self) -> dict[str, list[dict[str, Any]]]:
         return backends.status(backends.Where.of(self.view))
 
     def _models(self) -> list[dict[str, Any]]:
@@ -453,7 +453,7 @@ class Engine:
     def _list_jobs(self, identity: bytes, env: Envelope, body: wire.ListJobs) -> dict[str, Any]:
         return {"jobs": self.runner.jobs(body.include_finished)}
 
-    def _watch(self, identity: bytes, env: Envelope, body: wire.Watch) -> dict[str, Any]:
+    def _watch(self, identity: bytes, env: Envelope, body: wire.Watch) -> dict[str, Any] | None:
         job = self._job(body.job_id)
         client = self._client_key(identity, env)
         # One stream per client and job: a repeated watch (a re-watch after a reconnect, or a

@@ -87,6 +87,12 @@ class _Pair:
     q_b: np.ndarray | None = None
     p_b: np.ndarray | None = None
 
+    def maps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(q_a, p_a, q_b, p_b)`` of a valid pair (which always has all four)."""
+        assert self.q_a is not None and self.p_a is not None
+        assert self.q_b is not None and self.p_b is not None
+        return self.q_a, self.p_a, self.q_b, self.p_b
+
 
 def intrinsics(width: int, height: int, fov_deg: float) -> np.ndarray:
     """Pinhole camera matrix for pixel indices (pixel centres at integers)."""
@@ -154,10 +160,13 @@ class ParallaxBackend(DepthBackend):
         frame.pending = []
         pair, partner, forward = self._own_pair(frame, window, index, needed=not estimates)
         info: dict[str, Any] = dict(pair.info) if pair is not None else {}
-        if pair is not None and pair.valid:
-            estimates.insert(0, (frame.number, pair.q_a, pair.p_a))
+        measured = pair.maps() if pair is not None and pair.valid else None
+        if measured is not None:
+            assert partner is not None   # a valid pair comes with its partner
+            q_a, p_a, q_b, p_b = measured
+            estimates.insert(0, (frame.number, q_a, p_a))
             if forward:
-                partner.pending.append((frame.number, pair.q_b, pair.p_b))
+                partner.pending.append((frame.number, q_b, p_b))
         if not estimates:
             reason = pair.reason if pair is not None else "the clip has fewer than two frames"
             self._reasons[reason] += 1
@@ -167,9 +176,10 @@ class ParallaxBackend(DepthBackend):
         pixels = frame.gray.size
         q, precision, links = _combine(frame.number, estimates, pixels)
         frame.q, frame.precision = q, precision
-        if pair is not None and pair.valid and not forward and partner.q is not None:
+        if (measured is not None and not forward and partner is not None
+                and partner.q is not None and partner.precision is not None):
             # This frame's pair also measured the (earlier) partner, in this frame's unit.
-            link = _link(frame.number, partner.number, pair.q_b, pair.p_b, partner.q,
+            link = _link(frame.number, partner.number, measured[2], measured[3], partner.q,
                          partner.precision, pixels)
             if link is not None:
                 links.append(link)
@@ -230,7 +240,7 @@ class ParallaxBackend(DepthBackend):
             while pos + 1 < len(strides) and parallax(strides[pos]) < TARGET_PARALLAX_PX:
                 pos += 1
         best = strides[pos] if parallax(strides[pos]) >= TARGET_PARALLAX_PX else max(
-            measured, key=measured.get)
+            measured, key=lambda k: measured[k])
         if forward:
             self._stride = best
         self._parallax.append(measured[best])

@@ -126,9 +126,11 @@ def render(source: FrameSource, analysis: Analysis, normalisation: Normalisation
                             "moviola/depth/shift": analysis.alignment.shift[origin]}
             if origin != number:
                 frame_header["moviola/depth/held_from_frame"] = origin
+            def announce(_: Any, n: int = number) -> None:   # runs later: n bound now
+                progress(f"writing frame {n}")
+
             frames.submit(_write_frame, writer, frame_header, number,
-                          normalisation.output(aligned), rgb, normalisation, preview,
-                          then=lambda _, n=number: progress(f"writing frame {n}"))
+                          normalisation.output(aligned), rgb, normalisation, preview, then=announce)
             written.append(number)
     return written
 

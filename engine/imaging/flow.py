@@ -32,7 +32,7 @@ def _dis(preset: int) -> cv2.DISOpticalFlow:
     if engines is None:
         engines = _local.dis = {}
     if preset not in engines:
-        engines[preset] = cv2.DISOpticalFlow_create(preset)
+        engines[preset] = cv2.DISOpticalFlow.create(preset)
     return engines[preset]
 
 
@@ -52,7 +52,8 @@ def flow_size(width: int, height: int, max_side: int) -> tuple[int, int]:
 def flow(a: np.ndarray, b: np.ndarray, preset: int = MEDIUM) -> np.ndarray:
     """Dense flow from grey frame ``a`` to ``b``: HxWx2 float32, pixel (x, y) of ``a`` moves
     to ``(x, y) + flow[y, x]`` in ``b``."""
-    return _dis(preset).calc(a, b, None)
+    # OpenCV's stubs make the output argument required; None asks it to allocate one.
+    return _dis(preset).calc(a, b, None)  # type: ignore[call-overload]
 
 
 def sample(image: np.ndarray, field: np.ndarray, *, outside: float | None = None) -> np.ndarray:

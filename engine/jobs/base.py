@@ -91,7 +91,7 @@ class Prepared:
     backend ``auto`` resolved to, where the kind has one."""
 
     input: CheckedInput
-    out: str | None = None
+    out: str
     backend: str | None = None
 
 

@@ -101,6 +101,7 @@ class DepthJob(JobKind):
         started = time.perf_counter()
         prepared: Prepared = ctx.prepared
         store, registry, name = ctx.engine.store, ctx.engine.models, prepared.backend
+        assert name is not None   # check resolved "auto" to a backend
         plans, problems = self._plan(source, params)
         needed = backends.min_frames(name)
         for unit, first, last in plans:

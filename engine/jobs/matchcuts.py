@@ -16,6 +16,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+
 from moviola.plugin.errors import InvalidParamsError
 from moviola.plugin.results import write_timeline
 
@@ -117,7 +119,7 @@ class MatchCutsJob(JobKind):
         look = next(k for k in described if k.NAME == "look")
         order = list(range(len(shots)))               # inputs in order, shots in time
         representative = duplicate_groups(
-            [look.search_vector(v) for v in vectors["look"]] if shots else vectors["look"],
+            np.stack([look.search_vector(v) for v in vectors["look"]]),
             order, threshold=params.dedupe) if shots else []
         adjacent = {(i, i + 1) for i in range(len(shots) - 1)
                     if shots[i].input == shots[i + 1].input}
@@ -151,26 +153,26 @@ class MatchCutsJob(JobKind):
         if segmenter is not None:
             result["silhouette_model"] = segmenter.describe()
         if params.out is not None:
-            self._write(params, sources, shots, pairs, words, result, backends)
+            self._write(params, params.out, sources, shots, pairs, words, result, backends)
         timings["job_s"] = round(time.perf_counter() - started, 3)
         result["timings"] = timings
         return result
 
     @staticmethod
-    def _write(params: MatchCutsParams, sources, shots, pairs, words, result: dict[str, Any],
+    def _write(params: MatchCutsParams, out: str, sources, shots, pairs, words, result: dict[str, Any],
                backends: dict[str, str]) -> None:
         record = provenance("matchcuts", {"inputs": params.inputs, "flavor": params.flavor,
                                           "top": params.top, "dedupe": params.dedupe},
                             backends=result["backends"])
         base = safe_name(params.name or "matchcuts", "matchcuts")
-        sweep_stale(params.out)   # temp files of killed runs
+        sweep_stale(out)   # temp files of killed runs
         marked = marked_timelines(sources, shots, pairs, words, record)
         for source, timeline in zip(sources, marked):
             stem = base if len(sources) == 1 else f"{base}.{safe_name(source.stem, 'input')}"
-            result["otio"].append(write_timeline(timeline, resolve_output(params.out, f"{stem}.otio")))
+            result["otio"].append(write_timeline(timeline, resolve_output(out, f"{stem}.otio")))
         review = review_timeline(f"{base} review", shots, pairs, words, params.review_seconds, record)
-        result["review_otio"] = write_timeline(review, resolve_output(params.out, f"{base}.review.otio"))
-        json_path = resolve_output(params.out, f"{base}.json")
+        result["review_otio"] = write_timeline(review, resolve_output(out, f"{base}.review.otio"))
+        json_path = resolve_output(out, f"{base}.json")
         with AtomicPath(json_path) as tmp:
             tmp.write_text(json.dumps({"pairs": result["pairs"], "duplicates": result["duplicates"],
                                        "provenance": record}, indent=1, default=str), encoding="utf-8")

@@ -8,15 +8,16 @@ report progress and assemble the result (image sequences or ProRes, and the resu
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
+from functools import partial
 from typing import Any, Literal
 
 from moviola.plugin.errors import FrameRangeError, InvalidParamsError
 from moviola.plugin.timeline import WorkUnit
 
 from ..engine_view import EngineView
-from ..inputs import CheckedInput, ResolvedInput, check_input, resolve_input
+from ..inputs import CheckedInput, ResolvedInput, check_input, media_file, resolve_input
 from ..matte.backend import create_backend
 from ..matte.cache import MatteCache
 from ..matte.object_matte import ObjectMatte
@@ -100,7 +101,7 @@ def media_of(checked: CheckedInput, clip: int | None) -> str:
     if not checked.is_timeline:
         return checked.path
     with resolve_input(checked) as source:
-        return pick_unit(source, clip).media_path
+        return media_file(pick_unit(source, clip))
 
 
 class MatteJob(JobKind):
@@ -126,12 +127,12 @@ class MatteJob(JobKind):
 
     def _run(self, source: ResolvedInput, params: MatteParams, ctx: JobContext) -> dict[str, Any]:
         started = time.perf_counter()
-        params = replace(params, out=ctx.prepared.out)
+        out: str = ctx.prepared.out   # the folder check resolved
         keyframes = parse_keyframes(params.keyframes)
         unit = pick_unit(source, params.clip)
         backend = create_backend(params.backend, params.working_size, params.model,
                                  where=ctx.engine)
-        media = source.open(unit.media_path)
+        media = source.open(media_file(unit))
         info = media.info
         first, last = clamp_range(unit, params.range)
         last = min(last, media.last_frame)
@@ -140,7 +141,7 @@ class MatteJob(JobKind):
                         media.last_frame, unit.media_path)
         check_format(params.format, info.width, info.height)
         groups = by_object(keyframes)
-        cache = MatteCache(params.out, reuse=params.reuse)
+        cache = MatteCache(out, reuse=params.reuse)
         identity = media_identity(info)
         objects = [ObjectMatte(obj, groups[obj], first, last, identity, backend, cache,
                                (info.width, info.height))
@@ -156,21 +157,21 @@ class MatteJob(JobKind):
         t0 = time.perf_counter()
         for obj in objects:
             message = f"object {obj.object_id}: propagating"
-            obj.compute(media, lambda message=message: tick(message), ctx.check_cancelled)
+            obj.compute(media, partial(tick, message), ctx.check_cancelled)
         propagate_s = time.perf_counter() - t0
         records, writers = [], []
         try:
             for obj in objects:
                 records.append(self._provenance(params, obj, backend.describe(), first, last))
                 writers.append(MatteOutput(
-                    ClipOutputs(params.out, f"matte_obj{obj.object_id}"), unit, 0,
+                    ClipOutputs(out, f"matte_obj{obj.object_id}"), unit, 0,
                     params.format, first, Fraction(info.frame_rate), (info.width, info.height),
                     header_attributes({**records[-1], "source": unit.media_path})))
             render(media, objects, writers, first, last, params.writers, ctx.check_cancelled,
                    lambda: tick("refining and writing"))
             summaries = [w.finish({"object": o.object_id}) for o, w in zip(objects, writers)]
             otio_path = write_result_timeline(
-                source, params.out, [(f"Moviola matte {o.object_id}", w.outputs, r)
+                source, out, [(f"Moviola matte {o.object_id}", w.outputs, r)
                                      for o, w, r in zip(objects, writers, records)])
         finally:
             for writer in writers:   # nothing staged outlives a cancel or a failure

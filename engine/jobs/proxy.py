@@ -7,10 +7,11 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 from ..engine_view import EngineView
-from ..inputs import resolve_input
+from ..inputs import media_file, resolve_input
 from ..media.pipeline import FramePipeline
 from ..media.resize import fit_width
 from ..provenance import provenance
@@ -65,7 +66,7 @@ class ProxyJob(JobKind):
             with ThreadPoolExecutor(params.writers, thread_name_prefix="moviola-writer") as pool:
                 for index, (unit, first, last) in enumerate(plans):
                     with failures.clip(unit.clip_name) as outcome:
-                        media = source.open(unit.media_path)
+                        media = source.open(media_file(unit))
                         last = clamp_to_media(unit, last, media.last_frame, problems)
                         writer = outputs.writer(index, unit, first, params.format)
                         frames = []
@@ -73,7 +74,7 @@ class ProxyJob(JobKind):
                             for number, image in media.frames(first, last + 1):
                                 ctx.check_cancelled()
                                 pipeline.submit(writer.write, fit_width(image, params.max_width),
-                                                number, then=lambda r, c=unit.clip_name: written(r, c))
+                                                number, then=partial(written, clip=unit.clip_name))
                                 frames.append(number)
                         ctx.progress(done, total, unit.clip_name)
                     if outcome.failed:

@@ -15,7 +15,7 @@ import opentimelineio as otio
 from moviola.plugin.results import NAMESPACE, write_timeline
 
 from ..engine_view import EngineView
-from ..inputs import CheckedInput, ResolvedInput, check_input, resolve_input
+from ..inputs import CheckedInput, ResolvedInput, check_input, media_file, resolve_input
 from ..matchcuts.cache import MediaCache, default_root
 from ..media.outputs import AtomicPath, ensure_dir, resolve_output, sweep_stale
 from ..provenance import provenance
@@ -72,11 +72,13 @@ class ShotsJob(JobKind):
         for unit in units:
             offset = done
             with failures.clip(unit.clip_name) as outcome:
-                media = source.open(unit.media_path)
+                def report(d: int, _: int, o: int = offset, clip: str = unit.clip_name) -> None:
+                    ctx.progress(o + d, total, clip)
+
+                media = source.open(media_file(unit))
                 detection, _ = detect_cached(
                     media, cache, params.backend, settings=params.thresholds,
-                    start=unit.first_frame, stop=unit.last_frame + 1,
-                    progress=lambda d, t, o=offset, u=unit: ctx.progress(o + d, total, u.clip_name))
+                    start=unit.first_frame, stop=unit.last_frame + 1, progress=report)
             if outcome.failed:
                 continue  # other clips still get done
             done += unit.frame_count

@@ -18,7 +18,7 @@ import opentimelineio as otio
 from moviola.plugin.errors import JobCancelledError, MoviolaError
 from moviola.plugin.timeline import WorkUnit
 
-from ..inputs import ResolvedInput
+from ..inputs import ResolvedInput, media_file
 from ..media.identity import media_key
 from ..media.source import open_source
 from ..shots.cached import detect_cached
@@ -71,11 +71,13 @@ def gather_shots(inputs: Sequence[ResolvedInput], cache: MediaCache, *, backend:
                 shots.append(ShotRef(index, source.stem, unit, ref, unit.first_frame,
                                      unit.last_frame + 1, position, True))
                 continue
+            def report(d: int, t: int, label: str = f"shots of {source.stem}") -> None:
+                progress(d, t, label)
+
             try:
-                media = source.open(unit.media_path)   # the input's reader: probed once
-                detection, _ = detect_cached(
-                    media, cache, backend, settings=thresholds,
-                    progress=lambda d, t, s=source.stem: progress(d, t, f"shots of {s}"))
+                media = source.open(media_file(unit))   # the input's reader: probed once
+                detection, _ = detect_cached(media, cache, backend, settings=thresholds,
+                                             progress=report)
             except JobCancelledError:
                 raise
             except MoviolaError as exc:

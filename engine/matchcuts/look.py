@@ -52,7 +52,7 @@ def _texture(lab: np.ndarray) -> np.ndarray:
 
 def embed(frames: list[np.ndarray]) -> np.ndarray:
     """The look vector of a few RGB frames (any size; scaled to 64x36)."""
-    parts = {"colour": [], "layout": [], "texture": []}
+    parts: dict[str, list[np.ndarray]] = {"colour": [], "layout": [], "texture": []}
     for rgb in frames:
         small = cv2.resize(rgb, SIZE, interpolation=cv2.INTER_AREA)
         lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import opentimelineio as otio
+from opentimelineio.opentime import RationalTime, TimeRange
 
 from moviola.plugin.results import NAMESPACE, MarkerSpec, add_markers, result_timeline
 
@@ -20,9 +21,6 @@ from ..inputs import ResolvedInput
 from ..shots.timeline_out import clip_of, media_range
 from .collect import ShotRef
 from .rank import Pair
-
-RationalTime = otio.opentime.RationalTime
-TimeRange = otio.opentime.TimeRange
 
 __all__ = ["COLOURS", "note", "marked_timelines", "review_timeline"]
 

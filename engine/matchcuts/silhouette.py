@@ -67,7 +67,9 @@ def foreground(rgb: np.ndarray) -> np.ndarray:
     samples = lab[ring]
     k = 6
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 1.0)
-    _, _, centres = cv2.kmeans(samples, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    # No initial labels (k-means++ seeds); OpenCV's stubs require the array, None is what it takes.
+    _, _, centres = cv2.kmeans(samples, k, None, criteria, 2,  # type: ignore[call-overload]
+                               cv2.KMEANS_PP_CENTERS)
     dist = np.min(np.linalg.norm(lab[..., None, :] - centres[None, None], axis=-1), axis=-1)
     spread = float(np.percentile(dist[ring], 90))
     threshold = max(2.0 * spread, 18.0)
@@ -80,8 +82,9 @@ def foreground(rgb: np.ndarray) -> np.ndarray:
     mask[ring] = cv2.GC_BGD
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     try:
-        cv2.grabCut(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), mask, None, bgd, fgd, 3,
-                    cv2.GC_INIT_WITH_MASK)
+        # No rectangle: the mask seeds it. OpenCV's stubs require one; None is what it takes.
+        cv2.grabCut(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), mask, None,  # type: ignore[call-overload]
+                    bgd, fgd, 3, cv2.GC_INIT_WITH_MASK)
     except cv2.error:  # degenerate colour models (flat frames): keep the seed
         pass
     fg = ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.uint8)

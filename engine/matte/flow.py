@@ -68,8 +68,10 @@ def motion_evidence(flow: np.ndarray, prior: np.ndarray, band: int, sigma: float
     inner = cv2.erode(hard, kernel)
     ring = cv2.dilate(hard, wide).astype(bool) & ~cv2.dilate(hard, kernel).astype(bool)
     rng = np.random.default_rng(seed)
-    obj = _fit_affine(*np.nonzero(inner), flow, rng)
-    bg = _fit_affine(*np.nonzero(ring), flow, rng)
+    inner_ys, inner_xs = np.nonzero(inner)
+    ring_ys, ring_xs = np.nonzero(ring)
+    obj = _fit_affine(inner_ys, inner_xs, flow, rng)
+    bg = _fit_affine(ring_ys, ring_xs, flow, rng)
     if obj is None or bg is None:
         return None
     h, w = prior.shape

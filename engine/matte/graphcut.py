@@ -39,8 +39,9 @@ def _grabcut(image: np.ndarray, labels: np.ndarray, iterations: int) -> np.ndarr
     cv2.setRNGSeed(0)  # GrabCut seeds its GMMs with k-means: same input, same mask
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     try:
-        cv2.grabCut(np.ascontiguousarray(image[..., ::-1]), work, None, bgd, fgd, iterations,
-                    cv2.GC_INIT_WITH_MASK)
+        # No rectangle: the mask seeds it. OpenCV's stubs require one; None is what it takes.
+        cv2.grabCut(np.ascontiguousarray(image[..., ::-1]), work, None,  # type: ignore[call-overload]
+                    bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
     except cv2.error:
         work = labels
     return (work == cv2.GC_FGD) | (work == cv2.GC_PR_FGD)

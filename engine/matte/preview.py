@@ -88,7 +88,7 @@ def decode_mask_png(data: bytes, width: int, height: int) -> np.ndarray:
     if a.ndim == 3:
         a = a[..., -1] if a.shape[2] in (2, 4) else a[..., 0]
     scale = 65535.0 if a.dtype == np.uint16 else 255.0
-    mask = a.astype(np.float32) / scale
+    mask: np.ndarray = a.astype(np.float32) / scale
     if mask.shape != (height, width):
         mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
     return mask

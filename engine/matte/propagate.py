@@ -39,7 +39,8 @@ def propagate(source: FrameSource, backend: MatteBackend, anchor: int, anchor_im
         frames = reverse_frames(source, anchor - length, anchor - 1, backend.working_size)
     blend = backend.TEMPORAL_BLEND
     tracker = backend.tracker(anchor_image, anchor_mask)
-    previous, mask = anchor_image, anchor_mask.astype(np.float32)
+    previous = anchor_image
+    mask: np.ndarray = anchor_mask.astype(np.float32)
     done = 0
     try:
         for number, image in frames:

@@ -77,7 +77,7 @@ def refine_alpha(soft: np.ndarray, plate: np.ndarray, eps: float = 1e-4,
     """
     height, width = plate.shape[:2]
     h, w = soft.shape
-    up = soft.astype(np.float32)
+    up: np.ndarray = soft.astype(np.float32)
     if (w, h) != (width, height):
         up = cv2.resize(up, (width, height), interpolation=cv2.INTER_LINEAR)
     scale = width / w

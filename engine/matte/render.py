@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
 
@@ -49,7 +50,7 @@ def render(media: FrameSource, objects: Sequence[ObjectMatte], writers: Sequence
                 for obj, writer in zip(objects, writers):
                     soft = obj.soft_mask(obj.plans[number - first])
                     frames.submit(_refine_and_write, writer, soft, plate, number,
-                                  then=lambda alpha, w=writer, n=number: written(alpha, w, n))
+                                  then=partial(written, writer=writer, frame=number))
     except BaseException:
         for writer in writers:
             writer.abort()

@@ -66,7 +66,7 @@ class MediaCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         with AtomicPath(path) as tmp:
             with open(tmp, "wb") as fh:
-                np.savez(fh, **arrays)
+                np.savez(fh, allow_pickle=False, **arrays)   # load refuses pickles too
 
     def load_json(self, key: str, name: str, settings: dict[str, Any]) -> Any:
         arrays = self.load(key, name, settings)

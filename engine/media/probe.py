@@ -87,7 +87,7 @@ def open_container(path: str | os.PathLike[str]) -> tuple[av.container.InputCont
         stream = container.streams.best("video")  # skips attached cover pictures
     except Exception:  # noqa: BLE001 - PyAV raises assorted errors on odd files
         stream = None
-    if stream is None:
+    if not isinstance(stream, av.video.stream.VideoStream):
         container.close()
         raise MediaDecodeError(f"{p.name} has no video stream", path=str(p))
     return container, stream
@@ -136,28 +136,30 @@ def _build_index(path: str | os.PathLike[str], container: av.container.InputCont
             ts = pkt.pts if pkt.pts is not None else pkt.dts
             seek = pkt.dts if pkt.dts is not None else ts
             entries.append((ts, bool(pkt.is_keyframe),
-                            None if ts is None else min(seek, ts), pkt.duration or 0))
+                            None if ts is None or seek is None else min(seek, ts), pkt.duration or 0))
     except av.error.FFmpegError as exc:
         raise MediaDecodeError(f"cannot demux {Path(path).name}: {exc.strerror or exc}",
                                path=str(path)) from exc
     if not entries:
         raise MediaDecodeError(f"{Path(path).name} has no video frames", path=str(path))
-    if any(e[0] is None for e in entries):
+    if any(e[0] is None for e in entries) or stream.time_base is None:
         return _untimed_index(stream, len(entries))
-    entries.sort(key=lambda e: e[0])
-    keyframes = [i for i, e in enumerate(entries) if e[1]]
+    # Every packet has a time here, so every one has a seek time too.
+    timed = sorted(((ts, key, seek, duration) for ts, key, seek, duration in entries
+                    if ts is not None and seek is not None), key=lambda e: e[0])
+    keyframes = [i for i, e in enumerate(timed) if e[1]]
     if not keyframes or keyframes[0] != 0:
         keyframes.insert(0, 0)  # decoding from the very start always works
-    seek_ts = [entries[i][2] for i in keyframes]
-    seek_ts[0] = min(e[2] for e in entries)  # keyframe slot 0 means "the very start"
-    pts = tuple(e[0] for e in entries)
+    seek_ts = [timed[i][2] for i in keyframes]
+    seek_ts[0] = min(e[2] for e in timed)  # keyframe slot 0 means "the very start"
+    pts = tuple(e[0] for e in timed)
     return VideoIndex(
         stream_index=stream.index,
         time_base=Fraction(stream.time_base),
         pts=pts,
         keyframes=tuple(keyframes),
         seek_ts=tuple(seek_ts),
-        last_duration=entries[-1][3],
+        last_duration=timed[-1][3],
         pts_reliable=_decoded_pts_match(container, stream, pts, seek_ts[0]),
     )
 
@@ -287,7 +289,9 @@ def _first_frame(path: Path, container: av.container.InputContainer,
     except av.error.FFmpegError:
         # Raw streams cannot seek at all: read the first frame from a fresh open.
         with av.open(str(path)) as fresh:
-            return next(fresh.decode(fresh.streams[stream.index]))
+            again = fresh.streams[stream.index]
+            assert isinstance(again, av.video.stream.VideoStream)   # the same file, reopened
+            return next(fresh.decode(again))
     return next(container.decode(stream))
 
 

@@ -190,7 +190,7 @@ class VideoReader(FrameSource):
         self._next = None
 
     def _to_array(self, frame: av.VideoFrame) -> np.ndarray:
-        rgb = frame.to_ndarray(format=self._rgb)
+        rgb: np.ndarray = frame.to_ndarray(format=self._rgb)
         if self._quarter_turns:
             rgb = np.ascontiguousarray(np.rot90(rgb, self._quarter_turns))
         return rgb

@@ -57,14 +57,14 @@ def check_download_url(url: str) -> None:
     except OSError as exc:
         raise WeightsError(f"cannot resolve {parts.hostname}: {exc}", path=url) from None
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
         if not address.is_global:
             raise WeightsError(f"refusing to download from {parts.hostname}: it is a local or "
                                f"private address ({address})", path=url)
 
 
 class _HttpsOnlyRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[override]
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
         check_download_url(newurl)  # a redirect must pass the same rules as the first URL
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
@@ -166,7 +166,9 @@ class WeightsStore:
         """All weight files present; a bundled model needs its package importable."""
         if spec.bundled:
             package = spec.extra.get("package")
-            return bool(package) and importlib.util.find_spec(package) is not None
+            if not package:
+                return False
+            return importlib.util.find_spec(package) is not None
         return all(self.path(spec, f).is_file() for f in spec.weights)
 
     def verify(self, spec: ModelSpec) -> dict[str, str]:

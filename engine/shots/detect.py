@@ -16,8 +16,8 @@ from __future__ import annotations
 import importlib
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, fields
 from fractions import Fraction
 from typing import Any, ClassVar
 
@@ -155,7 +155,7 @@ def _has_cuda() -> bool:
     return any(d.get("type") == "cuda" and "error" not in d for d in devices())
 
 
-def _auto(answers: list[tuple[registry.Backend, bool, str]]) -> registry.Choice:
+def _auto(answers: Sequence[tuple[registry.Backend, bool, str]]) -> registry.Choice:
     """``auto`` runs TransNetV2 on a CUDA GPU. On a CPU it picks the classical detector: it
     keeps pace with decoding (hundreds of frames/s) while TransNetV2 manages about 90
     frames/s on two cores, which would make shot detection of a feature take half an hour."""
@@ -190,7 +190,7 @@ def check_settings(name: str, settings: dict[str, Any] | None) -> Any:
     """Backend ``name``'s settings dataclass filled from ``settings``; typed error if a key is
     unknown or a value of the wrong type."""
     cls = _backend_class(name)
-    known = {f for f in cls.Settings.__dataclass_fields__}
+    known = {f.name for f in fields(cls.Settings)}
     unknown = sorted(set(settings or {}) - known)
     if unknown:
         raise InvalidParamsError(f"unknown {name} setting {unknown[0]!r}; known: {sorted(known)}",

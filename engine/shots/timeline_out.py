@@ -12,12 +12,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import opentimelineio as otio
+from opentimelineio.opentime import RationalTime, TimeRange
 
 from moviola.plugin.results import NAMESPACE
 from moviola.plugin.timeline import WorkUnit
-
-RationalTime = otio.opentime.RationalTime
-TimeRange = otio.opentime.TimeRange
 
 __all__ = ["clip_of", "media_time", "media_range", "shots_timeline"]
 

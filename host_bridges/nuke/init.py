@@ -16,7 +16,13 @@ def _moviola_paths():
         return
     if here not in sys.path:
         sys.path.insert(0, here)
-    from moviola_nuke.paths import dependency_dirs
+    if os.path.isfile(os.path.join(here, "moviola_bootstrap.py")):
+        # Installed by `moviola install nuke`: its wheels for this Python, and the engine command.
+        import moviola_bootstrap
+
+        moviola_bootstrap.activate(here)
+        return
+    from moviola_nuke.paths import dependency_dirs   # a checkout: MOVIOLA_NUKE_SITE, site-packages
 
     for folder in dependency_dirs(here):
         nuke.pluginAddPath(folder, addToSysPath=True)

@@ -22,7 +22,7 @@ def _moviola_paths():
 
         moviola_bootstrap.activate(here)
         return
-    from moviola_nuke.paths import dependency_dirs   # a checkout: MOVIOLA_NUKE_SITE, site-packages
+    from moviola_nuke.paths import dependency_dirs  # a checkout: MOVIOLA_NUKE_SITE, site-packages
 
     for folder in dependency_dirs(here):
         nuke.pluginAddPath(folder, addToSysPath=True)

@@ -12,7 +12,17 @@ import sys
 from moviola.plugin._version import __version__
 from moviola.plugin.errors import EngineNotRunningError, EngineTimeoutError, MoviolaError
 
-from . import demo, depth_cmd, engine_cmd, jobs_cmd, matte_cmd, models_cmd, panel_cmd, shots_cmd
+from . import (
+    demo,
+    depth_cmd,
+    engine_cmd,
+    install_cmd,
+    jobs_cmd,
+    matte_cmd,
+    models_cmd,
+    panel_cmd,
+    shots_cmd,
+)
 from .report import emit_json
 
 EXIT_ERROR = 1
@@ -36,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     shots_cmd.add_parsers(sub)
     models_cmd.add_parsers(sub)
     panel_cmd.add_parsers(sub)
+    install_cmd.add_parsers(sub)
     demo.add_parser(sub)
     return parser
 

@@ -8,12 +8,21 @@ OTIO maps a time to a frame number as ``start_frame + int((t - available_range.s
 rate)`` (truncating), so references here start their available_range at the exact,
 frame-aligned source-media time of the first written frame, at the media rate, and the
 clip's source_range starts there too.
+
+Hosts read formats differently (docs/timelines.md, "Results"): OTIO keeps the image
+sequences; FCP7 XML and EDL have no image-sequence form that Premiere or Resolve import as
+moving media (a single frame path comes in as a still), so they refer to a movie per
+generated clip, which the engine encodes when asked (``metadata["moviola"]["movie"]``).
+:func:`write_timeline` makes that swap, and for FCP7 XML also puts clip in/out and markers
+on the sequence's frame grid, marker notes in ``<comment>`` and track names in ``<name>``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
@@ -26,7 +35,8 @@ from .temp_names import temp_name
 from .timeline import WorkUnit
 
 __all__ = ["SequenceOutput", "MarkerSpec", "result_timeline", "add_result_track",
-           "add_result_tracks", "add_markers", "write_timeline", "WRITE_ADAPTERS"]
+           "add_result_tracks", "add_markers", "write_timeline", "write_track_edls",
+           "host_timeline", "WRITE_ADAPTERS"]
 
 NAMESPACE = "moviola"
 
@@ -60,7 +70,10 @@ class SequenceOutput:
     def pattern(self) -> str:
         """printf-style path of the frames, e.g. ``/out/shotA_matte.%04d.exr``."""
         digits = f"%0{self.padding}d" if self.padding > 0 else "%d"
-        return os.path.join(self.directory, self.name_prefix + digits + self.name_suffix)
+        # A literal % anywhere in the path must survive printf-style expansion.
+        return os.path.join(_escape_percent(self.directory),
+                            _escape_percent(self.name_prefix) + digits
+                            + _escape_percent(self.name_suffix))
 
     def frame_path(self, frame: int) -> str:
         """Path of one frame file."""
@@ -77,6 +90,10 @@ class MarkerSpec:
     color: str = "RED"
     note: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def _escape_percent(text: str) -> str:
+    return text.replace("%", "%%")
 
 
 def _plain(value: Any) -> Any:
@@ -129,8 +146,9 @@ def _fcp_xml_hints(ref: otio.schema.ImageSequenceReference) -> None:
 
 
 def _url_base(directory: str) -> str:
-    # OTIO joins base and name with '/', so keep forward slashes (Windows accepts them).
-    base = os.path.abspath(directory).replace(os.sep, "/")
+    """A file:// URL of the folder, ending in '/' (OTIO joins base and name with '/');
+    characters such as '%' and spaces are percent-encoded, as URLs need."""
+    base = pathlib.Path(os.path.abspath(directory)).as_uri()
     return base if base.endswith("/") else base + "/"
 
 
@@ -280,17 +298,130 @@ def add_markers(target: Union[otio.schema.Timeline, otio.core.Item],
     return made
 
 
-def _for_fcp_xml(timeline: otio.schema.Timeline) -> otio.schema.Timeline:
-    """A copy the FCP7 XML writer accepts and hosts can relink: plain paths become file://
-    URLs and image sequences get the hints of :func:`_fcp_xml_hints`."""
+def host_timeline(timeline: otio.schema.Timeline, adapter: str) -> otio.schema.Timeline:
+    """A copy of ``timeline`` as hosts import it through ``adapter`` ("fcp_xml",
+    "cmx_3600"; any other adapter gets the timeline itself).
+
+    Every generated clip refers to its movie (a clip without one is an error: an image
+    sequence path would come in as a still). For FCP7 XML also: plain paths become file://
+    URLs, clip in/out and markers go on the sequence's frame grid (Premiere and Resolve read
+    them so, whatever the file's own rate), clip markers count from the media's start,
+    marker notes go to ``<comment>``, track names to the track's ``<name>`` and a generated
+    clip's provenance to its ``<logginginfo><description>``.
+    """
+    if adapter not in ("fcp_xml", "cmx_3600"):
+        return timeline
     tl = timeline.deepcopy()
     for clip in tl.find_clips():
-        ref = clip.media_reference
-        if isinstance(ref, otio.schema.ImageSequenceReference):
-            _fcp_xml_hints(ref)
-        elif isinstance(ref, otio.schema.ExternalReference):
-            ref.target_url = _as_file_url(ref.target_url)
+        _movie_in_place(clip)
+    if adapter == "fcp_xml":
+        _fcp_xml_conform(tl)
     return tl
+
+
+def _movie_in_place(clip: otio.schema.Clip) -> None:
+    """Point a generated clip (one with ``metadata["moviola"]["pattern"]``) at its movie."""
+    meta = clip.metadata.get(NAMESPACE, {})
+    ref = clip.media_reference
+    if "pattern" not in meta or not isinstance(ref, otio.schema.ImageSequenceReference):
+        return
+    movie = meta.get("movie")
+    if not movie:
+        raise InvalidParamsError(
+            f"clip {clip.name!r} refers to an image sequence, which FCP7 XML and EDL hosts "
+            "import as a still: encode a movie of it first (a job's 'export' parameter)",
+            path=str(meta.get("pattern")))
+    # The movie starts at the timecode of the sequence's first frame: same available range.
+    new_ref = otio.schema.ExternalReference(target_url=_as_file_url(str(movie)),
+                                            available_range=ref.available_range)
+    new_ref.name = os.path.basename(str(movie))
+    clip.media_reference = new_ref
+
+
+def _fcp_xml_conform(tl: otio.schema.Timeline) -> None:
+    rate = _sequence_rate(tl)
+    for marker in tl.tracks.markers:
+        _marker_for_fcp(marker, RationalTime(0, rate), rate)
+    for track in tl.tracks:
+        if not isinstance(track, otio.schema.Track):
+            continue
+        if track.name:
+            track.metadata.setdefault("fcp_xml", {}).setdefault("name", track.name)
+        for item in track:
+            if isinstance(item, otio.schema.Gap):
+                item.source_range = TimeRange(RationalTime(0, rate), _on_grid(item.duration(), rate))
+            elif isinstance(item, otio.schema.Clip):
+                _clip_for_fcp(item, rate)
+
+
+def _sequence_rate(tl: otio.schema.Timeline) -> float:
+    if tl.global_start_time is not None:
+        return tl.global_start_time.rate
+    return tl.duration().rate
+
+
+def _on_grid(t: RationalTime, rate: float) -> RationalTime:
+    return RationalTime(round(t.to_seconds() * rate), rate)
+
+
+def _clip_for_fcp(clip: otio.schema.Clip, rate: float) -> None:
+    """In/out and markers on the sequence's frame grid, counted from the media's start."""
+    ref = clip.media_reference
+    avail = ref.available_range if ref is not None else None
+    media_start = avail.start_time if avail is not None else RationalTime(0, rate)
+    src = clip.source_range or clip.trimmed_range()
+    offset = _on_grid(src.start_time - media_start, rate)
+    # The adapter writes in = start - media start (rescaled), so keep the media start exact.
+    clip.source_range = TimeRange(media_start.rescaled_to(rate) + offset,
+                                  _on_grid(src.duration, rate))
+    for marker in clip.markers:
+        _marker_for_fcp(marker, media_start, rate)
+    meta = clip.metadata.get(NAMESPACE)
+    if meta and "pattern" in meta:
+        hints = clip.metadata.setdefault("fcp_xml", {})
+        hints.setdefault("logginginfo", {"description": json.dumps(
+            _jsonable(meta), sort_keys=True, ensure_ascii=False)})
+
+
+def _marker_for_fcp(marker: otio.schema.Marker, origin: RationalTime, rate: float) -> None:
+    marked = marker.marked_range
+    marker.marked_range = TimeRange(_on_grid(marked.start_time - origin, rate),
+                                    _on_grid(marked.duration, rate))
+    note = getattr(marker, "comment", "") or marker.metadata.get(NAMESPACE, {}).get("note", "")
+    if note:
+        marker.metadata.setdefault("fcp_xml", {})["comment"] = str(note)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (RationalTime, TimeRange)):
+        return str(value)
+    if hasattr(value, "items"):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "AnyVector":
+        return [_jsonable(v) for v in value]
+    return value
+
+
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def write_track_edls(timeline: otio.schema.Timeline, folder: Union[str, os.PathLike[str]],
+                     stem: str, **adapter_options: Any) -> list[str]:
+    """Write one EDL per generated video track (an EDL holds one track):
+    ``<folder>/<stem>.<track name>.edl``, each clip referring to its movie. Returns the
+    paths written; none when the timeline has no generated track."""
+    written = []
+    for index, track in enumerate(timeline.tracks):
+        if not (isinstance(track, otio.schema.Track)
+                and track.kind == otio.schema.TrackKind.Video and NAMESPACE in track.metadata):
+            continue
+        one = otio.schema.Timeline(name=f"{timeline.name or stem} {track.name}".strip(),
+                                   global_start_time=timeline.global_start_time)
+        one.tracks.append(track.deepcopy())
+        name = _UNSAFE_NAME.sub("_", track.name or f"track{index + 1}").strip("._")
+        written.append(write_timeline(one, os.path.join(os.fspath(folder),
+                                                         f"{stem}.{name}.edl"), **adapter_options))
+    return written
 
 
 def _as_file_url(url: str) -> str:
@@ -303,7 +434,8 @@ def write_timeline(timeline: otio.schema.Timeline, path: Union[str, os.PathLike[
                    **adapter_options: Any) -> str:
     """Write ``timeline`` to ``path`` atomically (temp file in the same folder, named by
     :func:`.temp_names.temp_name`, then rename); the extension picks the format: .otio,
-    .xml (FCP7 XML) or .edl. Returns the absolute path written."""
+    .xml (FCP7 XML) or .edl (one video track; see :func:`write_track_edls`). FCP7 XML and
+    EDL get :func:`host_timeline`'s copy. Returns the absolute path written."""
     p = os.path.abspath(os.fspath(path))
     ext = os.path.splitext(p)[1].lower()
     adapter = WRITE_ADAPTERS.get(ext)
@@ -313,7 +445,14 @@ def write_timeline(timeline: otio.schema.Timeline, path: Union[str, os.PathLike[
     folder = os.path.dirname(p)
     if not os.path.isdir(folder):
         raise OutputPathError("output folder does not exist", path=folder)
-    to_write = _for_fcp_xml(timeline) if adapter == "fcp_xml" else timeline
+    to_write = host_timeline(timeline, adapter)
+    if adapter == "fcp_xml":
+        for clip in to_write.find_clips():   # source plates that are image sequences
+            ref = clip.media_reference
+            if isinstance(ref, otio.schema.ImageSequenceReference):
+                _fcp_xml_hints(ref)
+            elif isinstance(ref, otio.schema.ExternalReference):
+                ref.target_url = _as_file_url(ref.target_url)
     try:
         text = otio.adapters.write_to_string(to_write, adapter, **adapter_options)
     except Exception as exc:  # e.g. an EDL cannot hold several video tracks

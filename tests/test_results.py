@@ -203,13 +203,19 @@ def test_write_read_back_and_fcp_xml(tmp_path):
 
     xml = otio.adapters.write_to_string(back, "fcp_xml")
     assert "shotA · matte" in xml
+    # A host imports a lone frame path as a still: FCP7 XML needs the clip's movie.
+    with pytest.raises(InvalidParamsError, match="still"):
+        write_timeline(back, tmp_path / "result.xml")
+    for clip in back_track.find_clips():
+        name = clip.metadata["moviola"]["source_clip"]
+        clip.metadata["moviola"]["movie"] = str(tmp_path / "out" / f"{name}_matte.mov")
     xml_path = write_timeline(back, tmp_path / "result.xml")
     from_xml = read_timeline(xml_path)
     assert len(from_xml.video_tracks()) == 2
     assert "A→B cut" in [m.name for m in from_xml.tracks.markers]
     res_clip = from_xml.video_tracks()[1][1]
     assert res_clip.media_reference.target_url.startswith("file://")
-    assert res_clip.media_reference.target_url.endswith("shotA_matte.0048.exr")
+    assert res_clip.media_reference.target_url.endswith("shotA_matte.mov")
 
 
 def test_overlapping_outputs_need_several_tracks(tmp_path):

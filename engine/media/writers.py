@@ -294,28 +294,42 @@ class _Scratch:
 
 # ---- ProRes 4444 -----------------------------------------------------------------------------
 
+#: The ProRes flavours written, and prores_ks's name for each: 4444 (with or without alpha)
+#: for mattes and depth previews, 422 HQ for picture (proxies).
+PRORES_PROFILES = {"4444": "4444", "422hq": "hq"}
+
 class ProResWriter:
-    """Write RGBA frames to a ProRes 4444 ``.mov`` (``prores_ks``, ``yuva444p10le``).
+    """Write RGBA frames to a ProRes 4444 ``.mov`` (``prores_ks``, ``yuva444p10le``), or
+    with ``profile="422hq"`` (no alpha) to ProRes 422 HQ (``yuv422p10le``).
 
     Frames are uint8, uint16 or float32 (0..1), HxWx4 (or HxWx3: alpha becomes opaque).
     With ``alpha=False`` the file is ProRes 4444 without alpha (``yuv444p10le``). Colour is
     converted and tagged as BT.709, limited range. The movie is written to a hidden temp file
     and renamed onto ``path`` by :meth:`close`; an exception inside ``with`` removes it.
-    ``path`` should come from :func:`.outputs.resolve_output`.
+    ``path`` should come from :func:`.outputs.resolve_output`. ``timecode`` ("HH:MM:SS:FF")
+    becomes the movie's start timecode.
 
     ProRes encoding is CPU-heavy (a few fps at 1080p on two cores): write from a worker.
     """
 
     def __init__(self, path: str | os.PathLike[str], rate: Fraction | int, width: int,
-                 height: int, *, alpha: bool = True, vendor: str = "apl0") -> None:
+                 height: int, *, alpha: bool = True, vendor: str = "apl0",
+                 profile: str = "4444", timecode: str | None = None) -> None:
         if width <= 0 or height <= 0 or width % 2 or height % 2:
             raise InvalidParamsError(f"ProRes needs a positive even size, not {width}x{height}")
+        if profile not in PRORES_PROFILES:
+            raise InvalidParamsError(f"ProRes profile {profile!r} is not one of "
+                                     f"{sorted(PRORES_PROFILES)}")
+        if profile != "4444" and alpha:
+            raise InvalidParamsError("only ProRes 4444 holds an alpha channel")
         self.path = Path(path)
         self.rate = Fraction(rate)
         self.width, self.height, self.alpha = int(width), int(height), bool(alpha)
+        self.profile = profile
         self.frames_written = 0
         self._atomic = AtomicPath(self.path)
-        self._pix_fmt = "yuva444p10le" if alpha else "yuv444p10le"
+        self._pix_fmt = ("yuva444p10le" if alpha else "yuv444p10le") if profile == "4444" \
+            else "yuv422p10le"
         try:
             self._container = av.open(str(self._atomic.tmp), mode="w", format="mov")
         except (av.error.FFmpegError, OSError) as exc:
@@ -323,7 +337,11 @@ class ProResWriter:
         stream = self._container.add_stream("prores_ks", rate=self.rate)
         stream.width, stream.height = self.width, self.height
         stream.pix_fmt = self._pix_fmt
-        stream.options = {"profile": "4444", "vendor": vendor}
+        stream.options = {"profile": PRORES_PROFILES[profile], "vendor": vendor}
+        if timecode:
+            # The mov muxer turns this into a timecode track, which hosts read as the
+            # movie's start (so an EDL's source timecodes find the right frames).
+            stream.metadata["timecode"] = timecode
         stream.thread_type = "AUTO"
         cc = stream.codec_context
         cc.colorspace = cc.color_primaries = cc.color_trc = 1  # BT.709

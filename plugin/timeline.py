@@ -6,6 +6,13 @@ A :class:`WorkUnit` says which media frames one clip uses and where the clip sit
 timeline. Frame math is exact: a clip's media frame is its source time minus the media's
 ``available_range`` start, expressed at the media rate and rounded to the nearest frame, so
 timecode starts (01:00:00:00 at 23.976) and source ranges at another rate map to one frame.
+
+Clips that do not play their media frame for frame say which media frame each record frame
+shows (:attr:`WorkUnit.frames`): a still image is one frame held, a ``FreezeFrame`` holds the
+frame at the clip's source in, and a ``LinearTimeWarp`` shows, at record frame ``i``, the
+media frame under source time ``in + i * time_scalar`` (the frame whose span holds that time,
+as hosts show a retimed clip without frame blending). Any other effect is reported per clip
+as not honoured.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Any, Optional, Union
+from xml.etree import ElementTree
 
 import opentimelineio as otio
 from opentimelineio.opentime import RationalTime, TimeRange
@@ -24,11 +32,19 @@ from opentimelineio.opentime import RationalTime, TimeRange
 from .errors import InvalidParamsError, MediaDecodeError, MediaNotFoundError
 
 __all__ = ["WorkUnit", "read_timeline", "work_units", "timeline_from_media", "parse_rate",
-           "url_to_path"]
+           "url_to_path", "is_still_path", "STILL_SUFFIXES"]
 
 # Rates written as 23.976 and friends are 24000/1001 etc.; OTIO's timecode code needs the
 # exact value.
 _NTSC_RATES = tuple(n * 1000.0 / 1001.0 for n in (24, 30, 48, 60, 120))
+
+#: A clip whose media is one of these files is a still: one picture held for the clip's length,
+#: whatever digits its name holds (``board_0000.png`` is not frame 0 of a sequence).
+STILL_SUFFIXES = frozenset({".exr", ".dpx", ".cin", ".png", ".tif", ".tiff", ".jpg", ".jpeg",
+                            ".tga", ".bmp", ".hdr", ".sgi", ".rgb", ".webp", ".psd", ".gif"})
+
+#: Time effects the mapping honours; any other effect is reported on its clip.
+_TIME_EFFECTS = (otio.schema.FreezeFrame, otio.schema.LinearTimeWarp)
 
 
 @dataclass(frozen=True)
@@ -36,7 +52,7 @@ class WorkUnit:
     """One clip of a timeline, resolved to the media frames it uses.
 
     ``media_kind`` is "video", "image_sequence" (``media_path`` is then a printf pattern),
-    "missing" or "generator". ``first_frame`` is a 0-based index into a movie, or the frame
+    "still" (one image file held), "missing" or "generator". ``first_frame`` is a 0-based index into a movie, or the frame
     number in a sequence's file names. ``record_start`` is track time (from the timeline's
     start); ``record_start_global`` adds the timeline's global_start_time when it has one.
     ``source_range`` is the clip's trimmed range, further trimmed when an enclosing nested
@@ -44,7 +60,12 @@ class WorkUnit:
     parent; ``item_path`` holds the indexes from the top-level track down to the clip
     (longer than one inside nested stacks). ``first_frame_time`` is the source-media time
     of ``first_frame`` at the media rate. ``problems`` are human-readable notes (missing
-    media, transitions needing handles, clips running past the media).
+    media, transitions needing handles, clips running past the media, effects not honoured).
+
+    ``frames`` is empty when record frame ``i`` shows media frame ``first_frame + i``. For a
+    still, a freeze frame or a speed change it holds the media frame each record frame shows
+    (``frame_count`` of them); ``first_frame`` is then the first of them, and ``first_frame +
+    i`` numbers the record frames of the clip's outputs.
     """
 
     clip_name: str
@@ -64,11 +85,31 @@ class WorkUnit:
     first_frame_time: Optional[RationalTime] = None
     frame_step: int = 1
     item_path: tuple[int, ...] = ()
+    frames: tuple[int, ...] = ()
 
     @property
     def last_frame(self) -> int:
-        """Media frame number of the last frame the clip uses."""
+        """Number of the clip's last frame: the last media frame of a clip played frame for
+        frame, else ``first_frame + frame_count - 1`` (see ``frames``)."""
         return self.first_frame + self.frame_count - 1
+
+    @property
+    def retimed(self) -> bool:
+        """True when record frames do not show consecutive media frames (see ``frames``)."""
+        return bool(self.frames)
+
+    def shown_frames(self) -> list[int]:
+        """The media frame shown at each record frame of the clip, in record order."""
+        if self.frames:
+            return list(self.frames)
+        return list(range(self.first_frame, self.first_frame + self.frame_count))
+
+    @property
+    def media_span(self) -> tuple[int, int]:
+        """First and last media frame the clip reads (inclusive)."""
+        if self.frames:
+            return min(self.frames), max(self.frames)
+        return self.first_frame, self.last_frame
 
     @property
     def record_range(self) -> TimeRange:
@@ -78,26 +119,104 @@ class WorkUnit:
 
 # --- reading ---------------------------------------------------------------------------------
 
-def read_timeline(path: Union[str, os.PathLike[str]], **adapter_options: Any
-                  ) -> otio.schema.Timeline:
+def read_timeline(path: Union[str, os.PathLike[str]], rate: Optional[float] = None,
+                  **adapter_options: Any) -> otio.schema.Timeline:
     """Read an .otio/.otioz/.otiod, FCP7 .xml or .edl file and return its timeline.
 
-    ``adapter_options`` go to the adapter (e.g. ``rate=25`` for an EDL). Raises
-    :class:`MediaNotFoundError` when the file is absent and :class:`MediaDecodeError` when
-    it cannot be parsed or holds no Timeline.
+    ``rate`` is an EDL's frame rate (a CMX list does not say it; 24 when not given); other
+    formats carry their own rates and ignore it. ``adapter_options`` go to the adapter.
+    Raises :class:`MediaNotFoundError` when the file is absent and :class:`MediaDecodeError`
+    when it cannot be parsed or holds no Timeline; for an EDL the error names the line, its
+    number and what was expected there, for an XML file that is not FCP7 what it is instead.
     """
     p = os.path.abspath(os.fspath(path))
     if not os.path.exists(p):
         raise MediaNotFoundError("timeline file not found", path=p)
+    suffix = os.path.splitext(p)[1].lower()
+    if suffix == ".edl":
+        adapter_options["rate"] = parse_rate(rate if rate is not None else 24)
+    elif suffix == ".xml":
+        _require_fcp_xml(p)
     try:
         obj = otio.adapters.read_from_file(p, **adapter_options)
     except Exception as exc:  # adapters raise anything from ValueError to ElementTree errors
+        if suffix == ".edl":
+            found = _edl_problem(p, adapter_options["rate"])
+            if found is not None:
+                line, text, expected = found
+                raise MediaDecodeError(f"{os.path.basename(p)} line {line}: {expected}; "
+                                       f"found {text!r}", path=p,
+                                       detail={"line": line, "text": text,
+                                               "expected": expected}) from exc
         raise MediaDecodeError(f"cannot read timeline: {type(exc).__name__}: {exc}",
                                path=p) from exc
     timeline = _first_timeline(obj)
     if timeline is None:
         raise MediaDecodeError(f"file holds a {type(obj).__name__}, not a timeline", path=p)
+    if suffix == ".edl":
+        timeline.metadata.setdefault(_NAMESPACE, {})["edl_rate"] = adapter_options["rate"]
     return timeline
+
+
+_NAMESPACE = "moviola"
+
+
+def _require_fcp_xml(path: str) -> None:
+    """A typed error naming what an .xml file is when it is not FCP7 XML (``<xmeml>``)."""
+    try:
+        root = next(ElementTree.iterparse(path, events=("start",)))[1]
+    except (ElementTree.ParseError, StopIteration, OSError) as exc:
+        raise MediaDecodeError(f"not an FCP7 XML file: it is not well-formed XML ({exc})",
+                               path=path) from exc
+    tag = root.tag.split("}")[-1]
+    if tag != "xmeml":
+        raise MediaDecodeError(f"not an FCP7 XML file: its root element is <{tag}>, an FCP7 "
+                               f"XML export starts with <xmeml> (this may be a preset or "
+                               f"another program's XML)", path=path, detail={"root": tag})
+
+
+# CMX 3600: event number, reel, channels, transition (C, D, Wnnn, K...), an optional
+# duration, then source in/out and record in/out timecodes.
+_TC = r"\d{1,2}[:;.]\d{2}[:;.]\d{2}[:;.]\d{2}"
+_EDL_EVENT = re.compile(r"^\d+\s+\S+\s+\S+\s+\S+(\s+\d+)?\s+(" + _TC + r")\s+(" + _TC
+                        + r")\s+(" + _TC + r")\s+(" + _TC + r")\s*$")
+_EDL_OTHER = re.compile(r"^(TITLE:|FCM|SPLIT|M2\s|\*|>>>|AUD|FROM |TO |SWM|%|\d+\s)",
+                        re.IGNORECASE)
+_EDL_EXPECTED = ("an event line: number, reel, channels, transition, [duration], "
+                 "source in, source out, record in, record out")
+
+
+def _edl_problem(path: str, rate: float) -> Optional[tuple[int, str, str]]:
+    """The first line of an EDL that does not read as CMX 3600 at ``rate``:
+    ``(line number, text, what was expected)``; None when every line looks right."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    frames_per_second = int(math.ceil(rate - 1e-6))
+    for number, raw in enumerate(lines, 1):
+        line = raw.strip()
+        if not line:
+            continue
+        if line[0].isdigit():
+            m = _EDL_EVENT.match(line)
+            if m is None:
+                return number, line, _EDL_EXPECTED
+            for tc in m.groups()[1:]:
+                ff = int(re.split(r"[:;.]", tc)[-1])
+                if ff >= frames_per_second:
+                    return (number, line,
+                            f"timecodes of a {_rate_text(rate)} fps list (frames 00-"
+                            f"{frames_per_second - 1}), but {tc} has frame {ff:02d}: give the "
+                            f"list's frame rate (e.g. rate {ff + 1 if ff + 1 in (25, 30) else 30})")
+        elif not _EDL_OTHER.match(line):
+            return number, line, _EDL_EXPECTED + ", a comment (*) or a header (TITLE:, FCM:)"
+    return None
+
+
+def _rate_text(rate: float) -> str:
+    return f"{rate:.3f}".rstrip("0").rstrip(".")
 
 
 def _first_timeline(obj: Any) -> Optional[otio.schema.Timeline]:
@@ -204,6 +323,9 @@ def _describe_media(clip: otio.schema.Clip, clip_rate: float,
         if problem:
             kind = "missing"
             problems.append(problem)
+        elif path is not None and is_still_path(path):
+            # A still's own range says nothing about its frames: it is one picture.
+            kind, rate, avail = "still", clip_rate, None
     else:
         kind = "missing"
         problems.append(f"unsupported media reference {type(ref).__name__}")
@@ -213,10 +335,15 @@ def _describe_media(clip: otio.schema.Clip, clip_rate: float,
                   problems)
 
 
+def is_still_path(path: str) -> bool:
+    """True when ``path`` names a single image file (a still), judged by its extension."""
+    return os.path.splitext(path)[1].lower() in STILL_SUFFIXES
+
+
 def _check_exists(media: _Media, first_frame: int) -> None:
-    if media.path is None or media.kind not in ("video", "image_sequence"):
+    if media.path is None or media.kind not in ("video", "image_sequence", "still"):
         return
-    if media.kind == "video":
+    if media.kind in ("video", "still"):
         if not os.path.isfile(media.path):
             media.kind = "missing"
             media.problems.append(f"media missing: {media.path}")
@@ -314,7 +441,7 @@ def work_units(timeline: Union[otio.schema.Timeline, str, os.PathLike[str]], *,
     root = timeline.tracks
     root_range = root.source_range  # a trimmed root stack shifts every record time
     root_shift = RationalTime(0, 1) - root_range.start_time if root_range else RationalTime(0, 1)
-    gst = timeline.global_start_time
+    timeline_gst = timeline.global_start_time
     units: list[WorkUnit] = []
     counters = {k: 0 for k in kinds}
     for ti, track in enumerate(root):
@@ -329,13 +456,34 @@ def work_units(timeline: Union[otio.schema.Timeline, str, os.PathLike[str]], *,
         visible = _intersect(rng, root_range)
         if visible is None:
             continue
-        to_root = rng.start_time - track.trimmed_range().start_time
+        gst = timeline_gst
+        inner_start = track.trimmed_range().start_time
+        record_tc = _record_timecode_start(track)
+        if record_tc is not None:
+            # The CMX reader's way of saying "this list starts at record 01:00:00:00": a
+            # track range starting at minus that time. Its items start at 0 on the track.
+            inner_start = RationalTime(0, record_tc.rate)
+            gst = record_tc if gst is None else gst
+        to_root = rng.start_time - inner_start
         _walk(track, track.kind, root_shift + to_root,
               TimeRange(visible.start_time - to_root, visible.duration), (), found)
         for clip, parent, index, path, rng_c, vis, shift in found:
             units.append(_make_unit(clip, parent, index, path, rng_c, vis, shift, track,
                                     track_index, gst, base_dir, check_files))
     return units
+
+
+def _record_timecode_start(track: otio.schema.Track) -> Optional[RationalTime]:
+    """The record timecode a track starts at when its source_range starts below zero.
+
+    The CMX 3600 reader stores an EDL's first record timecode as a track ``source_range``
+    starting at minus that time. Read as OTIO defines it, that range lies before every item
+    and would hide them all; read as meant, it places the track at that timecode.
+    """
+    sr = track.source_range
+    if sr is None or sr.start_time.value >= 0:
+        return None
+    return RationalTime(0, sr.start_time.rate) - sr.start_time
 
 
 def _make_unit(clip: otio.schema.Clip, parent: otio.core.Composition, index: int,
@@ -352,14 +500,27 @@ def _make_unit(clip: otio.schema.Clip, parent: otio.core.Composition, index: int
     rate = media.rate
     start = source.start_time
     media_start = media.start if media.start is not None else RationalTime(0, rate)
-    offset = _frames(start - media_start, rate)
-    first_off = _nearest(offset)
-    end_off = _nearest(offset + _frames(source.duration, rate))
-    first = media.base + first_off
-    count = end_off - first_off
-    first_time = RationalTime(_nearest(_frames(media_start, rate)) + first_off, rate)
-
     problems = list(media.problems)
+    scalar, effect_notes = _time_scalar(clip)
+    problems.extend(effect_notes)
+    shown: tuple[int, ...] = ()
+    if media.kind == "still" or scalar != 1.0:
+        shown, rate = _mapped_frames(media, scalar, trimmed.start_time, media_start,
+                                     visible.start_time - rng.start_time, visible.duration)
+        first = shown[0] if shown else media.base
+        count = len(shown)
+        first_off = min(shown, default=media.base) - media.base
+        end_off = max(shown, default=media.base - 1) - media.base + 1
+        first_time = RationalTime(
+            _nearest(_frames(media_start, rate)) + first - media.base, rate)
+    else:
+        offset = _frames(start - media_start, rate)
+        first_off = _nearest(offset)
+        end_off = _nearest(offset + _frames(source.duration, rate))
+        first = media.base + first_off
+        count = end_off - first_off
+        first_time = RationalTime(_nearest(_frames(media_start, rate)) + first_off, rate)
+
     if media.kind in ("video", "image_sequence"):
         if first_off < 0:
             problems.append(f"clip starts {-first_off} frames before the media")
@@ -380,8 +541,47 @@ def _make_unit(clip: otio.schema.Clip, parent: otio.core.Composition, index: int
         first_frame=first, frame_count=max(0, count), record_start=record_start,
         record_duration=visible.duration, source_range=source, problems=tuple(problems),
         record_start_global=(gst + record_start) if gst is not None else None,
-        first_frame_time=first_time, frame_step=media.step, item_path=path,
+        first_frame_time=first_time, frame_step=media.step, item_path=path, frames=shown,
     )
+
+
+def _time_scalar(clip: otio.schema.Clip) -> tuple[float, list[str]]:
+    """How fast the clip plays its media (0 for a freeze frame, 1 without time effects), and
+    a note for each effect the mapping does not honour."""
+    scalar = 1.0
+    notes = []
+    for effect in clip.effects:
+        if isinstance(effect, otio.schema.FreezeFrame):
+            scalar = 0.0
+        elif isinstance(effect, otio.schema.LinearTimeWarp):
+            scalar *= float(effect.time_scalar)
+        else:
+            name = effect.effect_name or effect.name or type(effect).__name__
+            notes.append(f"effect {name!r} is not honoured: frames are read as if it were absent")
+    return scalar, notes
+
+
+def _mapped_frames(media: _Media, scalar: float, source_in: RationalTime,
+                   media_start: RationalTime, skip: RationalTime, duration: RationalTime
+                   ) -> tuple[tuple[int, ...], float]:
+    """The media frame each record frame shows, for a still or a retimed clip, and the rate
+    those record frames run at.
+
+    Record frame ``j`` of the clip (counted from its unskipped start, at the record rate)
+    shows the media frame whose span holds source time ``source_in + j * scalar`` frames; a
+    still shows its one picture. ``skip`` is the part of the clip an enclosing stack hides.
+    """
+    record_rate = duration.rate
+    j0 = _nearest(_frames(skip, record_rate))
+    n = _nearest(_frames(duration, record_rate))
+    if media.kind == "still":
+        return (media.base,) * max(0, n), record_rate
+    start = _frames(source_in - media_start, media.rate)
+    per_record_frame = scalar * media.rate / record_rate
+    # A hair of tolerance: 1.98333 * 30 must be frame 59, not 58.99999.
+    shown = tuple(media.base + int(math.floor(start + (j0 + j) * per_record_frame + 1e-6))
+                  for j in range(max(0, n)))
+    return shown, record_rate
 
 
 # --- a timeline for a plain movie or sequence --------------------------------------------------

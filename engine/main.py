@@ -69,7 +69,7 @@ def hold_single_instance_lock(path: Path) -> None:
 
 
 def _lock(handle: IO[str]) -> None:
-    if os.name == "nt":
+    if sys.platform == "win32":   # the spelling type checkers follow; the same test as os.name
         import msvcrt
         msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
     else:

@@ -173,7 +173,8 @@ def _load(folder: Path, sha: str, device: str, dtype: Any) -> Any:
             hf_logging.disable_progress_bar()  # the engine's log is not a terminal
             model = DepthAnythingForDepthEstimation.from_pretrained(
                 str(folder), use_safetensors=True, local_files_only=True)
-            model = model.to(device=device, dtype=dtype).eval()
+            # transformers wraps .to with functools.wraps, which mypy reads as unbound
+            model = model.to(device=device, dtype=dtype).eval()  # type: ignore[call-arg]
             while len(_models) >= _MODELS_KEPT:
                 _models.pop(next(iter(_models)))
             _models[key] = model

@@ -21,7 +21,7 @@ from typing import Any
 from .. import backends as engine_backends
 from ..models.checkpoints import read_config
 from ..models.registry import ModelRegistry, ModelSpec
-from ..models.store import WeightsStore
+from ..models.store import WeightsStore, require_store
 from ..models.tensorrt import EngineCache
 from .base import DepthBackend
 
@@ -92,7 +92,7 @@ def min_frames(name: str) -> int:
     return DepthBackend.min_frames
 
 
-def create(name: str, options: BackendOptions, store: WeightsStore,
+def create(name: str, options: BackendOptions, store: WeightsStore | None,
            registry: ModelRegistry) -> DepthBackend:
     """A ready backend for a resolved name (the neural ones verify and load their weights)."""
     if name == PARALLAX:
@@ -101,6 +101,7 @@ def create(name: str, options: BackendOptions, store: WeightsStore,
         return ParallaxBackend(options.fov_deg, options.working_size)
     from .anything_v2 import DepthAnythingBackend
 
-    return DepthAnythingBackend(registry.get(name), store, working_size=options.working_size,
+    return DepthAnythingBackend(registry.get(name), require_store(store, name),
+                                working_size=options.working_size,
                                 device=options.device, precision=options.precision,
                                 runtime=options.runtime, engines=options.engines)

@@ -28,7 +28,7 @@ from moviola.plugin.errors import InvalidParamsError
 from .. import backends as engine_backends
 from ..models.checkpoints import read_config
 from ..models.registry import ModelRegistry, ModelSpec
-from ..models.store import WeightsStore
+from ..models.store import WeightsStore, require_store
 
 __all__ = [
     "AUTO",
@@ -91,7 +91,7 @@ def backends(where: engine_backends.Where) -> list[engine_backends.Backend]:
     store = where.store
     table = [engine_backends.Backend(
         TASK, spec.name, engine_backends.weights_answer(store, spec),
-        lambda _s=spec, **options: Segmenter(_s, store, **options),
+        lambda _s=spec, **options: Segmenter(_s, require_store(store, _s.name), **options),
         opt_in=spec.opt_in, info={"license": spec.license, "weights": True})
         for spec in where.models.for_task(TASK, include_opt_in=True)]
     table.append(engine_backends.Backend(TASK, CLASSICAL, lambda: (True, ""), lambda: None,
@@ -200,7 +200,8 @@ class Segmenter:
                     hf_logging.disable_progress_bar()  # the engine's log is not a terminal
                     model = UperNetForSemanticSegmentation.from_pretrained(
                         str(self.folder), use_safetensors=True, local_files_only=True)
-                    model = model.to(device=device, dtype=torch.float32).eval()
+                    # transformers wraps .to with functools.wraps, which mypy reads as unbound
+                    model = model.to(device=device, dtype=torch.float32).eval()  # type: ignore[call-arg]
                     while len(_models) >= _MODELS_KEPT:
                         _models.pop(next(iter(_models)))
                     _models[key] = model

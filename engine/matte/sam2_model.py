@@ -82,7 +82,8 @@ def load_sam2(folder: str | Path, weights_sha256: str | None = None, device: str
             torch_dtype = getattr(torch, dtype)
             model = Sam2VideoModel.from_pretrained(str(folder), local_files_only=True,
                                                    use_safetensors=True, dtype=torch_dtype)
-            model = model.to(device).eval()
+            # transformers wraps .to with functools.wraps, which mypy reads as unbound
+            model = model.to(device).eval()  # type: ignore[arg-type]
             size = model.config.image_size
             size = int(size if isinstance(size, int) else size[0])
             _LOADED[key] = LoadedSam2(model, device, torch_dtype, size, weights_sha256, folder)

@@ -102,8 +102,10 @@ def engine_encoder(run: Callable[[Any], list[Any]], config: Any) -> Any:
 
         def forward(self, pixel_values: Any, return_dict: bool = True, **_: Any) -> Any:
             outs = run(pixel_values)
-            return Sam2VideoVisionEncoderOutput(last_hidden_state=None,
-                                                fpn_hidden_states=tuple(outs[:3]),
-                                                fpn_position_encoding=tuple(outs[3:]))
+            # transformers annotates both as one tensor; its own encoder returns tuples of them.
+            return Sam2VideoVisionEncoderOutput(
+                last_hidden_state=None,
+                fpn_hidden_states=tuple(outs[:3]),  # type: ignore[arg-type]
+                fpn_position_encoding=tuple(outs[3:]))  # type: ignore[arg-type]
 
     return EngineEncoder()

@@ -36,6 +36,13 @@ class WeightsError(MoviolaError, ValueError):
     code = "invalid_params"
 
 
+def require_store(store: WeightsStore | None, model: str) -> WeightsStore:
+    """``store``, for a model that loads its weights: a place with no store cannot run one."""
+    if store is None:
+        raise WeightsError(f"{model} needs its weights, and no weights store was given")
+    return store
+
+
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 # Pseudo-file systems whose "regular files" are the machine's state, not weights.
 _SYSTEM_TREES = ("/proc", "/sys", "/dev")

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from moviola.plugin.errors import DiskFullError, OutputWriteError
 from moviola.plugin.results import SequenceOutput, add_result_tracks, result_timeline, write_timeline
@@ -69,6 +69,19 @@ class ClipWriteFailures(ClipFailures):
             raise fatal[0]
 
 
+class WrittenFiles(Protocol):
+    """What :meth:`ClipOutputs.add` reads of a finished writer: an image sequence (or a
+    movie standing in for one)."""
+
+    paths: list[Path]
+    name: str
+    ext: str
+    padding: int
+
+    @property
+    def pattern(self) -> str: ...
+
+
 class ClipOutputs:
     """Plans folders and writers per work unit, and collects what was written.
 
@@ -109,7 +122,7 @@ class ClipOutputs:
         return ImageSequenceWriter(self.folder(index, unit).path, f"{stem}_{self.kind}", fmt,
                                    start_frame=first_frame, **options)
 
-    def add(self, unit: WorkUnit, writer: ImageSequenceWriter, frames: list[int],
+    def add(self, unit: WorkUnit, writer: WrittenFiles, frames: list[int],
             metadata: dict[str, Any] | None = None) -> dict[str, Any]:
         """Record a finished sequence (to be committed); return its summary for the job
         result, with the final paths."""

@@ -26,7 +26,7 @@ from moviola.plugin.timeline import WorkUnit
 from ..inputs import ResolvedInput
 from ..jobs.clip_outputs import ClipOutputs, safe_name
 from ..media.outputs import resolve_output
-from ..media.writers import ProResWriter
+from ..media.writers import ImageSequenceWriter, ProResWriter
 
 __all__ = ["MatteOutput", "check_format", "header_attributes", "write_result_timeline"]
 
@@ -73,8 +73,9 @@ class MatteOutput:
             # Written in the clip's staging folder, like image sequences; moved with it.
             folder = self.outputs.folder(self.index, self.unit).path
             self.movie = resolve_output(folder, f"{stem}_{self.outputs.kind}.mov")
-            self._movie_writer = ProResWriter(self.movie, self.rate, *self.size, alpha=True)
-            self._seq = None
+            self._movie_writer: ProResWriter | None = ProResWriter(self.movie, self.rate, *self.size,
+                                                                   alpha=True)
+            self._seq: ImageSequenceWriter | None = None
         else:
             options: dict[str, Any] = {"attributes": self.attributes}
             if self.fmt == "exr":
@@ -96,25 +97,31 @@ class MatteOutput:
         if self._movie_writer is not None:
             self._movie_writer.write(np.repeat(alpha[..., None], 4, axis=2))  # RGB = A = matte
         elif self.fmt == "png":
-            self._seq.write(np.round(alpha * 65535.0).astype(np.uint16), frame)
+            self._sequence().write(np.round(alpha * 65535.0).astype(np.uint16), frame)
         else:
-            self._seq.write(alpha.astype(np.float32), frame)
+            self._sequence().write(alpha.astype(np.float32), frame)
         self.frames.append(frame)
 
     def finish(self, metadata: dict[str, Any]) -> dict[str, Any]:
         """Close the writer and record the output; returns its summary for the result."""
         self.frames.sort()
         if self._movie_writer is not None:
+            assert self.movie is not None   # set with the movie writer
             self._movie_writer.close()
             # The timeline needs a sequence-shaped record to place the clip; the movie then
             # replaces its media reference (see write_result_timeline).
             final = self.outputs.final_path(self.movie)
-            summary = self.outputs.add(self.unit, _MovieAsSequence(self.movie), self.frames,  # type: ignore[arg-type]
+            summary = self.outputs.add(self.unit, _MovieAsSequence(self.movie), self.frames,
                                        {**metadata, "movie": str(final)})
             summary["movie"] = str(final)
             return summary
-        self._seq.paths.sort()
-        return self.outputs.add(self.unit, self._seq, self.frames, metadata)
+        seq = self._sequence()
+        seq.paths.sort()
+        return self.outputs.add(self.unit, seq, self.frames, metadata)
+
+    def _sequence(self) -> ImageSequenceWriter:
+        assert self._seq is not None   # set whenever there is no movie writer
+        return self._seq
 
     def abort(self) -> None:
         if self._movie_writer is not None:

@@ -101,6 +101,12 @@ class JobFailedError(MoviolaError, RuntimeError):
     code = "job_failed"
 
 
+class NothingProducedError(JobFailedError):
+    """A job ran and produced nothing (no video clips, every clip failed, nothing in the
+    range); ``detail["reason"]`` says which, and no result was written."""
+    code = "nothing_produced"
+
+
 class JobCancelledError(MoviolaError):
     """A job was cancelled before it finished."""
     code = "cancelled"
@@ -166,7 +172,7 @@ ERRORS_BY_CODE: dict[str, type[MoviolaError]] = {
         MoviolaError, ProtocolError, MessageTooLargeError, VersionMismatchError,
         AuthenticationError, UnknownMessageTypeError, InvalidRequestError, TooManyRequestsError,
         UnknownJobKindError, InvalidParamsError, UnknownJobError, JobFailedError,
-        JobCancelledError, MediaNotFoundError, MediaDecodeError, FrameRangeError,
+        NothingProducedError, JobCancelledError, MediaNotFoundError, MediaDecodeError, FrameRangeError,
         OutputPathError, DiskFullError, OutputWriteError, EngineShuttingDownError, InternalEngineError,
         EngineNotRunningError, EngineTimeoutError,
     )

@@ -206,6 +206,14 @@ def _result_clip(placed: _Placed, kind: str, provenance: dict[str, Any]) -> otio
     return clip
 
 
+# Record times at two rates (a 25 fps clip on a 24 fps track) meet with float error.
+_TIME_EPSILON_S = 1e-6
+
+
+def _not_before(t: RationalTime, end: RationalTime) -> bool:
+    return t.to_seconds() >= end.to_seconds() - _TIME_EPSILON_S
+
+
 def _by_time(outputs: Sequence[SequenceOutput]) -> list[_Placed]:
     return sorted((_place(o) for o in outputs), key=lambda p: p.record.start_time.to_seconds())
 
@@ -224,7 +232,7 @@ def add_result_track(timeline: otio.schema.Timeline, outputs: Sequence[SequenceO
     """
     placed = _by_time(outputs)
     for a, b in zip(placed, placed[1:]):
-        if b.record.start_time < a.record.end_time_exclusive():
+        if not _not_before(b.record.start_time, a.record.end_time_exclusive()):
             raise InvalidParamsError(
                 f"outputs for {a.out.unit.clip_name!r} and {b.out.unit.clip_name!r} overlap "
                 f"on the timeline; use add_result_tracks to spread them over several tracks")
@@ -240,7 +248,7 @@ def add_result_track(timeline: otio.schema.Timeline, outputs: Sequence[SequenceO
         if cursor is None:
             cursor = RationalTime(0, start.rate)
         gap = start - cursor
-        if gap.value > 0:
+        if gap.to_seconds() > _TIME_EPSILON_S:
             track.append(otio.schema.Gap(duration=gap))
         track.append(_result_clip(p, kind, provenance))
         cursor = start + p.record.duration
@@ -263,7 +271,7 @@ def add_result_tracks(timeline: otio.schema.Timeline, outputs: Sequence[Sequence
     lanes: list[list[_Placed]] = []
     for p in _by_time(outputs):
         for lane in lanes:
-            if p.record.start_time >= lane[-1].record.end_time_exclusive():
+            if _not_before(p.record.start_time, lane[-1].record.end_time_exclusive()):
                 lane.append(p)
                 break
         else:
@@ -314,8 +322,7 @@ def host_timeline(timeline: otio.schema.Timeline, adapter: str) -> otio.schema.T
     tl = timeline.deepcopy()
     for clip in tl.find_clips():
         _movie_in_place(clip)
-    if adapter == "fcp_xml":
-        _fcp_xml_conform(tl)
+    _on_sequence_grid(tl, fcp_xml=adapter == "fcp_xml")
     return tl
 
 
@@ -338,20 +345,23 @@ def _movie_in_place(clip: otio.schema.Clip) -> None:
     clip.media_reference = new_ref
 
 
-def _fcp_xml_conform(tl: otio.schema.Timeline) -> None:
+def _on_sequence_grid(tl: otio.schema.Timeline, fcp_xml: bool) -> None:
+    """Clips and gaps on the sequence's frame grid (an EDL, too, is one rate); for FCP7 XML
+    also its markers, track names and provenance."""
     rate = _sequence_rate(tl)
-    for marker in tl.tracks.markers:
-        _marker_for_fcp(marker, RationalTime(0, rate), rate)
+    if fcp_xml:
+        for marker in tl.tracks.markers:
+            _marker_for_fcp(marker, RationalTime(0, rate), rate)
     for track in tl.tracks:
         if not isinstance(track, otio.schema.Track):
             continue
-        if track.name:
+        if track.name and fcp_xml:
             track.metadata.setdefault("fcp_xml", {}).setdefault("name", track.name)
         for item in track:
             if isinstance(item, otio.schema.Gap):
                 item.source_range = TimeRange(RationalTime(0, rate), _on_grid(item.duration(), rate))
             elif isinstance(item, otio.schema.Clip):
-                _clip_for_fcp(item, rate)
+                _clip_on_grid(item, rate, fcp_xml)
 
 
 def _sequence_rate(tl: otio.schema.Timeline) -> float:
@@ -364,8 +374,9 @@ def _on_grid(t: RationalTime, rate: float) -> RationalTime:
     return RationalTime(round(t.to_seconds() * rate), rate)
 
 
-def _clip_for_fcp(clip: otio.schema.Clip, rate: float) -> None:
-    """In/out and markers on the sequence's frame grid, counted from the media's start."""
+def _clip_on_grid(clip: otio.schema.Clip, rate: float, fcp_xml: bool) -> None:
+    """In/out on the sequence's frame grid; for FCP7 XML, markers too, counted from the
+    media's start (an EDL's LOC lines keep source timecode)."""
     ref = clip.media_reference
     avail = ref.available_range if ref is not None else None
     media_start = avail.start_time if avail is not None else RationalTime(0, rate)
@@ -374,6 +385,8 @@ def _clip_for_fcp(clip: otio.schema.Clip, rate: float) -> None:
     # The adapter writes in = start - media start (rescaled), so keep the media start exact.
     clip.source_range = TimeRange(media_start.rescaled_to(rate) + offset,
                                   _on_grid(src.duration, rate))
+    if not fcp_xml:
+        return
     for marker in clip.markers:
         _marker_for_fcp(marker, media_start, rate)
     meta = clip.metadata.get(NAMESPACE)
@@ -417,7 +430,14 @@ def write_track_edls(timeline: otio.schema.Timeline, folder: Union[str, os.PathL
             continue
         one = otio.schema.Timeline(name=f"{timeline.name or stem} {track.name}".strip(),
                                    global_start_time=timeline.global_start_time)
-        one.tracks.append(track.deepcopy())
+        copy_ = track.deepcopy()
+        start = timeline.global_start_time
+        if start is not None and start.value:
+            # The CMX writer ignores global_start_time; a track trimmed from -start (as the
+            # CMX reader itself reads a list) puts record timecodes where the edit has them.
+            copy_.source_range = TimeRange(RationalTime(-start.value, start.rate),
+                                           copy_.duration().rescaled_to(start.rate))
+        one.tracks.append(copy_)
         name = _UNSAFE_NAME.sub("_", track.name or f"track{index + 1}").strip("._")
         written.append(write_timeline(one, os.path.join(os.fspath(folder),
                                                          f"{stem}.{name}.edl"), **adapter_options))

@@ -110,6 +110,7 @@ class ClipFailures:
     def __init__(self, count: int) -> None:
         self.count = count
         self.problems: list[str] = []
+        self.failed: list[str] = []   # the labels (clip names) that failed, in order
 
     @contextmanager
     def clip(self, label: str) -> Iterator[ClipOutcome]:
@@ -122,6 +123,7 @@ class ClipFailures:
             if self.count == 1:
                 raise
             self.problems.append(f"{label}: {exc}")
+            self.failed.append(label)
             outcome.failed = True
 
 

@@ -14,13 +14,13 @@ the previous folders and OTIO as they were.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
-from moviola.plugin.errors import DiskFullError, OutputWriteError
+from moviola.plugin.errors import DiskFullError, NothingProducedError, OutputWriteError
 from moviola.plugin.results import SequenceOutput, add_result_tracks, result_timeline, write_timeline
 from moviola.plugin.timeline import WorkUnit
 
@@ -30,6 +30,7 @@ from ..media.staging import StagedFolder
 from ..media.writers import ImageSequenceWriter
 from .base import ClipFailures, ClipOutcome
 from .common_params import clamp_range
+from .result_export import export_result, movies_for
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -50,7 +51,22 @@ def plan_clips(source: ResolvedInput, frame_range: list[int] | None
         if unit.media_kind not in ("video", "image_sequence"):
             continue
         plans.append((unit, *clamp_range(unit, frame_range)))
+    if not plans:
+        # Nothing to do is a failure, not an empty success: say why, write nothing.
+        raise NothingProducedError(
+            f"{source.stem}: no video clips with media to work on"
+            + (f" ({'; '.join(problems[:5])})" if problems else ""),
+            detail={"reason": "no_video_clips", "problems": problems[:50]})
     return plans, problems
+
+
+def require_frames(unit: WorkUnit, frames: list[int], first: int, last: int) -> None:
+    """A clip that gave no frames (its range lies past the media's end) is that clip's
+    failure, named, not an empty sequence."""
+    if not frames:
+        raise NothingProducedError(
+            f"{unit.clip_name}: nothing in range (frames {first}-{last} are not in the media)",
+            path=unit.media_path, detail={"reason": "nothing_in_range"})
 
 
 class ClipWriteFailures(ClipFailures):
@@ -95,6 +111,7 @@ class ClipOutputs:
         self.kind = kind
         self.outputs: list[SequenceOutput] = []
         self.files: list[str] = []
+        self.exports: list[str] = []   # FCP7 XML and EDLs written beside the OTIO
         self._stages: dict[Path, StagedFolder] = {}   # final folder -> its staging
         self._added: set[Path] = set()
         sweep_stale(ensure_dir(out_dir))   # timelines and caches of killed runs
@@ -158,14 +175,41 @@ class ClipOutputs:
                  tb: TracebackType | None) -> None:
         self.discard()
 
-    def write_result(self, source: ResolvedInput, track_name: str, provenance: dict[str, Any]) -> str:
+    def staged_dir(self, final_dir: str | Path) -> Path:
+        """The staging folder of a clip's final folder (where its files are until commit)."""
+        stage = self._stages.get(Path(final_dir))
+        return stage.path if stage is not None else Path(final_dir)
+
+    def require_output(self, problems: list[str]) -> None:
+        """Raise the typed error of a job that produced nothing (every clip failed, or none
+        had frames in range), listing the clips' problems; nothing is written."""
+        if self.outputs:
+            return
+        in_range = [p for p in problems if "nothing in range" in p]
+        reason = "nothing_in_range" if in_range and len(in_range) == len(
+            [p for p in problems if ": " in p]) else "all_clips_failed"
+        raise NothingProducedError(
+            ("no clip had frames in range" if reason == "nothing_in_range"
+             else "every clip failed") + ": " + "; ".join(problems[:5]),
+            detail={"reason": reason, "problems": problems[:50]})
+
+    def write_result(self, source: ResolvedInput, track_name: str, provenance: dict[str, Any],
+                     *, problems: list[str] | None = None, export: Sequence[str] = (),
+                     movie_style: str = "picture") -> str:
         """Commit the clips' folders, then write ``<out>/<input stem>.<kind>.otio``; return
-        its path."""
+        its path. ``export`` ("xml", "edl") adds the FCP7 XML and one EDL per generated
+        track, referring to a movie per clip encoded first (see :mod:`.result_export`).
+        Raises :class:`NothingProducedError` when no clip produced anything."""
+        self.require_output(problems or [])
+        if export:
+            self.outputs = movies_for(self, movie_style)
         self.commit()
         timeline = result_timeline(source.timeline)
-        if self.outputs:
-            add_result_tracks(timeline, self.outputs, track_name=track_name, kind=self.kind,
-                              provenance=provenance)
+        add_result_tracks(timeline, self.outputs, track_name=track_name, kind=self.kind,
+                          provenance=provenance)
         path = resolve_output(self.out_dir, f"{source.stem}.{self.kind}.otio")
+        if export:
+            self.exports = export_result(timeline, self.out_dir, f"{source.stem}.{self.kind}",
+                                         export)
         write_timeline(timeline, path)
         return str(path)

@@ -11,14 +11,15 @@ from functools import partial
 from typing import Any, Literal
 
 from ..engine_view import EngineView
-from ..inputs import media_file, resolve_input
+from ..inputs import media_file, resolve_input, shown_frames
 from ..media.pipeline import FramePipeline
 from ..media.resize import fit_width
 from ..provenance import provenance
 from .base import JobContext, JobKind, Prepared
-from .clip_outputs import ClipOutputs, ClipWriteFailures, plan_clips
-from .common_params import RANGE_HELP, WRITERS, check_range, clamp_to_media
+from .clip_outputs import ClipOutputs, ClipWriteFailures, plan_clips, require_frames
+from .common_params import RANGE_HELP, RATE_HELP, WRITERS, check_range, check_rate, clamp_to_media
 from .output_folder import prepare_output
+from .result_export import EXPORT_HELP
 from .schema import Bounds, param
 
 MAX_WIDTH = Bounds(1, 65536, zero="full size",
@@ -35,6 +36,8 @@ class ProxyParams:
                            bounds=MAX_WIDTH)
     range: list[int] | None = param(None, help=RANGE_HELP)
     writers: int = param(2, help="threads encoding and writing frames", bounds=WRITERS)
+    rate: float | None = param(None, help=RATE_HELP)
+    export: list[Literal["xml", "edl"]] = param([], help=EXPORT_HELP)
 
 
 class ProxyJob(JobKind):
@@ -45,12 +48,13 @@ class ProxyJob(JobKind):
     def check(self, params: ProxyParams, engine: EngineView) -> Prepared:
         prepared = prepare_output(params.input, params.out, engine.settings)
         check_range(params.range, timeline=prepared.input.is_timeline)
+        check_rate(params.rate)
         return prepared
 
     def run(self, params: ProxyParams, ctx: JobContext) -> dict[str, Any]:
         started = time.perf_counter()
         prepared: Prepared = ctx.checked(self, params)
-        with resolve_input(prepared.input) as source, \
+        with resolve_input(prepared.input, check_rate(params.rate)) as source, \
                 ClipOutputs(prepared.out, "proxy") as outputs:
             plans, problems = plan_clips(source, params.range)
             total = sum(last - first + 1 for _, first, last in plans)
@@ -71,11 +75,12 @@ class ProxyJob(JobKind):
                         writer = outputs.writer(index, unit, first, params.format)
                         frames = []
                         with FramePipeline(pool) as pipeline:
-                            for number, image in media.frames(first, last + 1):
+                            for number, image in shown_frames(media, unit, first, last):
                                 ctx.check_cancelled()
                                 pipeline.submit(writer.write, fit_width(image, params.max_width),
                                                 number, then=partial(written, clip=unit.clip_name))
                                 frames.append(number)
+                        require_frames(unit, frames, first, last)
                         ctx.progress(done, total, unit.clip_name)
                     if outcome.failed:
                         continue  # other clips still get done
@@ -84,10 +89,12 @@ class ProxyJob(JobKind):
             problems.extend(failures.problems)
             record = provenance("proxy", {"input": params.input, "format": params.format,
                                           "max_width": params.max_width, "range": params.range})
-            otio_path = outputs.write_result(source, "Moviola proxy", record)
+            otio_path = outputs.write_result(source, "Moviola proxy", record, problems=problems,
+                                             export=params.export, movie_style="picture")
         elapsed = time.perf_counter() - started
         return {"clips": clips, "files": outputs.files,
                 "frames": [n for clip in clips for n in clip["frames"]],
-                "otio": otio_path, "problems": problems,
+                "otio": otio_path, "problems": problems, "failed_clips": failures.failed,
+                "exports": outputs.exports,
                 "timings": {"job_s": round(elapsed, 3),
                             "frames_per_s": round(len(outputs.files) / elapsed, 2) if elapsed else None}}

@@ -8,6 +8,8 @@ import time
 from typing import Any, Callable
 
 from moviola.plugin.client import EngineClient
+from moviola.plugin.errors import InvalidParamsError
+from moviola.plugin.timeline import parse_rate
 
 from .report import UNITS, ProgressBar, emit_json, frame_span
 
@@ -22,6 +24,27 @@ def parse_range(text: str) -> list[int]:
     if values[1] < values[0]:
         raise argparse.ArgumentTypeError(f"range {text!r} ends before it starts")
     return values
+
+
+def rate_arg(text: str) -> float:
+    """``--rate``: 24, 25, 29.97, 23.976 or 24000/1001 → the exact rate."""
+    try:
+        return parse_rate(text)
+    except InvalidParamsError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_rate_option(parser: argparse.ArgumentParser) -> None:
+    """``--rate``: the frame rate of an EDL input, which a CMX list does not state."""
+    parser.add_argument("--rate", type=rate_arg, help="frame rate of an EDL input (e.g. 25, "
+                        "23.976); default: the rate of the first movie it names, else 24")
+
+
+def with_rate(params: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """``params`` plus ``rate`` when ``--rate`` was given."""
+    if getattr(args, "rate", None) is not None:
+        params["rate"] = args.rate
+    return params
 
 
 def absolute(path: str) -> str:
@@ -53,6 +76,7 @@ def run_job(args: argparse.Namespace, kind: str, params: dict[str, Any],
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     probe = sub.add_parser("probe", help="media info of a video, image sequence or timeline")
     probe.add_argument("input", help="video file, image sequence (shot.%%04d.exr, shot.####.exr) or timeline")
+    add_rate_option(probe)
     probe.add_argument("--json", action="store_true")
     probe.set_defaults(func=probe_cmd)
 
@@ -64,6 +88,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     proxy.add_argument("--max-width", type=int, default=960, dest="max_width",
                        help="scale down to at most this width (0: full resolution)")
     proxy.add_argument("--range", type=parse_range, help="source frames A-B (inclusive), single media only")
+    add_rate_option(proxy)
     proxy.add_argument("--json", action="store_true")
     proxy.set_defaults(func=proxy_cmd)
 
@@ -95,7 +120,7 @@ def print_media(result: dict[str, Any]) -> None:
 
 
 def probe_cmd(args: argparse.Namespace) -> int:
-    run_job(args, "probe", {"input": absolute(args.input)}, print_media)
+    run_job(args, "probe", with_rate({"input": absolute(args.input)}, args), print_media)
     return 0
 
 
@@ -116,7 +141,7 @@ def proxy_cmd(args: argparse.Namespace) -> int:
               "format": args.format, "max_width": args.max_width}
     if args.range:
         params["range"] = args.range
-    run_job(args, "proxy", params, print_outputs)
+    run_job(args, "proxy", with_rate(params, args), print_outputs)
     return 0
 
 

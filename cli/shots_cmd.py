@@ -6,7 +6,7 @@ import argparse
 import os
 from typing import Any
 
-from .jobs_cmd import absolute, run_job
+from .jobs_cmd import absolute, add_rate_option, run_job, with_rate
 
 
 def _setting(text: str) -> tuple[str, float]:
@@ -40,6 +40,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     shots.add_argument("--set", type=_setting, action="append", default=[], dest="settings",
                        metavar="KEY=VALUE", help="a detector setting, e.g. cut_threshold=0.08")
     shots.add_argument("--no-cache", action="store_true", dest="no_cache")
+    add_rate_option(shots)
     shots.add_argument("--json", action="store_true")
     shots.set_defaults(func=shots_cmd)
 
@@ -79,7 +80,7 @@ def shots_cmd(args: argparse.Namespace) -> int:
     params: dict[str, Any] = {"input": absolute(args.input), "backend": args.backend,
                               "thresholds": dict(args.settings), "cache": not args.no_cache}
     _out(params, args.out)
-    run_job(args, "shots", params, print_shots)
+    run_job(args, "shots", with_rate(params, args), print_shots)
     return 0
 
 

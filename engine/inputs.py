@@ -16,21 +16,32 @@ probed once per job.
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
+import numpy as np
 import opentimelineio as otio
 
-from moviola.plugin.errors import MediaDecodeError, MediaNotFoundError
-from moviola.plugin.timeline import WorkUnit, read_timeline, timeline_from_media, work_units
+from moviola.plugin.errors import MediaDecodeError, MediaNotFoundError, MoviolaError
+from moviola.plugin.timeline import (
+    WorkUnit,
+    is_still_path,
+    read_timeline,
+    timeline_from_media,
+    url_to_path,
+    work_units,
+)
 
 from .media.frame_source import FrameSource
 from .media.input_files import require_regular_file
-from .media.probe import MediaInfo
+from .media.probe import MediaInfo, probe_video
 from .media.sequence import SequenceReader, looks_like_sequence
 from .media.source import open_source
+from .media.still import StillReader
 from .media.video import VideoReader
 
 TIMELINE_SUFFIXES = frozenset({".otio", ".otioz", ".otiod", ".xml", ".edl"})
@@ -71,6 +82,7 @@ class ResolvedInput:
     is_timeline: bool
     media: MediaInfo | None = None  # set for a plain movie or sequence
     readers: dict[str, FrameSource] = field(default_factory=dict, compare=False, repr=False)
+    stills: frozenset[str] = frozenset()   # media paths of clips that hold a still image
 
     @property
     def stem(self) -> str:
@@ -84,7 +96,8 @@ class ResolvedInput:
         an edit of hundreds of movies never holds hundreds of decoders."""
         reader = self.readers.pop(media_path, None)
         if reader is None:
-            reader = open_source(media_path)
+            # A still is one picture whatever its name; anything else by what it is.
+            reader = StillReader(media_path) if media_path in self.stills else open_source(media_path)
             while len(set(map(id, self.readers.values()))) >= KEEP_OPEN:
                 oldest = next(iter(self.readers))
                 stale = self.readers.pop(oldest)
@@ -160,14 +173,47 @@ def media_file(unit: WorkUnit) -> str:
     return unit.media_path
 
 
-def resolve_input(source: str | CheckedInput) -> ResolvedInput:
+def shown_frames(reader: FrameSource, unit: WorkUnit, first: int, last: int
+                 ) -> Iterator[tuple[int, np.ndarray]]:
+    """``(number, image)`` for the clip's frames ``first..last`` as the host shows them.
+
+    A clip played frame for frame yields its media frames, numbered as in the media. A still,
+    a freeze frame or a speed change yields one image per record frame, numbered
+    ``unit.first_frame + i`` for record frame ``i``; a media frame shown several times in a
+    row is read once.
+    """
+    if not unit.retimed:
+        yield from reader.frames(first, last + 1)
+        return
+    held: tuple[int, np.ndarray] | None = None
+    for number in range(first, last + 1):
+        media_frame = unit.frames[number - unit.first_frame]
+        if held is None or held[0] != media_frame:
+            held = (media_frame, reader.read(media_frame))
+        yield number, held[1]
+
+
+def resolve_input(source: str | CheckedInput, rate: float | None = None) -> ResolvedInput:
     """The input as a timeline and work units; plain media is probed by opening its reader,
-    which the result keeps (:meth:`ResolvedInput.open`)."""
+    which the result keeps (:meth:`ResolvedInput.open`).
+
+    ``rate`` is an EDL's frame rate; without it an EDL is read at the rate of the first movie
+    it names (``* FROM FILE:``) that exists, else at 24. Movies a timeline names without their
+    available range (an EDL's) are probed, so source timecode counts from the movie's own
+    start timecode.
+    """
     checked = source if isinstance(source, CheckedInput) else check_input(source)
     path = checked.path
     if checked.is_timeline:
-        timeline = read_timeline(path)
-        return ResolvedInput(path, timeline, work_units(timeline, base_dir=os.path.dirname(path)), True)
+        base_dir = os.path.dirname(path)
+        if rate is None and path.lower().endswith(".edl"):
+            rate = edl_rate_from_media(path)
+        timeline = read_timeline(path, rate=rate)
+        fill_available_ranges(timeline, base_dir)
+        units = work_units(timeline, base_dir=base_dir)
+        stills = frozenset(u.media_path for u in units
+                           if u.media_kind == "still" and u.media_path is not None)
+        return ResolvedInput(path, timeline, units, True, stills=stills)
     reader: FrameSource = SequenceReader(path) if checked.kind == "sequence" else VideoReader(path)
     try:
         info = reader.info
@@ -181,3 +227,57 @@ def resolve_input(source: str | CheckedInput) -> ResolvedInput:
         if unit.media_path is not None:
             readers.setdefault(unit.media_path, reader)
     return ResolvedInput(path, timeline, units, False, info, readers)
+
+
+_FROM_FILE = re.compile(r"^\s*\*\s*FROM FILE:\s*(?P<path>.+?)\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+def edl_rate_from_media(path: str) -> float | None:
+    """The frame rate of the first movie an EDL names (``* FROM FILE:``) that exists: a CMX
+    list does not say its own rate, its media does. None when no named movie can be probed."""
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    for m in _FROM_FILE.finditer(text):
+        media, problem = url_to_path(m.group("path"), os.path.dirname(path))
+        if media is None or problem or not os.path.isfile(media) or is_still_path(media):
+            continue
+        try:
+            return float(probe_video(media).frame_rate)
+        except MoviolaError:
+            continue
+    return None
+
+
+def fill_available_ranges(timeline: otio.schema.Timeline, base_dir: str) -> None:
+    """Give movies that a timeline names without an available range (an EDL's, or one
+    relinked by hand) the range their file holds: start timecode and frame count, probed once
+    per file. Without it a source timecode of 01:00:04:05 would be read as frame 86501."""
+    found: dict[str, otio.opentime.TimeRange | None] = {}
+    for clip in timeline.find_clips():
+        ref = clip.media_reference
+        if not isinstance(ref, otio.schema.ExternalReference) or ref.available_range is not None:
+            continue
+        media, problem = url_to_path(ref.target_url, base_dir)
+        if media is None or problem or is_still_path(media) or not os.path.isfile(media):
+            continue  # the work units report it
+        if media not in found:
+            found[media] = _probed_range(media)
+        if found[media] is not None:
+            ref.available_range = found[media]
+
+
+def _probed_range(media: str) -> otio.opentime.TimeRange | None:
+    try:
+        info = probe_video(media)
+    except MoviolaError:
+        return None   # the job's own read reports what is wrong with it
+    rate = float(info.frame_rate)
+    start = otio.opentime.RationalTime(0, rate)
+    if info.start_timecode:
+        try:
+            start = otio.opentime.from_timecode(info.start_timecode, rate)
+        except ValueError:
+            pass
+    return otio.opentime.TimeRange(start, otio.opentime.RationalTime(info.frame_count, rate))

@@ -52,9 +52,10 @@ class WorkUnit:
     """One clip of a timeline, resolved to the media frames it uses.
 
     ``media_kind`` is "video", "image_sequence" (``media_path`` is then a printf pattern),
-    "still" (one image file held), "missing" or "generator". ``first_frame`` is a 0-based index into a movie, or the frame
-    number in a sequence's file names. ``record_start`` is track time (from the timeline's
-    start); ``record_start_global`` adds the timeline's global_start_time when it has one.
+    "still" (one image file held), "missing" or "generator". ``first_frame`` is a 0-based
+    index into a movie, or the frame number in a sequence's file names. ``record_start``
+    is track time (from the timeline's start); ``record_start_global`` adds the timeline's
+    global_start_time when it has one (an EDL's first record timecode otherwise).
     ``source_range`` is the clip's trimmed range, further trimmed when an enclosing nested
     stack shows only part of the clip. ``clip_index`` is the clip's index in its immediate
     parent; ``item_path`` holds the indexes from the top-level track down to the clip

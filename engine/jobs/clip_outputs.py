@@ -48,7 +48,7 @@ def plan_clips(source: ResolvedInput, frame_range: list[int] | None
     plans = []
     for unit in source.units:
         problems.extend(f"{unit.clip_name}: {p}" for p in unit.problems)
-        if unit.media_kind not in ("video", "image_sequence"):
+        if unit.media_kind not in ("video", "image_sequence", "still"):
             continue
         plans.append((unit, *clamp_range(unit, frame_range)))
     if not plans:

@@ -9,7 +9,7 @@ shorter side).
 from __future__ import annotations
 
 from moviola.plugin.errors import FrameRangeError, InvalidParamsError
-from moviola.plugin.timeline import WorkUnit
+from moviola.plugin.timeline import WorkUnit, parse_rate
 
 from .schema import Bounds
 
@@ -25,6 +25,19 @@ DEPTH_WORKING_SIZE = Bounds(32, 4320, zero="the backend's own",
 WRITERS = Bounds(1, 16, why="threads writing frames: past 16 the disk, not the CPU, is the "
                             "limit, and each thread holds frames in memory")
 RANGE_HELP = "[first, last] source frames (plain media only)"
+RATE_HELP = ("frame rate of an EDL input (a CMX list does not say it); default: the rate of "
+             "the first movie it names, else 24. Other timelines carry their own rates")
+
+
+def check_rate(rate: float | None) -> float | None:
+    """A typed error for a ``rate`` that is not a positive frame rate; 23.976 and friends
+    become their exact NTSC values."""
+    if rate is None:
+        return None
+    try:
+        return parse_rate(rate)
+    except InvalidParamsError as exc:
+        raise InvalidParamsError(str(exc), detail={"param": "rate"}) from None
 
 
 def check_range(frame_range: list[int] | None, *, timeline: bool,
@@ -60,8 +73,9 @@ def clamp_range(unit: WorkUnit, frame_range: list[int] | None) -> tuple[int, int
 
 def clamp_to_media(unit: WorkUnit, last: int, media_last: int, problems: list[str]) -> int:
     """``last``, or the media's last frame when the clip asks for frames the media lacks
-    (noted in ``problems``)."""
-    if last > media_last:
+    (noted in ``problems``). A retimed clip's numbers count record frames: the media frames
+    it shows were checked against the media when the timeline was read."""
+    if last > media_last and not unit.retimed:
         problems.append(f"{unit.clip_name}: clip uses frames up to {last} but the media ends "
                         f"at {media_last}")
         return media_last

@@ -12,12 +12,14 @@ from ..engine_view import EngineView
 from ..inputs import CheckedInput, check_input, resolve_input
 from ..media.probe import probe
 from .base import JobContext, JobKind
+from .common_params import RATE_HELP, check_rate
 from .schema import param
 
 
 @dataclass(frozen=True)
 class ProbeParams:
     input: str = param(help="video file, image sequence (shot.%04d.exr) or timeline")
+    rate: float | None = param(None, help=RATE_HELP)
 
 
 class ProbeJob(JobKind):
@@ -27,10 +29,11 @@ class ProbeJob(JobKind):
     Params = ProbeParams
 
     def check(self, params: ProbeParams, engine: EngineView) -> CheckedInput:
+        check_rate(params.rate)
         return check_input(params.input)
 
     def run(self, params: ProbeParams, ctx: JobContext) -> dict[str, Any]:
-        with resolve_input(ctx.checked(self, params)) as source:
+        with resolve_input(ctx.checked(self, params), check_rate(params.rate)) as source:
             return self._run(source, ctx)
 
     def _run(self, source: Any, ctx: JobContext) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from ..shots.detect import check_settings, choose_backend
 from ..shots.timeline_out import clip_of, media_time, shots_timeline
 from .base import ClipFailures, JobContext, JobKind
 from .clip_outputs import safe_name
+from .common_params import RATE_HELP, check_rate
 from .schema import param
 
 
@@ -38,6 +39,7 @@ class ShotsParams:
     thresholds: dict = param({}, help="backend settings, e.g. {\"cut_threshold\": 0.08} "
                                       "(see docs/shots-and-matchcuts.md)")
     cache: bool = param(True, help="reuse and store detections in the Moviola cache folder")
+    rate: float | None = param(None, help=RATE_HELP)
 
 
 class ShotsJob(JobKind):
@@ -47,6 +49,7 @@ class ShotsJob(JobKind):
 
     def check(self, params: ShotsParams, engine: EngineView) -> CheckedInput:
         checked = check_input(params.input)
+        check_rate(params.rate)
         name, _ = choose_backend(params.backend)
         check_settings(name, params.thresholds)
         if params.out is not None:
@@ -54,7 +57,7 @@ class ShotsJob(JobKind):
         return checked
 
     def run(self, params: ShotsParams, ctx: JobContext) -> dict[str, Any]:
-        with resolve_input(ctx.checked(self, params)) as source:
+        with resolve_input(ctx.checked(self, params), check_rate(params.rate)) as source:
             return self._run(source, params, ctx)
 
     def _run(self, source: ResolvedInput, params: ShotsParams, ctx: JobContext) -> dict[str, Any]:

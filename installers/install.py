@@ -104,14 +104,15 @@ def install(host: Host, target: Target, *, host_pythons: Sequence[str] | None = 
     """Install one host's bridge (or, with ``dry_run``, list every file it would write)."""
     if host.bridge is None:
         return HostReport(host=host.name, status="unavailable", notes=[host.why_unavailable])
-    with planned(host, target, host_pythons, engine_python, arch) as plan:
+    previous = read_manifest(target.manifests, host.name)
+    owned = set(previous.files) if previous else set()
+    with planned(host, target, host_pythons, engine_python, arch, owned) as plan:
         if dry_run:
             return HostReport(
                 host=host.name, status="would_install", bridge_dir=str(plan.bridge_dir),
                 files=[str(f.dest) for f in plan.files] + [str(manifest_path(target.manifests, host.name))],
                 edits=[str(e.path) for e in plan.edits],
                 notes=[user_files.planned_block(e.path, host.name, e.lines) for e in plan.edits])
-        previous = read_manifest(target.manifests, host.name)
         if previous is not None:
             uninstall(host, target)
         manifest = apply(plan)
@@ -122,8 +123,11 @@ def install(host: Host, target: Target, *, host_pythons: Sequence[str] | None = 
 
 @contextmanager
 def planned(host: Host, target: Target, host_pythons: Sequence[str] | None,
-            engine_python: str | None, arch: str | None) -> Iterator[Plan]:
-    """Every file and edit of an install; the wheels wait in a temporary folder until applied."""
+            engine_python: str | None, arch: str | None, owned: set[str]) -> Iterator[Plan]:
+    """Every file and edit of an install; the wheels wait in a temporary folder until applied.
+
+    ``owned``: files an earlier install wrote, which this one replaces.
+    """
     assert host.bridge is not None
     source = bridges_root() / host.bridge
     if not source.is_dir():
@@ -138,6 +142,7 @@ def planned(host: Host, target: Target, host_pythons: Sequence[str] | None,
     plan.files.append(PlannedFile(plan.bridge_dir / CONFIG_NAME,
                                   content=(json.dumps(config, indent=1) + "\n").encode()))
     plan.files.append(PlannedFile(plan.bridge_dir / BOOTSTRAP, source=bridges_root() / BOOTSTRAP))
+    _refuse_files_in_the_way(plan, owned)  # before any download
     with tempfile.TemporaryDirectory(prefix="moviola-wheels-") as scratch:
         for version in pythons:
             site = plan.bridge_dir / SITE_PACKAGES / f"py{version}"
@@ -197,11 +202,8 @@ def apply(plan: Plan) -> Manifest:
     target = plan.target
     manifest = Manifest(host=plan.host.name, moviola_version=__version__, os_name=target.os_name,
                         host_pythons=list(plan.host_pythons), bridge_dir=str(plan.bridge_dir))
+    _refuse_files_in_the_way(plan, set())
     _make_dirs(target.manifests, manifest)
-    theirs = [str(f.dest) for f in plan.files if f.dest.exists()]
-    if theirs:
-        raise InstallError(f"{len(theirs)} file(s) that Moviola did not write are in the way; move them "
-                           f"and install again: {', '.join(theirs[:5])}", path=theirs[0])
     try:
         for planned_file in plan.files:
             _make_dirs(planned_file.dest.parent, manifest)
@@ -217,6 +219,13 @@ def apply(plan: Plan) -> Manifest:
     finally:
         write_manifest(target.manifests, manifest)
     return manifest
+
+
+def _refuse_files_in_the_way(plan: Plan, owned: set[str]) -> None:
+    theirs = [str(f.dest) for f in plan.files if f.dest.exists() and str(f.dest) not in owned]
+    if theirs:
+        raise InstallError(f"{len(theirs)} file(s) that Moviola did not write are in the way; move them "
+                           f"and install again: {', '.join(theirs[:5])}", path=theirs[0])
 
 
 def _make_dirs(folder: Path, manifest: Manifest) -> None:

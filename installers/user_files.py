@@ -15,19 +15,12 @@ END = "# <<< moviola <<<"
 
 
 def nuke_init_lines(plugin_dir: Path) -> list[str]:
-    """Lines for ~/.nuke/init.py: make the client importable, then add the Moviola plugin folder.
+    """Lines for ~/.nuke/init.py that add the Moviola plug-in folder to Nuke's plug-in path.
 
-    ``nuke.pluginAddPath`` runs the folder's init.py at once and its menu.py when the UI starts.
+    ``nuke.pluginAddPath`` puts it on sys.path and runs its init.py at once (which activates
+    moviola_bootstrap: the wheels, the engine command), and its menu.py when the UI starts.
     """
-    folder = repr(str(plugin_dir))
-    return [
-        "import sys",
-        "import nuke",
-        f"sys.path.insert(0, {folder})",
-        "import moviola_bootstrap",
-        f"moviola_bootstrap.activate({folder})",
-        f"nuke.pluginAddPath({folder})",
-    ]
+    return ["import nuke", f"nuke.pluginAddPath({str(plugin_dir)!r})"]
 
 
 def block_text(host: str, lines: list[str], newline: str = "\n") -> str:
@@ -45,6 +38,7 @@ def append_block(path: Path, host: str, lines: list[str]) -> BlockEdit:
     text = _read(path)
     if existed and BEGIN.format(host=host) in text:
         text = _without_block(text, BEGIN.format(host=host))
+        existed = bool(text)  # nothing but our earlier block: ours to remove again
     newline = _newline_of(text)
     newline_added = bool(text) and not text.endswith(("\n", "\r"))
     if newline_added:

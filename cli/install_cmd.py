@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from moviola.installers import doctor
@@ -53,10 +54,19 @@ def _target(args: argparse.Namespace) -> Target:
 
 def install_cmd(args: argparse.Namespace) -> int:
     target = _target(args)
+    say = _quiet if args.json else _to_stderr
     reports = [install(host, target, host_pythons=args.host_pythons, engine_python=args.engine_python,
-                       arch=args.arch, dry_run=args.dry_run)
+                       arch=args.arch, dry_run=args.dry_run, say=say)
                for host in hosts_named(args.host)]
     return _finish(args, reports)
+
+
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _quiet(message: str) -> None:
+    pass
 
 
 def uninstall_cmd(args: argparse.Namespace) -> int:

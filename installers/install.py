@@ -19,7 +19,7 @@ import json
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +37,10 @@ BOOTSTRAP = "moviola_bootstrap.py"
 CONFIG_NAME = "moviola_host.json"  # moviola_bootstrap.CONFIG_NAME
 SITE_PACKAGES = "site-packages"  # moviola_bootstrap.SITE_PACKAGES
 SKIPPED = ("__pycache__", ".pyc", ".pyo", ".DS_Store")
+
+
+def _quiet(message: str) -> None:
+    pass
 
 
 @dataclass
@@ -100,13 +104,16 @@ def bridge_dir_for(host: Host, target: Target) -> Path:
 
 def install(host: Host, target: Target, *, host_pythons: Sequence[str] | None = None,
             engine_python: str | None = None, arch: str | None = None,
-            dry_run: bool = False) -> HostReport:
-    """Install one host's bridge (or, with ``dry_run``, list every file it would write)."""
+            dry_run: bool = False, say: Callable[[str], None] = _quiet) -> HostReport:
+    """Install one host's bridge (or, with ``dry_run``, list every file it would write).
+
+    ``say`` hears each slow step (a wheel download) as it starts.
+    """
     if host.bridge is None:
         return HostReport(host=host.name, status="unavailable", notes=[host.why_unavailable])
     previous = read_manifest(target.manifests, host.name)
     owned = set(previous.files) if previous else set()
-    with planned(host, target, host_pythons, engine_python, arch, owned) as plan:
+    with planned(host, target, host_pythons, engine_python, arch, owned, say) as plan:
         if dry_run:
             return HostReport(
                 host=host.name, status="would_install", bridge_dir=str(plan.bridge_dir),
@@ -123,7 +130,8 @@ def install(host: Host, target: Target, *, host_pythons: Sequence[str] | None = 
 
 @contextmanager
 def planned(host: Host, target: Target, host_pythons: Sequence[str] | None,
-            engine_python: str | None, arch: str | None, owned: set[str]) -> Iterator[Plan]:
+            engine_python: str | None, arch: str | None, owned: set[str],
+            say: Callable[[str], None] = _quiet) -> Iterator[Plan]:
     """Every file and edit of an install; the wheels wait in a temporary folder until applied.
 
     ``owned``: files an earlier install wrote, which this one replaces.
@@ -148,6 +156,7 @@ def planned(host: Host, target: Target, host_pythons: Sequence[str] | None,
             site = plan.bridge_dir / SITE_PACKAGES / f"py{version}"
             fetched = Path(scratch) / f"py{version}"
             platforms = target.wheel_platforms(wheel_arch(host, target.os_name, version, arch))
+            say(f"{host.title}: fetching wheels for Python {version} ({', '.join(platforms)})")
             fetch_wheels(fetched, version, platforms, host.requirements)
             _plan_tree(plan, fetched, site)
             for package in host.client_packages:

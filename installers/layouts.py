@@ -104,8 +104,10 @@ class Target:
 
     @property
     def nuke_home(self) -> Path:
-        # ~/.nuke on every system (%USERPROFILE%\.nuke on Windows).
-        return self.home / ".nuke"
+        # ~/.nuke; on Windows Nuke looks under %HOME% when it is set, else %USERPROFILE%
+        # (Foundry: "Loading Gizmos, NDK Plug-ins, and Python and Tcl Scripts").
+        found = self.env.get("HOME") if self.os_name == "windows" == local_os() else None
+        return (Path(found) if found else self.home) / ".nuke"
 
     @property
     def resolve_utility_scripts(self) -> Path:

@@ -182,6 +182,26 @@ print(json.dumps({"modules": [m.__file__ for m in (zmq, msgpack, opentimelineio)
         # The bridge starts the engine from Moviola's own environment, not from the host.
         assert out["command"][:3] == [sys.executable, "-m", "moviola.engine"]
 
+    # Resolve's menu runs the launcher with a live `resolve` in its globals; the launcher hands
+    # it to the bridge's entry script with the client on the path (a probe stands in for it).
+    bridge = home / ".moviola" / "bridges" / "resolve"
+    (bridge / "probe.py").write_text(
+        "import json, os, zmq\n"
+        "print(json.dumps({'resolve': resolve, 'zmq': zmq.__file__, 'name': __name__,\n"
+        "                  'engine_python': os.environ.get('MOVIOLA_PYTHON')}))\n")
+    launcher = tmp_path / "Probe.py"
+    launcher.write_text(install_module.resolve_launcher(bridge, "probe.py"))
+    as_resolve = ("import sys; path = sys.argv[1]; "
+                  "exec(compile(open(path).read(), path, 'exec'), "
+                  "{'__name__': '__main__', '__file__': path, 'resolve': 'the live Resolve'})")
+    done = subprocess.run([python, "-I", "-S", "-c", as_resolve, str(launcher)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["resolve"] == "the live Resolve" and out["name"] == "__main__"
+    assert out["zmq"].startswith(str(bridge / "site-packages" / "py3.9"))
+    assert out["engine_python"] == sys.executable
+
 
 def engine_version() -> str:
     from moviola.plugin._version import __version__

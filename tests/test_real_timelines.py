@@ -18,13 +18,13 @@ import numpy as np
 import opentimelineio as otio
 import pytest
 from opentimelineio.opentime import RationalTime, TimeRange
-from shared_data import MISSING_REASON, SHARED_DATA
-from synthetic import frame_pattern, read_frame_index, write_video
 
 from moviola.engine.inputs import edl_rate_from_media, resolve_input
 from moviola.engine.media.sequence import read_image
 from moviola.plugin.errors import MediaDecodeError
-from moviola.plugin.timeline import read_timeline, work_units
+from moviola.plugin.timeline import read_timeline, url_to_path, work_units
+from shared_data import MISSING_REASON, SHARED_DATA
+from synthetic import frame_pattern, read_frame_index, write_video
 
 TIMELINES = SHARED_DATA / "timelines"
 pytestmark = pytest.mark.skipif(not TIMELINES.is_dir(), reason=MISSING_REASON)
@@ -178,47 +178,50 @@ def _timecode(frames: int, rate: float) -> str:
     return otio.opentime.to_timecode(RationalTime(frames, rate), rate)
 
 
+def _standin_key(clip: otio.schema.Clip) -> str:
+    """Clips share a stand-in when they share a file; clips without one go by their name."""
+    ref = clip.media_reference
+    if isinstance(ref, otio.schema.ExternalReference) and ref.available_range is not None:
+        return ref.target_url
+    return clip.name
+
+
 def _relink(timeline: otio.schema.Timeline, folder: Path) -> dict[str, int]:
     """Point every video clip at a stand-in movie covering what the clip reads; return each
-    movie's first frame in source time (frames at its rate), by target path."""
+    movie's first frame in source time (frames at its rate), by path."""
     needs: dict[str, list[tuple[int, int, float]]] = {}
-    refs: dict[str, otio.core.MediaReference] = {}
-    for _, clip in _video_clips(timeline):
+    clips = [c for _, c in _video_clips(timeline)
+             if not isinstance(c.media_reference, otio.schema.GeneratorReference)]
+    for clip in clips:
         ref = clip.media_reference
-        if isinstance(ref, otio.schema.GeneratorReference):
-            continue
-        rate = clip.source_range.duration.rate if clip.source_range else ref.available_range.duration.rate
-        if ref.available_range is not None and not isinstance(ref, otio.schema.MissingReference):
-            avail = ref.available_range
+        if isinstance(ref, otio.schema.ExternalReference) and ref.available_range is not None:
+            avail = ref.available_range   # the file's own range: the stand-in has exactly it
             rate = avail.duration.rate
-            lo = avail.start_time.value_rescaled_to(rate)
-            hi = lo + avail.duration.value_rescaled_to(rate)
-            key = ref.target_url
-        else:
+            lo = round(avail.start_time.value_rescaled_to(rate))
+            hi = lo + round(avail.duration.value_rescaled_to(rate))
+        else:   # an EDL's event: cover the source range, retimed or not, with a margin
             src = clip.trimmed_range()
-            speed = 1.0
-            for effect in clip.effects:
-                if isinstance(effect, otio.schema.LinearTimeWarp):
-                    speed = effect.time_scalar
-            lo = src.start_time.value_rescaled_to(rate) - 3
-            hi = lo + 6 + math.ceil(src.duration.value_rescaled_to(rate) * max(speed, 1.0))
-            key = clip.name
-        needs.setdefault(key, []).append((int(lo), int(hi), rate))
-        refs.setdefault(key, ref)
+            rate = src.duration.rate
+            speed = max([1.0] + [e.time_scalar for e in clip.effects
+                                 if isinstance(e, otio.schema.LinearTimeWarp)])
+            lo = round(src.start_time.value_rescaled_to(rate)) - 3
+            hi = lo + 6 + math.ceil(src.duration.value_rescaled_to(rate) * speed)
+        needs.setdefault(_standin_key(clip), []).append((lo, hi, rate))
     starts = {}
+    movies = {}
     for i, (key, spans) in enumerate(sorted(needs.items())):
         lo, hi, rate = min(s[0] for s in spans), max(s[1] for s in spans), spans[0][2]
         movie = folder / f"standin_{i:02d}.mov"
         write_video(movie, hi - lo, rate=Fraction(rate).limit_denominator(1001), codec="mpeg4",
                     size=(96, 64), timecode=_timecode(lo, rate), gop=6, bframes=0)
         starts[str(movie)] = lo
-        for _, clip in _video_clips(timeline):
-            if (clip.media_reference.target_url if isinstance(clip.media_reference, otio.schema.ExternalReference)
-                    else clip.name) == key and not isinstance(clip.media_reference, otio.schema.GeneratorReference):
-                old = clip.media_reference
-                avail = old.available_range if isinstance(old, otio.schema.ExternalReference) else None
-                clip.media_reference = otio.schema.ExternalReference(target_url=str(movie),
-                                                                     available_range=avail)
+        movies[key] = movie
+    for clip in clips:
+        movie = movies[_standin_key(clip)]
+        old = clip.media_reference
+        avail = old.available_range if isinstance(old, otio.schema.ExternalReference) else None
+        clip.media_reference = otio.schema.ExternalReference(target_url=str(movie),
+                                                             available_range=avail)
     return starts
 
 
@@ -265,12 +268,19 @@ def test_proxy_writes_the_frame_the_host_shows(client, tmp_path: Path, name: str
                       key=lambda u: (u.track_name, u.record_start.to_seconds()))
     written = sorted(result["clips"], key=lambda o: (o["track"], o["record_start"] / o["record_rate"]))
     assert len(written) == len(playable) > 0
+    on_result_track = _result_track_frames(result["otio"])
     for unit, out in zip(playable, written):
         assert out["clip"] == unit.clip_name
         clip = _find_clip(timeline_read, unit)
         expected = _expected_frames(clip, unit, starts[unit.media_path])
         got = [read_frame_index(read_image(f)) for f in out["files"]]
         assert got == expected, (unit.clip_name, out["pattern"])
+        # And the result timeline shows them at the clip's record frames, as a host plays it.
+        rate = unit.record_duration.rate
+        first = round(unit.record_start.value_rescaled_to(rate))
+        count = round(unit.record_duration.value_rescaled_to(rate))
+        if unit.retimed or unit.rate == rate:
+            assert [on_result_track.get(first + j) for j in range(count)] == expected, unit.clip_name
 
 
 def _find_clip(timeline: otio.schema.Timeline, unit) -> otio.schema.Clip:
@@ -328,3 +338,23 @@ def test_an_edl_rate_is_guessed_from_the_movie_it_names(tmp_path: Path) -> None:
     assert unit.rate == 25.0 and unit.first_frame == 24 and unit.frame_count == 11
     assert unit.record_start_global == RationalTime(90000, 25)
     assert np.array_equal(unit.shown_frames(), list(range(24, 35)))
+
+
+def _result_track_frames(result_otio: str) -> dict[int, int]:
+    """What the result track shows: record frame (global, at the track's rate) -> the index
+    drawn in the file OTIO names for it."""
+    timeline = otio.adapters.read_from_file(result_otio)
+    track = next(t for t in timeline.video_tracks() if t.name == "Moviola proxy")
+    shown = {}
+    for i, item in enumerate(track):
+        if not isinstance(item, otio.schema.Clip):
+            continue
+        place = track.range_of_child_at_index(i)
+        ref = item.media_reference
+        rate = place.duration.rate
+        for j in range(round(place.duration.value)):
+            source = item.trimmed_range().start_time + RationalTime(j, rate)
+            number = ref.frame_for_time(source)
+            path, _ = url_to_path(ref.target_url_for_image_number(number - ref.start_frame))
+            shown[round(place.start_time.value) + j] = read_frame_index(read_image(path))
+    return shown

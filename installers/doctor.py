@@ -82,8 +82,7 @@ def _host_install(host: Host, target: Target) -> Check:
     if missing:
         return Check(name, FAIL, f"{len(missing)} installed file(s) are gone, e.g. {missing[0]}",
                      f"reinstall: {fix}")
-    changed = [p for p, digest in manifest.files.items()
-               if p.endswith(".py") and file_sha256(Path(p)) != digest]
+    changed = [p for p, digest in manifest.files.items() if file_sha256(Path(p)) != digest]
     blocks = [e.path for e in manifest.edits
               if not Path(e.path).exists() or e.begin not in Path(e.path).read_text(encoding="utf-8")]
     if blocks:

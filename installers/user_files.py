@@ -20,7 +20,8 @@ def nuke_init_lines(plugin_dir: Path) -> list[str]:
     ``nuke.pluginAddPath`` puts it on sys.path and runs its init.py at once (which activates
     moviola_bootstrap: the wheels, the engine command), and its menu.py when the UI starts.
     """
-    return ["import nuke", f"nuke.pluginAddPath({str(plugin_dir)!r})"]
+    # Forward slashes on Windows too: Nuke's own paths use them.
+    return ["import nuke", f"nuke.pluginAddPath({plugin_dir.as_posix()!r})"]
 
 
 def block_text(host: str, lines: list[str], newline: str = "\n") -> str:

@@ -114,7 +114,7 @@ def test_install_puts_each_bridge_where_its_host_looks_and_uninstall_restores_th
         assert (nuke_dir / name).is_file(), name
     init = (home / ".nuke" / "init.py").read_bytes().decode()
     assert init.startswith(USER_INIT + "\r\n")  # the user's lines first, untouched
-    assert f"nuke.pluginAddPath({str(nuke_dir)!r})" in init
+    assert f"nuke.pluginAddPath({nuke_dir.as_posix()!r})" in init
     assert (home / ".nuke" / "menu.py").read_text() == USER_MENU
     site = nuke_dir / "site-packages" / "py3.9"
     assert (site / "zmq" / "backend" / "cython" / ZMQ_EXTENSION[os_name]).is_file()

@@ -10,6 +10,7 @@ through dissolves, freeze frames, speed changes, stills and nested stacks.
 
 from __future__ import annotations
 
+import argparse
 import math
 from fractions import Fraction
 from pathlib import Path
@@ -19,9 +20,10 @@ import opentimelineio as otio
 import pytest
 from opentimelineio.opentime import RationalTime, TimeRange
 
+from moviola.cli.jobs_cmd import rate_arg
 from moviola.engine.inputs import edl_rate_from_media, resolve_input
 from moviola.engine.media.sequence import read_image
-from moviola.plugin.errors import MediaDecodeError
+from moviola.plugin.errors import InvalidParamsError, MediaDecodeError
 from moviola.plugin.timeline import read_timeline, url_to_path, work_units
 from shared_data import MISSING_REASON, SHARED_DATA
 from synthetic import frame_pattern, read_frame_index, write_video
@@ -358,3 +360,31 @@ def _result_track_frames(result_otio: str) -> dict[int, int]:
             path, _ = url_to_path(ref.target_url_for_image_number(number - ref.start_frame))
             shown[round(place.start_time.value) + j] = read_frame_index(read_image(path))
     return shown
+
+
+def test_jobs_take_an_edl_rate(client) -> None:
+    edl = TIMELINES / "edl" / "25fps.edl"
+    result = client.submit("probe", {"input": str(edl), "rate": 25}).wait()
+    assert result["timeline"]["clips"] == 4
+    with pytest.raises(MediaDecodeError, match="line 13"):
+        client.submit("probe", {"input": str(edl)}).wait()
+    with pytest.raises(InvalidParamsError, match="positive"):
+        client.submit("probe", {"input": str(edl), "rate": -25})
+
+
+def test_cli_rate_option() -> None:
+    assert rate_arg("25") == 25.0 and rate_arg("23.976") == 24000 / 1001
+    assert rate_arg("30000/1001") == 30000 / 1001
+    with pytest.raises(argparse.ArgumentTypeError):
+        rate_arg("fast")
+
+
+def test_shots_names_retimed_clips_instead_of_misplacing_cuts(client, tmp_path: Path) -> None:
+    timeline = _read(TIMELINES / "edl" / "speed_effects_small.edl")
+    _relink(timeline, tmp_path)
+    relinked = tmp_path / "speed.otio"
+    otio.adapters.write_to_file(timeline, str(relinked))
+    result = client.submit("shots", {"input": str(relinked), "cache": False,
+                                     "backend": "classical"}).wait()
+    retimed = [p for p in result["problems"] if "retimed clip" in p]
+    assert len(retimed) == 2 and any("Z686_5A" in p for p in retimed)

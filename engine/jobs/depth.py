@@ -162,6 +162,11 @@ class DepthJob(JobKind):
     @staticmethod
     def _plan(source, params: DepthParams) -> tuple[list, list[str]]:
         plans, problems = plan_clips(source, params.range)
+        # Depth is solved over a clip's media frames in order; a still, a freeze frame or a
+        # speed change shows them otherwise, so such clips are named, not guessed at.
+        problems.extend(f"{unit.clip_name}: still or retimed clip (freeze frame, speed change) "
+                        f"is not given depth" for unit, _, _ in plans if unit.retimed)
+        plans = [plan for plan in plans if not plan[0].retimed]
         if not plans:
             raise InvalidParamsError("the input has no video clip to make depth for",
                                      path=source.path)

@@ -88,11 +88,21 @@ def pick_unit(source: ResolvedInput, clip: int | None) -> WorkUnit:
         if len(units) > 1:
             raise InvalidParamsError(f"the timeline has {len(units)} clips; choose one with "
                                      f"clip: {names}", detail={"param": "clip"})
-        return units[0]
+        return _not_retimed(units[0])
     if not 0 <= clip < len(units):
         raise InvalidParamsError(f"clip {clip} does not exist; clips: {names}",
                                  detail={"param": "clip"})
-    return units[clip]
+    return _not_retimed(units[clip])
+
+
+def _not_retimed(unit: WorkUnit) -> WorkUnit:
+    # A matte propagates through media frames in order; a freeze frame or speed change shows
+    # them otherwise. Refused by name rather than matted on the wrong frames.
+    if unit.retimed:
+        raise InvalidParamsError(f"clip {unit.clip_name!r} is retimed (freeze frame or speed "
+                                 f"change): matte its source media instead",
+                                 detail={"param": "clip", "clip": unit.clip_name})
+    return unit
 
 
 def media_of(checked: CheckedInput, clip: int | None) -> str:

@@ -63,8 +63,13 @@ class ShotsJob(JobKind):
     def _run(self, source: ResolvedInput, params: ShotsParams, ctx: JobContext) -> dict[str, Any]:
         started = time.perf_counter()
         cache = MediaCache(default_root() if params.cache else None)
-        units = [u for u in source.units if u.media_kind in ("video", "image_sequence")]
         problems = [f"{u.clip_name}: {p}" for u in source.units for p in u.problems]
+        units = [u for u in source.units if u.media_kind in ("video", "image_sequence")]
+        # A freeze frame or a speed change shows its media out of order: a cut found in the
+        # media has no one record frame. Such clips are named, not searched.
+        problems.extend(f"{u.clip_name}: retimed clip (freeze frame or speed change) not searched "
+                        f"for cuts" for u in units if u.retimed)
+        units = [u for u in units if not u.retimed]
         total = sum(u.frame_count for u in units) or 1
         cuts: list[dict[str, Any]] = []
         shots: list[dict[str, Any]] = []

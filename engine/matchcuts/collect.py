@@ -68,8 +68,8 @@ def gather_shots(inputs: Sequence[ResolvedInput], cache: MediaCache, *, backend:
             ref = clip_of(source.timeline, unit).media_reference
             if source.is_timeline:
                 position += 1
-                shots.append(ShotRef(index, source.stem, unit, ref, unit.first_frame,
-                                     unit.last_frame + 1, position, True))
+                first, last = unit.media_span   # a retimed clip's frames, not its record count
+                shots.append(ShotRef(index, source.stem, unit, ref, first, last + 1, position, True))
                 continue
             def report(d: int, t: int, label: str = f"shots of {source.stem}") -> None:
                 progress(d, t, label)

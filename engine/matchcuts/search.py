@@ -1,21 +1,39 @@
-"""Nearest neighbours by cosine similarity: exact for small collections, HNSW above.
+"""Nearest neighbours by cosine similarity: exact for small collections, a faiss IVF index above.
 
 Exact search multiplies blocks of vectors (memory ``block x n``) and has perfect recall; its
-cost grows with the square of the collection. Above ``exact_limit`` an hnswlib index (inner
-product on unit vectors) answers in roughly ``n log n``; ``ef`` trades recall for speed.
-Both return, for each vector, its ``k`` most similar others, best first.
+cost grows with the square of the collection. Above ``exact_limit`` a faiss inverted-file
+index (inner product on unit vectors) groups the vectors around ``4 sqrt(n)`` k-means centres
+and compares each vector only with the members of its ``nprobe`` nearest groups.
+
+``nprobe`` is not guessed: the search first measures its recall@k against exact search on a
+sample of rows and takes the smallest ``nprobe`` that reaches ``target_recall`` (plus a
+margin), so loosely clustered collections get a wider search instead of worse neighbours;
+when even a quarter of the lists would not do, the search is exact.
+Both paths return, for each vector, its ``k`` most similar others, best first.
 """
 
 from __future__ import annotations
 
+import math
+import time
+
 import numpy as np
 
-__all__ = ["EXACT_LIMIT", "exact_neighbours", "neighbours"]
+__all__ = ["EXACT_LIMIT", "TARGET_RECALL", "exact_neighbours", "neighbours", "recall_at"]
 
-# Measured on 2 cores (152-d look vectors): exact 0.9 s vs index 0.6 s at 5,000 shots,
-# 8.9 s vs 3.2 s at 20,000, about 250 s vs 25 s at 100,000 (benchmarks/matchcut_bench.py).
-# Below the limit exact search costs under a second and has perfect recall.
+# Measured on 2 cores (152-d look vectors): exact 0.8 / 2.8 / 16.9 s against the index's
+# 0.3 / 0.6 / 1.8 s at 5,000 / 10,000 / 20,000 shots. Below the limit exact costs under a
+# second and has perfect recall, so it stays exact there.
 EXACT_LIMIT = 5_000
+TARGET_RECALL = 0.95
+_CALIBRATION_ROWS = 200
+# The sample's recall is an estimate: ask it for a little more than the target.
+_CALIBRATION_MARGIN = 0.02
+_PROBES = (1, 2, 4, 8, 16, 32, 64, 128)
+_FIRST_PROBE_WIDTH = 8
+_LISTS_PER_ROOT = 4           # lists = this x sqrt(n)
+_TRAIN_PER_LIST = 8
+_TRAIN_ROUNDS = 5
 
 
 def exact_neighbours(x: np.ndarray, k: int, rows: np.ndarray | None = None,
@@ -36,29 +54,117 @@ def exact_neighbours(x: np.ndarray, k: int, rows: np.ndarray | None = None,
     return ids, sims
 
 
-def _hnsw(x: np.ndarray, k: int, ef: int, threads: int) -> tuple[np.ndarray, np.ndarray]:
-    import hnswlib
-    index = hnswlib.Index(space="ip", dim=x.shape[1])
-    index.init_index(max_elements=len(x), ef_construction=100, M=12, random_seed=7)
-    index.set_num_threads(threads)
-    index.add_items(x, np.arange(len(x)))
-    index.set_ef(max(ef, k + 1))
-    labels, distances = index.knn_query(x, k=k + 1)
-    ids = np.empty((len(x), k), np.int64)
-    sims = np.empty((len(x), k), np.float32)
-    for i, (row, dist) in enumerate(zip(labels, distances)):
-        keep = row != i
-        row, dist = row[keep][:k], dist[keep][:k]
-        ids[i, :len(row)], sims[i, :len(row)] = row, 1.0 - dist   # ip distance = 1 - dot
-        ids[i, len(row):], sims[i, len(row):] = -1, -np.inf
+def _drop_self(ids: np.ndarray, sims: np.ndarray, rows: np.ndarray,
+               k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``k + 1`` results per row -> ``k`` without the row itself (or without the last one
+    when the row itself was crowded out by exact duplicates)."""
+    keep = ids != rows[:, None]
+    keep[keep.all(axis=1), k] = False
+    ids = ids[keep].reshape(len(rows), k)
+    sims = sims[keep].reshape(len(rows), k).astype(np.float32)
+    sims[ids < 0] = -np.inf                            # fewer than k found
     return ids, sims
 
 
-def neighbours(vectors: np.ndarray, k: int, *, exact_limit: int = EXACT_LIMIT, ef: int = 64,
-               threads: int = 2) -> tuple[np.ndarray, np.ndarray, str]:
+def recall_at(found: np.ndarray, truth: np.ndarray) -> float:
+    """Mean share of each row's true neighbours that ``found`` holds."""
+    k = truth.shape[1]
+    return float(np.mean([len(set(f.tolist()) & set(t.tolist())) / k
+                          for f, t in zip(found, truth)]))
+
+
+class _Clock:
+    """Seconds per phase, for the figures a search reports."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(self.laps.get(name, 0.0) + now - self._last, 3)
+        self._last = now
+
+
+def _recall_by_similarity(found: np.ndarray, truth: np.ndarray) -> float:
+    """Recall that counts ties as hits: a neighbour found is a true one when it is at least
+    as similar as the k-th true neighbour (exact duplicates make ids ambiguous)."""
+    kth = truth[:, -1:] - 1e-5
+    return float(np.mean(found >= kth))
+
+
+def _ivf(x: np.ndarray, k: int, threads: int,
+         target_recall: float) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    import faiss
+    from faiss.contrib.ivf_tools import add_preassigned
+
+    faiss.omp_set_num_threads(threads)
+    clock = _Clock()
+    n, dim = x.shape
+    rng = np.random.default_rng(7)
+    lists = max(1, int(_LISTS_PER_ROOT * math.sqrt(n)))
+    quantizer = faiss.IndexFlatIP(dim)
+    index = faiss.IndexIVFFlat(quantizer, dim, lists, faiss.METRIC_INNER_PRODUCT)
+    # A few k-means rounds on a few rows per centre: good enough centres at a fraction of
+    # the cost (the calibration below catches centres that are not).
+    index.cp.niter, index.cp.min_points_per_centroid, index.cp.seed = _TRAIN_ROUNDS, 1, 7
+    index.train(x[rng.choice(n, min(n, _TRAIN_PER_LIST * lists), replace=False)])
+    clock.lap("train_s")
+
+    # Calibrate nprobe on a sample against exact search.
+    sample = rng.choice(n, min(n, _CALIBRATION_ROWS), replace=False)
+    _, truth = exact_neighbours(x, k, rows=sample)
+    probes = [p for p in _PROBES if p < lists // 4] or [lists]
+    sample_dist, sample_lists = quantizer.search(x[sample], probes[-1])
+    clock.lap("calibrate_s")
+    # The coarse search is the second largest cost: one pass serves adding and searching.
+    width = min(lists, _FIRST_PROBE_WIDTH)
+    coarse_dist, coarse_lists = quantizer.search(x, width)
+    add_preassigned(index, x, np.ascontiguousarray(coarse_lists[:, 0]))
+    clock.lap("assign_s")
+    nprobe, recall = 0, 0.0
+    for p in probes:
+        index.nprobe = p
+        found_sims, found = index.search_preassigned(x[sample], k + 1, sample_lists[:, :p],
+                                                     sample_dist[:, :p])
+        _, found_sims = _drop_self(found, found_sims, sample, k)
+        recall = _recall_by_similarity(found_sims, truth)
+        if recall >= target_recall + _CALIBRATION_MARGIN:
+            nprobe = p
+            break
+    clock.lap("calibrate_s")
+    if nprobe == 0:
+        # No clustering reaches the target: exact search costs less than scanning every list.
+        ids, sims = exact_neighbours(x, k)
+        clock.lap("search_s")
+        return ids, sims, {"method": "exact", "lists": lists, "nprobe": 0,
+                           "sample_recall": round(recall, 4), **clock.laps}
+
+    index.nprobe = nprobe
+    if nprobe > width:
+        coarse_dist, coarse_lists = quantizer.search(x, nprobe)
+    # Rows in the order of their nearest list: neighbouring queries read the same lists while
+    # they are in cache (the scan is bound by memory otherwise, 2x slower).
+    order = np.argsort(coarse_lists[:, 0], kind="stable")
+    sims, ids = index.search_preassigned(x[order], k + 1, coarse_lists[order, :nprobe],
+                                         coarse_dist[order, :nprobe])
+    ids, sims = _drop_self(ids, sims, order, k)
+    back = np.empty_like(order)
+    back[order] = np.arange(n)
+    ids, sims = ids[back], sims[back]
+    clock.lap("search_s")
+    return ids, sims, {"method": "ivf", "lists": lists, "nprobe": nprobe,
+                       "sample_recall": round(recall, 4),
+                       **clock.laps}
+
+
+def neighbours(vectors: np.ndarray, k: int, *, exact_limit: int = EXACT_LIMIT,
+               threads: int = 2, target_recall: float = TARGET_RECALL
+               ) -> tuple[np.ndarray, np.ndarray, str]:
     """``(ids, similarities, method)``: each row's ``k`` nearest other rows by cosine.
 
-    ``vectors`` are unit rows (float32). ``method`` is "exact" or "hnsw". Missing
+    ``vectors`` are unit rows (float32). ``method`` is "exact" or "ivf" ("exact" also when
+    the index could not reach ``target_recall`` on its calibration sample). Missing
     neighbours (fewer than ``k`` others) are id -1.
     """
     x = np.ascontiguousarray(vectors, np.float32)
@@ -69,5 +175,5 @@ def neighbours(vectors: np.ndarray, k: int, *, exact_limit: int = EXACT_LIMIT, e
     if n <= exact_limit:
         ids, sims = exact_neighbours(x, k)
         return ids, sims, "exact"
-    ids, sims = _hnsw(x, k, ef, threads)
-    return ids, sims, "hnsw"
+    ids, sims, info = _ivf(x, k, threads, target_recall)
+    return ids, sims, str(info["method"])

@@ -11,6 +11,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 
 import av
 import numpy as np
@@ -49,12 +50,12 @@ def main() -> int:
     frames = {"uint8": (base * 255).astype(np.uint8), "uint16": (base * 65535).astype(np.uint16),
               "float32": base}
     for name, a in frames.items():
-        ours = median_ms(lambda: resize(a, 960, 540))
+        ours = median_ms(partial(resize, a, 960, 540))
         print(f"{name:8s} cv2.resize {ours:7.2f} ms", end="")
         if a.dtype in _SWS:
-            other = median_ms(lambda: swscale(a, 960, 540))
+            other = median_ms(partial(swscale, a, 960, 540))
             print(f"   swscale {other:7.2f} ms ({other / ours:5.1f}x)", end="")
-        other = median_ms(lambda: openimageio(a, 960, 540), repeats=5)
+        other = median_ms(partial(openimageio, a, 960, 540), repeats=5)
         print(f"   OpenImageIO {other:7.2f} ms ({other / ours:5.1f}x)", flush=True)
     return 0
 

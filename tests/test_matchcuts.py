@@ -12,12 +12,12 @@ import pytest
 
 from moviola.cli.main import main as cli_main
 from moviola.engine.matchcuts.cache import MediaCache
-from moviola.engine.media.identity import media_key
 from moviola.engine.matchcuts.dedupe import duplicate_groups
 from moviola.engine.matchcuts.features import describe_shots, flavours
 from moviola.engine.matchcuts.metrics import average_precision
 from moviola.engine.matchcuts.rank import rank_pairs
 from moviola.engine.matchcuts.search import neighbours, recall_at
+from moviola.engine.media.identity import media_key
 from moviola.engine.media.probe import probe
 from moviola.engine.media.source import open_source
 from moviola.engine.shots.detect import Shot

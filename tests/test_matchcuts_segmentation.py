@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from moviola.engine.matchcuts import segmentation
 from moviola.engine.matchcuts.segmentation import Segmenter
 from moviola.engine.matchcuts.silhouette import (

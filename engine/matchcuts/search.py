@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 import numpy as np
 
@@ -94,7 +95,7 @@ def _recall_by_similarity(found: np.ndarray, truth: np.ndarray) -> float:
 
 
 def _ivf(x: np.ndarray, k: int, threads: int,
-         target_recall: float) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+         target_recall: float) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     import faiss
     from faiss.contrib.ivf_tools import add_preassigned
 
@@ -104,7 +105,9 @@ def _ivf(x: np.ndarray, k: int, threads: int,
     rng = np.random.default_rng(7)
     lists = max(1, int(_LISTS_PER_ROOT * math.sqrt(n)))
     quantizer = faiss.IndexFlatIP(dim)
-    index = faiss.IndexIVFFlat(quantizer, dim, lists, faiss.METRIC_INNER_PRODUCT)
+    # Any: faiss's stubs describe its SWIG methods (search_preassigned(n, x, k, ...) filling
+    # arrays), which its Python package replaces at import with the numpy wrappers used here.
+    index: Any = faiss.IndexIVFFlat(quantizer, dim, lists, faiss.METRIC_INNER_PRODUCT)
     # A few k-means rounds on a few rows per centre: good enough centres at a fraction of
     # the cost (the calibration below catches centres that are not).
     index.cp.niter, index.cp.min_points_per_centroid, index.cp.seed = _TRAIN_ROUNDS, 1, 7

@@ -2,7 +2,7 @@
 current timeline. Resolve runs it with a live ``resolve`` object in its globals.
 
 `moviola install resolve` keeps this file and ``moviola_resolve`` in
-``<moviola home>/hosts/resolve/`` and lists a launcher under Scripts/Utility that puts that
+``<moviola home>/bridges/resolve/`` and lists a launcher under Scripts/Utility that puts that
 folder and the client on sys.path first. Run by hand, MOVIOLA_BRIDGE_PATH (os.pathsep list)
 names the folders to add.
 """

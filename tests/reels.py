@@ -150,11 +150,14 @@ def shot_frames(spec: ShotSpec, size: tuple[int, int] = SIZE) -> Iterator[np.nda
 # ---- encoding -------------------------------------------------------------------------------
 
 def encode(path: str | Path, frames: Iterable[np.ndarray], size: tuple[int, int] = SIZE,
-           rate: Fraction = RATE, gop: int = 48) -> int:
-    """Encode float or uint8 RGB frames as H.264 (frame i has pts i); return the count."""
+           rate: Fraction = RATE, gop: int = 48, timecode: str | None = None) -> int:
+    """Encode float or uint8 RGB frames as H.264 (frame i has pts i); return the count.
+    ``timecode`` becomes the start timecode of a mov/mp4."""
     n = 0
     with av.open(str(path), mode="w") as container:
         stream = _open_video_stream(container, "h264", rate, size, gop, 2)
+        if timecode:
+            stream.metadata["timecode"] = timecode
         for img in frames:
             rgb = np.clip(img + 0.5, 0, 255).astype(np.uint8)
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")

@@ -10,8 +10,6 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import opentimelineio as otio
-
 from moviola.plugin.results import NAMESPACE, write_timeline
 
 from ..engine_view import EngineView
@@ -21,7 +19,14 @@ from ..media.outputs import AtomicPath, ensure_dir, resolve_output, sweep_stale
 from ..provenance import provenance
 from ..shots.cached import detect_cached
 from ..shots.detect import check_settings, choose_backend
-from ..shots.timeline_out import clip_of, media_time, shots_timeline
+from ..shots.timeline_out import (
+    clip_of,
+    global_start,
+    marked_timeline,
+    record_frame,
+    shot_list_timeline,
+    shots_timeline,
+)
 from .base import ClipFailures, JobContext, JobKind
 from .clip_outputs import safe_name
 from .common_params import RATE_HELP, check_rate
@@ -74,6 +79,7 @@ class ShotsJob(JobKind):
         cuts: list[dict[str, Any]] = []
         shots: list[dict[str, Any]] = []
         entries = []
+        found: list[tuple[Any, list[Any]]] = []   # each searched clip and its cuts
         backends: dict[str, str] = {}
         done = 0
         failures = ClipFailures(len(units))
@@ -91,6 +97,7 @@ class ShotsJob(JobKind):
                 continue  # other clips still get done
             done += unit.frame_count
             backends[detection.backend] = detection.reason
+            found.append((unit, list(detection.cuts)))
             ref = clip_of(source.timeline, unit).media_reference
             where = self._placing(unit, source.is_timeline)
             for cut in detection.cuts:
@@ -106,19 +113,35 @@ class ShotsJob(JobKind):
                     "cut_in": cut_in.to_wire() if cut_in else None, "backend": detection.backend,
                     "source_clip": unit.clip_name}))
         problems.extend(failures.problems)
+        if source.is_timeline:
+            # Numbered in record order, as an editor reads the edit.
+            order = sorted(range(len(shots)), key=lambda i: (shots[i]["record_start"],
+                                                              entries[i][0].track_index))
+            shots, entries = [shots[i] for i in order], [entries[i] for i in order]
         ctx.progress(total, total, "writing")
         backend = ", ".join(backends) or choose_backend(params.backend)[0]
         result: dict[str, Any] = {
             "cuts": cuts, "shots": shots, "backend": backend,
             "backend_reason": "; ".join(f"{k}: {v}" for k, v in backends.items()),
-            "otio": None, "csv": None, "problems": problems, "cache": cache.stats()}
+            "otio": None, "marked_otio": None, "csv": None, "problems": problems,
+            "cache": cache.stats()}
         if params.out is not None:
             sweep_stale(params.out)   # temp files of killed runs
             name = safe_name(params.name or f"{source.stem}.shots", "shots")
-            timeline = shots_timeline(f"{source.stem} shots", entries)
-            timeline.metadata[NAMESPACE] = provenance(
-                "shots", {"input": params.input, "backend": params.backend,
-                          "thresholds": params.thresholds}, backend=backend)
+            record = provenance("shots", {"input": params.input, "backend": params.backend,
+                                          "thresholds": params.thresholds}, backend=backend)
+            if source.is_timeline:
+                # The shot list where the shots sit in the edit, and the edit itself with a
+                # marker at every cut on the clip it was found in.
+                timeline = shot_list_timeline(f"{source.stem} shots", entries,
+                                              global_start(source.units))
+                marked = marked_timeline(source.timeline, found)
+                marked.metadata.setdefault(NAMESPACE, {})["shots"] = record
+                result["marked_otio"] = write_timeline(
+                    marked, resolve_output(params.out, f"{name}.marked.otio"))
+            else:
+                timeline = shots_timeline(f"{source.stem} shots", entries)
+            timeline.metadata[NAMESPACE] = record
             result["otio"] = write_timeline(timeline, resolve_output(params.out, f"{name}.otio"))
             result["csv"] = self._write_csv(resolve_output(params.out, f"{name}.csv"), shots)
         elapsed = time.perf_counter() - started
@@ -132,8 +155,7 @@ class ShotsJob(JobKind):
         def where(frame: int, key: str) -> dict[str, Any]:
             if not on_timeline:
                 return {}
-            record = unit.record_start + (media_time(unit, frame) - media_time(unit, unit.first_frame))
-            return {"clip": unit.clip_name, key: otio.opentime.to_frames(record, unit.record_start.rate)}
+            return {"clip": unit.clip_name, key: record_frame(unit, frame)}
         return where
 
     @staticmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .jobs_cmd import absolute, parse_range, print_outputs, run_job
+from .jobs_cmd import absolute, add_export_option, parse_range, print_outputs, run_job, with_export
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -35,6 +35,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     depth.add_argument("--precision", choices=["auto", "fp32", "fp16", "bf16"], default="auto")
     depth.add_argument("--runtime", choices=["torch", "tensorrt"], default="torch",
                        help="tensorrt: build and cache engines on a CUDA GPU (unverified)")
+    add_export_option(depth)
     depth.add_argument("--json", action="store_true")
     depth.set_defaults(func=depth_cmd)
 
@@ -61,5 +62,5 @@ def depth_cmd(args: argparse.Namespace) -> int:
         params["range"] = args.range
     if args.fov is not None:
         params["fov"] = args.fov
-    run_job(args, "depth", params, print_depth)
+    run_job(args, "depth", with_export(params, args), print_depth)
     return 0

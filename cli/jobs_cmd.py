@@ -40,6 +40,34 @@ def add_rate_option(parser: argparse.ArgumentParser) -> None:
                         "23.976); default: the rate of the first movie it names, else 24")
 
 
+EXPORT_FORMATS = ("xml", "edl")
+
+
+def export_arg(text: str) -> list[str]:
+    """``--export xml,edl`` → ["xml", "edl"]."""
+    names = [n.strip().lower() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in EXPORT_FORMATS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"export takes {' and/or '.join(EXPORT_FORMATS)}, comma "
+                                         f"separated (e.g. xml,edl), not {text!r}")
+    return list(dict.fromkeys(names))
+
+
+def add_export_option(parser: argparse.ArgumentParser) -> None:
+    """``--export xml,edl``: the result also as FCP7 XML and/or EDLs, for hosts that import
+    movies rather than image sequences."""
+    parser.add_argument("--export", type=export_arg, metavar="xml,edl",
+                        help="also write the result as FCP7 XML (xml) and/or one EDL per "
+                             "generated track (edl), each clip a ProRes movie of its frames")
+
+
+def with_export(params: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """``params`` plus ``export`` when ``--export`` was given."""
+    if getattr(args, "export", None):
+        params["export"] = args.export
+    return params
+
+
 def with_rate(params: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     """``params`` plus ``rate`` when ``--rate`` was given."""
     if getattr(args, "rate", None) is not None:
@@ -89,6 +117,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                        help="scale down to at most this width (0: full resolution)")
     proxy.add_argument("--range", type=parse_range, help="source frames A-B (inclusive), single media only")
     add_rate_option(proxy)
+    add_export_option(proxy)
     proxy.add_argument("--json", action="store_true")
     proxy.set_defaults(func=proxy_cmd)
 
@@ -134,6 +163,12 @@ def print_outputs(result: dict[str, Any]) -> None:
     speed = f" at {fps:.1f} frames/s" if fps else ""
     print(f"{len(result['files'])} files written{speed}")
     print(f"result timeline: {result['otio']}")
+    print_exports(result)
+
+
+def print_exports(result: dict[str, Any]) -> None:
+    for path in result.get("exports") or []:
+        print(f"for hosts importing movies: {path}")
 
 
 def proxy_cmd(args: argparse.Namespace) -> int:
@@ -141,7 +176,7 @@ def proxy_cmd(args: argparse.Namespace) -> int:
               "format": args.format, "max_width": args.max_width}
     if args.range:
         params["range"] = args.range
-    run_job(args, "proxy", with_rate(params, args), print_outputs)
+    run_job(args, "proxy", with_export(with_rate(params, args), args), print_outputs)
     return 0
 
 

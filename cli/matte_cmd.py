@@ -10,7 +10,7 @@ import argparse
 import json
 from typing import Any
 
-from .jobs_cmd import absolute, parse_range, run_job
+from .jobs_cmd import absolute, add_export_option, parse_range, print_exports, run_job, with_export
 from .report import frame_span
 
 FORMATS = ("exr", "png", "prores")
@@ -81,6 +81,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    "480 classical, 1024 sam2; 0: full size)")
     p.add_argument("--no-reuse", action="store_false", dest="reuse",
                    help="recompute everything instead of reusing cached segments")
+    add_export_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=matte_cmd, parser=p)
 
@@ -112,6 +113,7 @@ def print_mattes(result: dict[str, Any]) -> None:
     print(f"backend {backend.get('backend')} ({backend.get('model')}); "
           f"{result['computed_frames']} frames propagated, {result['reused_frames']} reused")
     print(f"result timeline: {result['otio']}")
+    print_exports(result)
 
 
 def matte_cmd(args: argparse.Namespace) -> int:
@@ -124,5 +126,5 @@ def matte_cmd(args: argparse.Namespace) -> int:
             params[name] = getattr(args, name)
     if args.range:
         params["range"] = args.range
-    run_job(args, "matte", params, print_mattes)
+    run_job(args, "matte", with_export(params, args), print_mattes)
     return 0

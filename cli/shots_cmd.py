@@ -74,6 +74,8 @@ def print_shots(result: dict[str, Any]) -> None:
         print(f"  ! {problem}")
     if result.get("otio"):
         print(f"timeline: {result['otio']}\ncsv: {result['csv']}")
+    if result.get("marked_otio"):
+        print(f"edit with a marker at every cut: {result['marked_otio']}")
 
 
 def shots_cmd(args: argparse.Namespace) -> int:

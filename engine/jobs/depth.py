@@ -29,6 +29,7 @@ from .base import JobContext, JobKind, Prepared
 from .clip_outputs import ClipOutputs, ClipWriteFailures, plan_clips
 from .common_params import DEPTH_WORKING_SIZE, RANGE_HELP, WRITERS, check_range, clamp_to_media
 from .output_folder import prepare_output
+from .result_export import EXPORT_HELP
 from .schema import Bounds, param
 
 TRACK_NAME = "Moviola depth"
@@ -62,6 +63,7 @@ class DepthParams:
     runtime: Literal["torch", "tensorrt"] = param("torch",
                                                   help="tensorrt: build/cache engines (CUDA; unverified)")
     writers: int = param(2, help="threads upsampling and writing frames", bounds=WRITERS)
+    export: list[Literal["xml", "edl"]] = param([], help=EXPORT_HELP)
 
 
 class DepthJob(JobKind):
@@ -147,7 +149,8 @@ class DepthJob(JobKind):
                 "input", "format", "normalize", "backend", "range", "preview", "stabilize",
                 "smoothing", "working_size", "fov", "device", "precision", "runtime")},
                 backend=described)
-            otio_path = outputs.write_result(source, TRACK_NAME, record)
+            otio_path = outputs.write_result(source, TRACK_NAME, record, problems=problems,
+                                             export=params.export, movie_style="depth")
         elapsed = time.perf_counter() - started
         return {"clips": clips, "files": outputs.files,
                 "frames": [n for clip in clips for n in clip["frames"]],
@@ -155,7 +158,8 @@ class DepthJob(JobKind):
                 "convention": convention or ("inverse_depth" if params.normalize == "relative"
                                              else "depth"),
                 "normalize": params.normalize, "backend": name, "model": described,
-                "otio": otio_path, "problems": problems,
+                "otio": otio_path, "problems": problems, "failed_clips": failures.failed,
+                "exports": outputs.exports,
                 "timings": {"job_s": round(elapsed, 3),
                             "frames_per_s": round(len(outputs.files) / elapsed, 2) if elapsed else None}}
 

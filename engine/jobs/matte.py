@@ -13,6 +13,8 @@ from fractions import Fraction
 from functools import partial
 from typing import Any, Literal
 
+import opentimelineio as otio
+
 from moviola.plugin.errors import FrameRangeError, InvalidParamsError
 from moviola.plugin.timeline import WorkUnit
 
@@ -31,6 +33,7 @@ from .base import JobContext, JobKind, Prepared
 from .clip_outputs import ClipOutputs
 from .common_params import MATTE_WORKING_SIZE, WRITERS, check_range, clamp_range
 from .output_folder import prepare_output
+from .result_export import EXPORT_HELP, export_result, movies_for
 from .schema import param
 
 Backend = Literal["auto", "classical", "sam2"]
@@ -59,6 +62,7 @@ class MatteParams:
                                         bounds=MATTE_WORKING_SIZE)
     reuse: bool = param(True, help="reuse keyframe masks and walks cached by earlier runs")
     writers: int = param(2, help="threads refining and writing frames", bounds=WRITERS)
+    export: list[Literal["xml", "edl"]] = param([], help=EXPORT_HELP)
 
 
 @dataclass(frozen=True)
@@ -180,9 +184,17 @@ class MatteJob(JobKind):
             render(media, objects, writers, first, last, params.writers, ctx.check_cancelled,
                    lambda: tick("refining and writing"))
             summaries = [w.finish({"object": o.object_id}) for o, w in zip(objects, writers)]
+            if params.export:
+                # A ProRes matte is its own movie; sequences get one encoded, before the
+                # staged folders are swapped in (ProRes 4444, RGB = alpha = the matte).
+                for writer in writers:
+                    writer.outputs.outputs = movies_for(writer.outputs, "matte")
             otio_path = write_result_timeline(
                 source, out, [(f"Moviola matte {o.object_id}", w.outputs, r)
                                      for o, w, r in zip(objects, writers, records)])
+            exports = (export_result(otio.adapters.read_from_file(otio_path), out,
+                                     f"{source.stem}.matte", params.export)
+                       if params.export else [])
         finally:
             for writer in writers:   # nothing staged outlives a cancel or a failure
                 writer.discard()
@@ -191,7 +203,7 @@ class MatteJob(JobKind):
             "objects": [{"object": o.object_id, "files": s["files"], "frames": s["frames"],
                          "pattern": s["pattern"], "otio": otio_path, **o.summary()}
                         for o, s in zip(objects, summaries)],
-            "otio": otio_path, "computed_frames": computed,
+            "otio": otio_path, "exports": exports, "computed_frames": computed,
             "reused_frames": sum(o.reused_frames for o in objects),
             "keyframes_computed": sum(o.keyframes_computed for o in objects),
             "backend": backend.describe(), "clip": unit.clip_name, "media": unit.media_path,

@@ -163,13 +163,14 @@ def write_result_timeline(source: ResolvedInput, out_dir: str,
 
 
 def _movies_in_place(track: otio.schema.Track) -> None:
-    """Point clips written as a movie at the movie instead of a frame sequence."""
+    """Point clips written as a movie at the movie instead of a frame sequence (a sequence
+    with a movie encoded for export keeps its sequence; the movie stays in its metadata)."""
     for clip in track.find_clips():
         meta = clip.metadata.get("moviola", {})
         movie = meta.get("movie")
-        if not movie:
-            continue
         old = clip.media_reference
+        if not movie or getattr(old, "name_suffix", ".mov").lower() != ".mov":
+            continue
         clip.media_reference = otio.schema.ExternalReference(
             target_url=movie, available_range=old.available_range)
         clip.media_reference.name = Path(movie).name

@@ -32,11 +32,11 @@ from opentimelineio.opentime import RationalTime, TimeRange
 
 from .errors import InvalidParamsError, OutputPathError
 from .temp_names import temp_name
-from .timeline import WorkUnit
+from .timeline import WorkUnit, url_to_path
 
 __all__ = ["SequenceOutput", "MarkerSpec", "result_timeline", "add_result_track",
            "add_result_tracks", "add_markers", "write_timeline", "write_track_edls",
-           "host_timeline", "WRITE_ADAPTERS"]
+           "host_timeline", "reference_path", "WRITE_ADAPTERS"]
 
 NAMESPACE = "moviola"
 
@@ -442,6 +442,24 @@ def write_track_edls(timeline: otio.schema.Timeline, folder: Union[str, os.PathL
         written.append(write_timeline(one, os.path.join(os.fspath(folder),
                                                          f"{stem}.{name}.edl"), **adapter_options))
     return written
+
+
+def reference_path(ref: otio.core.MediaReference, frame: Optional[int] = None,
+                   base_dir: Optional[str] = None) -> str:
+    """The local file a media reference names: a movie's path, or for an image sequence the
+    file of media frame ``frame`` (its number in the file names; the first frame when None).
+    References are ``file://`` URLs in result timelines; a relative one is resolved against
+    ``base_dir``. Raises :class:`InvalidParamsError` for a reference that names no local file."""
+    if isinstance(ref, otio.schema.ImageSequenceReference):
+        number = ref.start_frame if frame is None else frame
+        url = ref.target_url_base + ref.name_prefix + str(number).zfill(
+            ref.frame_zero_padding) + ref.name_suffix
+    else:
+        url = getattr(ref, "target_url", "") or ""
+    path, problem = url_to_path(url, base_dir)
+    if path is None or problem:
+        raise InvalidParamsError(problem or "media reference names no file")
+    return path
 
 
 def _as_file_url(url: str) -> str:

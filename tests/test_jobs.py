@@ -17,6 +17,7 @@ from engine_harness import engine_env
 from moviola.engine.matte.metrics import score_clip
 from moviola.engine.samples import make_sample
 from moviola.plugin import errors
+from moviola.plugin.results import reference_path
 from moviola.plugin.timeline import work_units
 from synthetic import read_frame_index, write_video
 
@@ -120,8 +121,8 @@ def test_proxy_of_a_timeline_writes_an_aligned_result_track(client, clip_2398, t
         for offset in (0, res.source_range.duration.to_frames() - 1):
             t = res.source_range.start_time + otio.opentime.RationalTime(offset, ref.rate)
             frame = ref.frame_for_time(t)
-            path = ref.target_url_for_image_number(frame - ref.start_frame)
-            assert os.path.exists(path)
+            path = reference_path(ref, frame)
+            assert ref.target_url_base.startswith("file://") and os.path.exists(path)
             assert read_frame_index(read_image(path)) == frame
     # the source clip and its proxy clip name the same media frames
     units = work_units(timeline, check_files=True)

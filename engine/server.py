@@ -43,6 +43,7 @@ from moviola.plugin.wire_shape import REQUEST_LIMITS
 from . import backends
 from .config import Settings, config_path
 from .engine_view import EngineView
+from .gateway import GATEWAY_ENDPOINT, IDENTITY_PREFIX, Gateway, parse_origins
 from .jobs import schema
 from .jobs.base import JobKind
 from .jobs.registry import JobRegistry
@@ -107,6 +108,13 @@ class Engine:
         self._router.setsockopt(zmq.RCVHWM, CLIENT_QUEUE_MESSAGES)
         self._events = self._ctx.socket(zmq.PULL)
         self._events.bind(EVENTS_ENDPOINT)
+        # The WebSocket gateway's requests arrive here, already framed as ZeroMQ envelopes,
+        # and take the same path as the router's; its own thread does the WebSocket work.
+        self._gateway_pair = self._ctx.socket(zmq.PAIR)
+        self._gateway_pair.setsockopt(zmq.LINGER, 0)
+        self._gateway_pair.setsockopt(zmq.SNDHWM, CLIENT_QUEUE_MESSAGES)
+        self._gateway_pair.bind(GATEWAY_ENDPOINT)
+        self.gateway: Gateway | None = None
         self._local = threading.local()
         self._push_sockets: list[zmq.Socket] = []
         self._push_lock = threading.Lock()
@@ -138,6 +146,14 @@ class Engine:
 
     def bind(self) -> str:
         self.endpoint = self.listener.bind(self._router)
+        if self.settings.gateway and self.gateway is None:
+            if self.listener.remote:  # the router is CURVE-protected; a WebSocket cannot be
+                log.warning("the WebSocket gateway stays on 127.0.0.1: it has no encryption")
+            gateway = Gateway(self._ctx, self.settings.gateway_port,
+                              parse_origins(self.settings.gateway_origins))
+            gateway.start()
+            self.gateway = gateway
+            log.info("WebSocket gateway on %s", gateway.url)
         return self.endpoint
 
     def prepare(self) -> None:
@@ -152,7 +168,8 @@ class Engine:
             endpoint=self._client_endpoint(), token=self.token, pid=os.getpid(),
             version=__version__, protocol=list(PROTOCOL_VERSION),
             log_path=str(self.settings.log_path), started_at=self.started_at,
-            server_key=self.listener.server_public_key))
+            server_key=self.listener.server_public_key,
+            gateway=self.gateway.url if self.gateway else ""))
 
     def _client_endpoint(self) -> str:
         return self.listener.client_endpoint
@@ -170,6 +187,7 @@ class Engine:
         poller = zmq.Poller()
         poller.register(self._router, zmq.POLLIN)
         poller.register(self._events, zmq.POLLIN)
+        poller.register(self._gateway_pair, zmq.POLLIN)
         next_orphan_check = time.monotonic() + ORPHAN_CHECK_INTERVAL_S
         stopping_since: float | None = None
         last_turn = time.monotonic()
@@ -180,6 +198,8 @@ class Engine:
                     self._drain_events()
                 if self._router in ready:
                     self._drain_requests()
+                if self._gateway_pair in ready:
+                    self._drain_gateway()
                 now = time.monotonic()
                 # Orphans are judged at this same instant, so a pause anywhere in the loop
                 # shows up here as a gap before anyone is judged.
@@ -214,6 +234,9 @@ class Engine:
         for pool in self._admission.values():
             pool.shutdown(wait=False, cancel_futures=True)
         self.runner.shutdown(wait=wait_s > 0, timeout_s=wait_s)
+        if self.gateway is not None:  # its inproc socket must close before the context ends
+            self.gateway.stop()
+        self._gateway_pair.close(linger=0)
         with self._push_lock:
             self._push_closed = True
             for sock in self._push_sockets:
@@ -235,6 +258,16 @@ class Engine:
                 continue
             identity, payload = frames[0], frames[1:]
             self._handle(identity, payload)
+
+    def _drain_gateway(self) -> None:
+        """Requests from WebSocket clients: [connection id, envelope], handled as the router's."""
+        for _ in range(1000):
+            try:
+                frames = self._gateway_pair.recv_multipart(zmq.NOBLOCK, copy=True)
+            except zmq.Again:
+                return
+            if len(frames) >= 2:
+                self._handle(IDENTITY_PREFIX + frames[0], frames[1:])
 
     def _handle(self, identity: bytes, payload: list[bytes]) -> None:
         request_id: str | None = None
@@ -265,7 +298,11 @@ class Engine:
                body: dict[str, Any]) -> None:
         frames = wire.encode(Envelope(type=msg_type.value, body=body, re=request_id))
         try:
-            self._router.send_multipart([identity, *frames], zmq.NOBLOCK)
+            if identity.startswith(IDENTITY_PREFIX):  # a WebSocket client's
+                self._gateway_pair.send_multipart([identity[len(IDENTITY_PREFIX):], *frames],
+                                                  zmq.NOBLOCK)
+            else:
+                self._router.send_multipart([identity, *frames], zmq.NOBLOCK)
         except zmq.Again:
             log.warning("dropped a %s for a client that is not reading", msg_type.value)
 
@@ -353,7 +390,8 @@ class Engine:
             "protocol": list(PROTOCOL_VERSION),
             "pid": os.getpid(),
             "endpoint": self._client_endpoint(),
-            "listen": self.listener.describe(),
+            "listen": {**self.listener.describe(),
+                       "gateway": self.gateway.describe() if self.gateway else None},
             "started_at": self.started_at,
             "devices": self.view.devices,
             "backends": self._backends(),

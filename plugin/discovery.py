@@ -47,6 +47,8 @@ class Discovery:
     started_at: float = 0.0
     # The engine's CURVE public key (Z85) when it listens off loopback; clients then encrypt.
     server_key: str = ""
+    # The WebSocket gateway's URL (ws://127.0.0.1:<port>) for clients without ZeroMQ; "" if off.
+    gateway: str = ""
 
 
 def write_discovery(info: Discovery, path: Optional[Path] = None) -> Path:
@@ -76,6 +78,7 @@ def read_discovery(path: Optional[Path] = None) -> Optional[Discovery]:
             version=str(data.get("version", "")), protocol=list(data.get("protocol", [])),
             log_path=str(data.get("log_path", "")), started_at=float(data.get("started_at", 0.0)),
             server_key=str(data.get("server_key", "")),
+            gateway=str(data.get("gateway", "")),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -13,10 +13,15 @@ its change per frame.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import cv2
 import numpy as np
 
 from ..imaging import flow
+
+if TYPE_CHECKING:
+    from ..kernels.stages import OpenCLStages
 
 __all__ = ["TemporalFilter", "DEFAULT_STRENGTH"]
 
@@ -27,10 +32,13 @@ FLOW_MAX_SIDE = 512
 
 
 class TemporalFilter:
-    def __init__(self, strength: float = DEFAULT_STRENGTH) -> None:
+    def __init__(self, strength: float = DEFAULT_STRENGTH,
+                 stages: OpenCLStages | None = None) -> None:
+        """``stages``: an OpenCL device for the warp and blend (the flow stays on the CPU)."""
         if not 0.0 <= strength < 1.0:
             raise ValueError("temporal strength must be in [0, 1)")
         self.strength = float(strength)
+        self.stages = stages
         self._prev: tuple[np.ndarray, np.ndarray] | None = None   # (grey, output)
 
     def __call__(self, values: np.ndarray, image: np.ndarray) -> np.ndarray:
@@ -51,6 +59,11 @@ class TemporalFilter:
                 grey_prev = cv2.resize(prev_grey, (w, h), interpolation=cv2.INTER_LINEAR)
             else:
                 grey_here, grey_prev = grey, prev_grey
+            if self.stages is not None:
+                out = self.stages.temporal_blend(out, prev_out, field, grey_here, grey_prev,
+                                                 self.strength, TOLERANCE, PHOTOMETRIC)
+                self._prev = (grey, out)
+                return out
             warped = flow.sample(prev_out, field)
             seen = np.abs(flow.sample(grey_prev.astype(np.float32), field)
                           - grey_here.astype(np.float32)) < PHOTOMETRIC

@@ -15,9 +15,13 @@ Cost: four nearest-neighbour gathers and a lookup table per output pixel (about 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..kernels.stages import OpenCLStages
 
 __all__ = ["upsample", "SIGMA"]
 
@@ -53,9 +57,11 @@ def _table(sigma: float) -> np.ndarray:
     return np.maximum(np.exp(-d * d / (2.0 * sigma * sigma)), _FLOOR).astype(np.float32)
 
 
-def upsample(values: np.ndarray, guide: np.ndarray, sigma: float = SIGMA) -> np.ndarray:
+def upsample(values: np.ndarray, guide: np.ndarray, sigma: float = SIGMA,
+             stages: OpenCLStages | None = None) -> np.ndarray:
     """``values`` (HxW float, working resolution) at the resolution of ``guide`` (the plate
-    as HxWx3 uint8 RGB), edges following the guide. Same size in and out: unchanged."""
+    as HxWx3 uint8 RGB), edges following the guide. Same size in and out: unchanged.
+    ``stages``: an OpenCL device to run it on (:mod:`moviola.engine.kernels`)."""
     H, W = guide.shape[:2]
     h, w = values.shape
     v = np.ascontiguousarray(values, dtype=np.float32)
@@ -64,6 +70,8 @@ def upsample(values: np.ndarray, guide: np.ndarray, sigma: float = SIGMA) -> np.
     guide = np.ascontiguousarray(guide[..., :3])
     small = cv2.resize(guide, (w, h), interpolation=cv2.INTER_AREA)
     table = _table(float(sigma))
+    if stages is not None:
+        return stages.upsample(v, small, guide, table)
     total = np.zeros((H, W), np.float32)
     weights = np.zeros((H, W), np.float32)
     for gather, spatial in _taps(h, w, H, W):

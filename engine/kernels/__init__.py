@@ -1,0 +1,8 @@
+"""Full-resolution pixel stages on any GPU through OpenCL (pyopencl, optional).
+
+The OpenCL C sources lie beside this file (``*.cl``) and are compiled once per device and
+process (:mod:`.runtime`). :mod:`.stages` runs the matte's edge refinement, depth's joint
+bilateral upsampling, flow warping and the temporal filter's blend, each equal to its CPU
+function within the tolerances in ``docs/architecture.md``. :mod:`.choice` resolves a job's
+``device`` parameter; anything missing or broken means the CPU path and a problem line.
+"""

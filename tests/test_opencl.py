@@ -1,0 +1,152 @@
+"""OpenCL kernels (engine/kernels) against the CPU path on the same inputs, on whatever OpenCL
+device is installed (PoCL's CPU driver in CI: equality and fallbacks, not GPU speed).
+
+Tolerances: mattes, per-pixel alpha difference <= 1/255 on 99.9 % of pixels; depth, relative
+difference <= 1e-4.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from moviola.engine.depth.temporal import TemporalFilter
+from moviola.engine.depth.upsample import upsample
+from moviola.engine.imaging import flow
+from moviola.engine.kernels import choice, runtime
+from moviola.engine.matte.refine import refine_alpha
+
+DEVICES = runtime.list_devices()
+needs_opencl = pytest.mark.skipif(not DEVICES, reason="no OpenCL device (install '.[opencl]' "
+                                                      "and pyopencl[pocl])")
+
+
+@pytest.fixture(scope="module")
+def stages():
+    if not DEVICES:
+        pytest.skip("no OpenCL device")
+    picked = choice.choose("opencl", DEVICES)
+    assert picked.stages is not None, picked.problems
+    return picked.stages
+
+
+def _plate(h: int, w: int, seed: int = 0) -> np.ndarray:
+    """A plate with edges, gradients and noise: what the filters react to."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    base = np.stack([x / w, y / h, ((x - w / 2) ** 2 + (y - h / 2) ** 2 < (min(h, w) / 3) ** 2)
+                     * 0.8], axis=2)
+    return np.clip(base * 255 + rng.normal(0, 6, (h, w, 3)), 0, 255).astype(np.uint8)
+
+
+def _soft(h: int, w: int) -> np.ndarray:
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    d = np.sqrt((x - w / 2) ** 2 + (y - h / 2) ** 2) - min(h, w) / 3.2
+    return np.clip(0.5 - d / 2, 0, 1).astype(np.float32)
+
+
+def _assert_alpha_close(gpu: np.ndarray, cpu: np.ndarray) -> None:
+    assert gpu.shape == cpu.shape and gpu.dtype == np.float32
+    close = np.abs(gpu - cpu) <= 1 / 255
+    assert close.mean() >= 0.999, f"{(~close).sum()} pixels differ by more than 1/255"
+
+
+def _assert_depth_close(gpu: np.ndarray, cpu: np.ndarray) -> None:
+    assert gpu.shape == cpu.shape
+    rel = np.abs(gpu - cpu) / np.maximum(np.abs(cpu), 1e-6)
+    assert rel.max() <= 1e-4, f"largest relative difference {rel.max():.2e}"
+
+
+@needs_opencl
+@pytest.mark.parametrize("plate_hw, soft_hw", [((97, 131), (25, 33)), ((360, 640), (90, 160)),
+                                                ((601, 803), (151, 201))])
+def test_refine_matches_cpu(stages, plate_hw, soft_hw):
+    plate, soft = _plate(*plate_hw), _soft(*soft_hw)
+    _assert_alpha_close(refine_alpha(soft, plate, stages=stages), refine_alpha(soft, plate))
+
+
+@needs_opencl
+def test_refine_touching_borders_and_strips(stages):
+    # The object runs off every side, so the band meets the image borders; the crop is taller
+    # than one strip, so strip seams are crossed.
+    plate = _plate(700, 300, seed=3)
+    soft = np.zeros((175, 75), np.float32)
+    soft[:, 20:60] = 1.0
+    soft[:30, :] = 1.0
+    cpu = refine_alpha(soft, plate, radius=3)
+    _assert_alpha_close(refine_alpha(soft, plate, radius=3, stages=stages), cpu)
+
+
+@needs_opencl
+def test_refine_4k(stages):
+    plate = _plate(2160, 3840, seed=1)
+    soft = _soft(540, 960)
+    _assert_alpha_close(refine_alpha(soft, plate, stages=stages), refine_alpha(soft, plate))
+
+
+@needs_opencl
+@pytest.mark.parametrize("small_hw, plate_hw", [((37, 53), (101, 157)), ((270, 480), (1080, 1920)),
+                                                ((540, 960), (2160, 3840)), ((64, 64), (64, 200))])
+def test_upsample_matches_cpu(stages, small_hw, plate_hw):
+    rng = np.random.default_rng(2)
+    values = (rng.random(small_hw, dtype=np.float32) * 5 + 0.5).astype(np.float32)
+    guide = _plate(*plate_hw, seed=4)
+    _assert_depth_close(upsample(values, guide, stages=stages), upsample(values, guide))
+
+
+@needs_opencl
+@pytest.mark.parametrize("outside", [None, 0.0])
+def test_warp_matches_cpu_sample(stages, outside):
+    rng = np.random.default_rng(5)
+    h, w = 83, 117
+    image = (rng.random((h, w), dtype=np.float32) + 0.5).astype(np.float32)
+    field = (rng.normal(0, 6, (h, w, 2))).astype(np.float32)   # many targets off the frame
+    cpu = flow.sample(image, field, outside=outside)
+    gpu = stages.warp(image, field, outside)
+    assert np.abs(gpu - cpu).max() <= 1e-4 * 1.5
+
+
+@needs_opencl
+def test_temporal_filter_matches_cpu(stages):
+    rng = np.random.default_rng(6)
+    h, w = 120, 213
+    cpu, gpu = TemporalFilter(0.5), TemporalFilter(0.5, stages=stages)
+    for k in range(3):
+        image = np.roll(_plate(h, w, seed=7), 3 * k, axis=1)
+        values = (1.0 + rng.normal(0, 0.02, (h, w))).astype(np.float32)
+        _assert_depth_close(gpu(values, image), cpu(values, image))
+
+
+@needs_opencl
+def test_buffers_are_reused_across_frames(stages):
+    plate, soft = _plate(360, 640), _soft(90, 160)
+    refine_alpha(soft, plate, stages=stages)
+    held = stages.runtime.held_bytes
+    for _ in range(3):
+        refine_alpha(soft, plate, stages=stages)
+    assert stages.runtime.held_bytes == held
+
+
+def test_no_device_falls_back_with_a_problem():
+    picked = choice.choose("opencl", [{"type": "cpu", "name": "x"}])
+    assert picked.stages is None and picked.pixels == "cpu"
+    assert "no OpenCL device" in picked.problems[0]
+    assert choice.choose("auto", []).problems == []
+
+
+@needs_opencl
+def test_build_failure_falls_back_with_a_problem(monkeypatch):
+    monkeypatch.setenv(runtime.FAULT_ENV, "build")
+    picked = choice.choose("opencl", DEVICES)
+    assert picked.stages is None
+    assert "failed to build" in picked.problems[0] and "CPU path" in picked.problems[0]
+
+
+@needs_opencl
+def test_auto_prefers_a_gpu_and_says_why():
+    cpu_only = [dict(d, kind="cpu") for d in DEVICES]
+    assert choice.choose("auto", cpu_only).stages is None
+    assert "CPU path is faster" in choice.choose("auto", cpu_only).reason
+    as_gpu = [dict(DEVICES[0], kind="gpu")]
+    picked = choice.choose("auto", as_gpu)
+    assert picked.stages is not None and "OpenCL GPU" in picked.reason

@@ -16,6 +16,7 @@ from . import (
     demo,
     depth_cmd,
     engine_cmd,
+    farm_cmd,
     install_cmd,
     jobs_cmd,
     matte_cmd,
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     models_cmd.add_parsers(sub)
     panel_cmd.add_parsers(sub)
     install_cmd.add_parsers(sub)
+    farm_cmd.add_parsers(sub)
     demo.add_parser(sub)
     return parser
 

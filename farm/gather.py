@@ -1,0 +1,74 @@
+"""The last step: every task's result track laid over the whole edit, one result OTIO.
+
+A task's result timeline is the edit with its clip alone (the others gaps) plus the job's
+result tracks; gathering takes each result track's clips at their record times from every
+complete task and builds the same tracks over the whole edit, as a direct run writes them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import opentimelineio as otio
+
+from moviola.plugin.errors import NothingProducedError
+from moviola.plugin.results import write_timeline
+
+from .plan import Plan, absolute_timeline
+from .task import is_complete, read_manifest, task_folder
+
+
+def _video(timeline: otio.schema.Timeline) -> list[otio.schema.Track]:
+    return [t for t in timeline.tracks if isinstance(t, otio.schema.Track)
+            and t.kind == otio.schema.TrackKind.Video]
+
+
+def _lay(name: str, placed: list[tuple[otio.opentime.TimeRange, otio.schema.Clip]],
+         rate: float) -> otio.schema.Track:
+    track = otio.schema.Track(name=name, kind=otio.schema.TrackKind.Video)
+    at = otio.opentime.RationalTime(0, rate)
+    for rng, clip in sorted(placed, key=lambda p: p[0].start_time.to_seconds()):
+        start = rng.start_time.rescaled_to(rate)
+        if start > at:
+            track.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(
+                otio.opentime.RationalTime(0, rate), start - at)))
+        track.append(clip)
+        at = start + rng.duration.rescaled_to(rate)
+    return track
+
+
+def gather(plan: Plan, input_root: str, output_root: str) -> dict[str, Any]:
+    """Write ``<output root>/<stem>.<job>.otio``; clips whose task is not complete are named
+    as problems. Nothing complete at all is an error."""
+    source = absolute_timeline(plan.timeline, input_root)
+    result = source.deepcopy()
+    base_tracks = len(_video(source))
+    rate = source.duration().rate if source.duration().rate > 0 else 24.0
+    tracks: dict[str, list[tuple[otio.opentime.TimeRange, otio.schema.Clip]]] = {}
+    problems: list[str] = []
+    done = []
+    for task in plan.tasks:
+        folder = task_folder(output_root, task)
+        manifest = read_manifest(folder)
+        if manifest is None or not is_complete(folder, manifest, manifest.get("key", "")):
+            problems.append(f"{task.clip}: task {task.index} has no complete output")
+            continue
+        problems.extend(manifest.get("problems", []))
+        timeline = otio.adapters.read_from_file(str(folder / manifest["otio"]))
+        for track in _video(timeline)[base_tracks:]:
+            for clip in track.find_clips(shallow_search=True):
+                tracks.setdefault(track.name, []).append((clip.range_in_parent(), clip.deepcopy()))
+        done.append(task.index)
+    if not done:
+        raise NothingProducedError(f"{plan.stem}: no task of the {plan.job} job is complete",
+                                   detail={"problems": problems[:50]})
+    for name, placed in tracks.items():
+        result.tracks.append(_lay(name, placed, rate))
+    meta = result.metadata.setdefault("moviola", {})
+    meta["farm"] = {"job": plan.job, "params": plan.params, "tasks": len(plan.tasks),
+                    "complete": done, "problems": problems}
+    path = write_timeline(result, Path(output_root) / f"{plan.stem}.{plan.job}.otio")
+    return {"otio": os.path.abspath(path), "complete": done, "tasks": len(plan.tasks),
+            "problems": problems}

@@ -1,0 +1,137 @@
+"""One farm task: one clip of the plan, run in-process through the job's own code.
+
+The worker builds an :class:`~moviola.engine.engine_view.EngineView` of its own (no engine
+daemon), gives the job a timeline in which every other clip is a gap (so record times stay
+those of the edit), and runs ``JobKind.prepare`` then ``JobKind.run`` exactly as the engine's
+runner does. The job writes through its staged folders and atomic writes, so a killed task
+leaves no partial frame under a final name; the task's manifest is written last, after
+every frame, and a task whose manifest matches is complete and is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import opentimelineio as otio
+
+from moviola.engine.engine_view import EngineView
+from moviola.engine.jobs.base import JobContext
+from moviola.engine.jobs.registry import JobRegistry
+from moviola.engine.media.outputs import ensure_dir, resolve_output, write_bytes
+from moviola.plugin.errors import InvalidParamsError, MediaNotFoundError, MoviolaError
+from moviola.plugin.results import write_timeline
+from moviola.plugin.timeline import WorkUnit, work_units
+
+from .plan import Plan, Task, absolute_timeline, task_key
+
+MANIFEST = "moviola_task.json"
+INPUT_NAME = "clip.otio"
+
+
+def one_clip_timeline(timeline: otio.schema.Timeline, keep: int) -> otio.schema.Timeline:
+    """``timeline`` with every video clip but unit ``keep`` replaced by a gap of its length,
+    and no audio: the task's job sees one clip, at its record time in the edit."""
+    out = timeline.deepcopy()
+    units = work_units(out, check_files=False)
+    video = [t for t in out.tracks if isinstance(t, otio.schema.Track)
+             and t.kind == otio.schema.TrackKind.Video]
+    for index, unit in reversed(list(enumerate(units))):
+        if index == keep:
+            continue
+        parent: Any = video[unit.track_index]
+        for step in unit.item_path[:-1]:
+            parent = parent[step]
+        at = unit.item_path[-1]
+        gap = otio.schema.Gap(source_range=otio.opentime.TimeRange(
+            otio.opentime.RationalTime(0, parent[at].duration().rate), parent[at].duration()))
+        parent[at] = gap
+    for track in [t for t in out.tracks if getattr(t, "kind", None) == otio.schema.TrackKind.Audio]:
+        out.tracks.remove(track)
+    return out
+
+
+def task_folder(output_root: str, task: Task) -> Path:
+    """The task's folder; a plan naming a folder outside the output root is refused."""
+    try:
+        return ensure_dir(resolve_output(output_root, task.folder))
+    except MoviolaError as exc:
+        raise type(exc)(f"clip {task.clip!r}: {exc.message}", path=exc.path,
+                        detail={**exc.detail, "clip": task.clip}) from exc
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    try:
+        return dict(json.loads((folder / MANIFEST).read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def is_complete(folder: Path, manifest: dict[str, Any] | None, key: str) -> bool:
+    """The manifest is for this key and every file it lists is there at its size."""
+    if not manifest or manifest.get("key") != key:
+        return False
+    for rel, size in manifest.get("files", {}).items():
+        try:
+            if (folder / rel).stat().st_size != size:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def _unit(plan: Plan, task: Task, timeline: otio.schema.Timeline) -> WorkUnit:
+    units = work_units(timeline, check_files=True)   # missing media is named here, not deep in the job
+    if not 0 <= task.unit < len(units) or units[task.unit].clip_name != task.clip:
+        raise InvalidParamsError(f"clip {task.clip!r}: the plan's timeline has no such clip "
+                                 f"at {task.unit}", detail={"clip": task.clip})
+    unit = units[task.unit]
+    if unit.media_kind == "missing" or unit.media_path is None:
+        raise MediaNotFoundError(f"clip {task.clip!r}: media not found "
+                                 f"({'; '.join(unit.problems) or 'no media reference'})",
+                                 path=unit.media_path, detail={"clip": task.clip})
+    return unit
+
+
+def run_task(plan: Plan, index: int, input_root: str, output_root: str, *,
+             engine: EngineView | None = None,
+             progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Run task ``index`` unless its output is already complete; return its manifest, with
+    ``skipped`` saying which it was."""
+    started = time.perf_counter()
+    task = plan.task(index)
+    folder = task_folder(output_root, task)
+    timeline = absolute_timeline(plan.timeline, input_root)
+    unit = _unit(plan, task, timeline)
+    key = task_key(plan.job, plan.params, unit)
+    manifest = read_manifest(folder)
+    if manifest is not None and is_complete(folder, manifest, key):
+        return {**manifest, "skipped": True, "task_s": round(time.perf_counter() - started, 4)}
+    clip_input = folder / INPUT_NAME
+    write_timeline(one_clip_timeline(timeline, task.unit), clip_input)
+    view = engine or EngineView.load()
+    kind = JobRegistry.default().get(plan.job)
+    try:
+        params, prepared = kind.prepare({**plan.params, "input": str(clip_input),
+                                         "out": str(folder)}, view)
+        ctx = JobContext(f"farm-{index:04d}", progress or (lambda body: None), threading.Event(),
+                         engine=view, prepared=prepared)
+        result = kind.run(params, ctx)
+    except MoviolaError as exc:
+        raise type(exc)(f"clip {task.clip!r}: {exc.message}", path=exc.path,
+                        detail={**exc.detail, "clip": task.clip}) from exc
+    files = {}
+    for path in [*result.get("files", []), result["otio"]]:
+        rel = os.path.relpath(path, folder)
+        files[rel.replace(os.sep, "/")] = os.stat(path).st_size
+    manifest = {"key": key, "job": plan.job, "task": index, "clip": task.clip,
+                "otio": os.path.relpath(result["otio"], folder).replace(os.sep, "/"),
+                "files": files, "problems": result.get("problems", []),
+                "job_s": result.get("timings", {}).get("job_s")}
+    # Written last: its presence says every file above is complete.
+    write_bytes(folder / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
+    return {**manifest, "skipped": False, "task_s": round(time.perf_counter() - started, 4)}

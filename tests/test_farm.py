@@ -1,0 +1,250 @@
+"""Farm job bundles (OpenJD): the bundle passes ``openjd check``, ``openjd run`` runs every
+task of a real timeline of real clips and gathers a result identical to a direct run, a
+killed task leaves nothing partial and re-runs, a second run does no work, and bad inputs
+fail their own task by name while the others finish."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import OpenImageIO as oiio
+import opentimelineio as otio
+import pytest
+import yaml
+
+from depth_scenes import make_scene, write_sequence
+from engine_harness import engine_env
+from moviola.engine.jobs.base import JobContext
+from moviola.engine.jobs.depth import DepthJob
+from moviola.farm.plan import Plan
+from moviola.plugin.results import reference_path
+
+FRAMES = 8
+OPENJD = shutil.which("openjd") or str(Path(sys.executable).with_name("openjd"))
+MOVIOLA = str(Path(sys.executable).with_name("moviola"))
+pytestmark = pytest.mark.skipif(not os.path.exists(OPENJD), reason="openjd-cli (the farm extra) "
+                                "is not installed")
+DEPTH = {"backend": "parallax", "format": "png16", "writers": 1}
+
+
+def _seq_ref(pattern: str, frames: int) -> otio.schema.ImageSequenceReference:
+    folder, name = os.path.split(pattern)
+    return otio.schema.ImageSequenceReference(
+        target_url_base=folder + "/", name_prefix=name.split(".")[0] + ".", name_suffix=".png",
+        start_frame=1001, rate=24, frame_zero_padding=4,
+        available_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, 24),
+                                                otio.opentime.RationalTime(frames, 24)))
+
+
+def make_edit(root: Path, clips=(("a", "truck", 0), ("b", "dolly", 1)), missing: str | None = None) -> Path:
+    """An OTIO edit of real PNG sequences under ``root/media``: each clip 6 frames."""
+    timeline = otio.schema.Timeline(name="edit")
+    track = otio.schema.Track(name="V1")
+    timeline.tracks.append(track)
+    for name, motion, start in clips:
+        pattern = write_sequence(make_scene(motion, FRAMES), root / "media" / motion, name=motion)
+        if name == missing:
+            pattern = str(root / "media" / "gone" / "gone.%04d.png")
+        track.append(otio.schema.Clip(name=name, media_reference=_seq_ref(pattern, FRAMES),
+                                      source_range=otio.opentime.TimeRange(
+                                          otio.opentime.RationalTime(start, 24),
+                                          otio.opentime.RationalTime(6, 24))))
+    (root / "edit").mkdir(parents=True, exist_ok=True)
+    path = root / "edit" / "edit.otio"
+    otio.adapters.write_to_file(timeline, str(path))
+    return path
+
+
+def moviola(*args, env=None, timeout=180):
+    return subprocess.run([MOVIOLA, *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def export(edit: Path, bundle: Path, *extra) -> dict:
+    params = [a for k, v in DEPTH.items() for a in ("--param", f"{k}={v}")]
+    done = moviola("farm", "export", edit, "--job", "depth", *params, "--out", bundle, "--json", *extra)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def openjd_run(bundle: Path, input_root: Path, output_root: Path, *extra, env=None):
+    return subprocess.run([OPENJD, "run", str(bundle / "template.yaml"),
+                           "-p", f"InputRoot={input_root}", "-p", f"OutputRoot={output_root}",
+                           "-p", f"MoviolaCommand={MOVIOLA}", *extra],
+                          capture_output=True, text=True, timeout=300, env=env)
+
+
+def run_all(bundle, input_root, output_root, env=None):
+    done = openjd_run(bundle, input_root, output_root, "--step", "Gather", "--run-dependencies", env=env)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done
+
+
+def frames_of(otio_path: str) -> list[list[np.ndarray]]:
+    """The pixels of every result clip's frames, track by track, in record order."""
+    timeline = otio.adapters.read_from_file(otio_path)
+    out = []
+    for clip in timeline.video_tracks()[-1].find_clips():
+        ref = clip.media_reference
+        offset = (clip.source_range.start_time - ref.available_range.start_time).to_frames()
+        paths = [reference_path(ref, ref.start_frame + offset + i)
+                 for i in range(clip.source_range.duration.to_frames())]
+        assert all(os.path.isfile(p) for p in paths), paths
+        out.append([oiio.ImageBuf(p).get_pixels(oiio.UINT16) for p in paths])
+    return out
+
+
+@pytest.fixture()
+def env(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    return engine_env(home)
+
+
+def test_bundle_checks_runs_and_matches_a_direct_run(tmp_path, env):
+    edit = make_edit(tmp_path / "show")
+    bundle = tmp_path / "bundle"
+    summary = export(edit, bundle, "--submit-command")
+    assert summary["tasks"] == 2 and summary["submit_command"].startswith("deadline bundle submit")
+    for name in ("template.yaml", "parameter_values.yaml", "asset_references.yaml"):
+        text = (bundle / name).read_text()
+        assert str(tmp_path) not in text, f"{name} names a path of this machine"
+    template = yaml.safe_load((bundle / "template.yaml").read_text())
+    assert template["specificationVersion"] == "jobtemplate-2023-09"
+    roots = {p["name"]: p for p in template["parameterDefinitions"]}
+    assert roots["InputRoot"]["dataFlow"] == "IN" and roots["OutputRoot"]["dataFlow"] == "OUT"
+    check = subprocess.run([OPENJD, "check", str(bundle / "template.yaml")], capture_output=True,
+                           text=True, timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+    # The farm sees the media somewhere else: its path mapping moved the input root.
+    moved = tmp_path / "farm_in"
+    shutil.copytree(tmp_path / "show" / "media", moved)
+    out = tmp_path / "farm_out"
+    run_all(bundle, moved, out, env=env)
+    gathered = out / "edit.depth.otio"
+    assert gathered.exists()
+
+    direct = DepthJob().run(DepthJob().validate({"input": str(edit), "out": str(tmp_path / "direct"),
+                                                 **DEPTH}),
+                            JobContext("direct", lambda body: None, threading.Event()))
+    farm_frames, direct_frames = frames_of(str(gathered)), frames_of(direct["otio"])
+    assert len(farm_frames) == len(direct_frames) == 2
+    for farm_clip, direct_clip in zip(farm_frames, direct_frames):
+        assert len(farm_clip) == len(direct_clip) == 6
+        for a, b in zip(farm_clip, direct_clip):
+            assert a is not None and a.size and np.array_equal(a, b)
+    farm_tl, direct_tl = (otio.adapters.read_from_file(p) for p in (gathered, direct["otio"]))
+    assert [[c.range_in_parent() for c in t.find_clips()] for t in farm_tl.video_tracks()] == \
+        [[c.range_in_parent() for c in t.find_clips()] for t in direct_tl.video_tracks()]
+    assert [t.name for t in farm_tl.video_tracks()] == [t.name for t in direct_tl.video_tracks()]
+    # The gathered result reads the farm's copy of the media, never the exporting machine's.
+    for clip in farm_tl.video_tracks()[0].find_clips():
+        assert str(moved) in clip.media_reference.target_url_base
+
+
+def task_times(output: str) -> list[float]:
+    return [float(line.split(" in ")[1].split(" s")[0]) for line in output.splitlines()
+            if "): done in " in line or "nothing done in " in line]
+
+
+def test_second_run_does_no_work(tmp_path, env):
+    edit = make_edit(tmp_path / "show")
+    bundle = tmp_path / "bundle"
+    export(edit, bundle)
+    out = tmp_path / "out"
+    first = run_all(bundle, tmp_path / "show" / "media", out, env=env)
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*.png")}
+    second = run_all(bundle, tmp_path / "show" / "media", out, env=env)
+    assert second.stdout.count("complete already; nothing done") == 2
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*.png")} == stamps
+    before, after = task_times(first.stdout), task_times(second.stdout)
+    assert len(before) == len(after) == 2
+    # Measured: the second run's tasks only read their manifests.
+    print(f"task times, first run {before} s, second run {after} s")
+    assert sum(after) < sum(before)
+
+
+def test_killed_task_leaves_nothing_partial_and_reruns(tmp_path, env):
+    edit = make_edit(tmp_path / "show", clips=(("a", "truck", 0),))
+    bundle = tmp_path / "bundle"
+    export(edit, bundle)
+    plan_text = yaml.safe_load((bundle / "template.yaml").read_text())["steps"][0]["script"][
+        "embeddedFiles"][0]["data"]
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(plan_text)
+    out = tmp_path / "out"
+    media = tmp_path / "show" / "media"
+    task = [MOVIOLA, "farm", "run-task", "--plan", str(plan_file), "--input-root", str(media),
+            "--output-root", str(out), "--task", "0"]
+    proc = subprocess.Popen(task, env=env, stdout=subprocess.PIPE, text=True)
+    # Kill it once it is writing frames (progress past the first pass), never after it ends.
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("openjd_progress:") and float(line.split()[1]) >= 60:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    folder = out / "tasks" / "000_a"
+    assert not (folder / "moviola_task.json").exists()
+    # Only hidden, pid-named staging is left: no final folder holds a partial sequence.
+    final = [p for p in (folder / "depth").glob("*") if not p.name.startswith(".")] \
+        if (folder / "depth").exists() else []
+    assert final == []
+    done = subprocess.run(task, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((folder / "moviola_task.json").read_text())
+    pngs = sorted(p for p in (folder / "depth").rglob("*.png"))
+    assert len(pngs) == 6 and all(not p.parent.name.startswith(".") for p in pngs)
+    assert {str(p.relative_to(folder)) for p in pngs} <= set(manifest["files"])
+
+
+def test_bad_clip_fails_its_task_by_name_and_the_others_finish(tmp_path, env):
+    edit = make_edit(tmp_path / "show", missing="b")
+    bundle = tmp_path / "bundle"
+    export(edit, bundle)
+    out, media = tmp_path / "out", tmp_path / "show" / "media"
+    bad = openjd_run(bundle, media, out, "--step", "Depth", "--task-param", "Task=1", env=env)
+    assert bad.returncode != 0
+    assert "clip 'b'" in bad.stdout and "media_not_found" in bad.stdout
+    good = openjd_run(bundle, media, out, "--step", "Depth", "--task-param", "Task=0", env=env)
+    assert good.returncode == 0, good.stdout[-2000:]
+    gathered = openjd_run(bundle, media, out, "--step", "Gather", env=env)
+    assert gathered.returncode == 0, gathered.stdout[-2000:]
+    result = otio.adapters.read_from_file(str(out / "edit.depth.otio"))
+    assert len(result.video_tracks()[-1].find_clips()) == 1
+    assert any("b: task 1" in p for p in result.metadata["moviola"]["farm"]["problems"])
+
+
+def test_a_plan_naming_a_folder_outside_the_output_root_is_refused(tmp_path, env):
+    edit = make_edit(tmp_path / "show", clips=(("a", "truck", 0),))
+    bundle = tmp_path / "bundle"
+    export(edit, bundle)
+    raw = json.loads(yaml.safe_load((bundle / "template.yaml").read_text())["steps"][0]["script"][
+        "embeddedFiles"][0]["data"])
+    raw["tasks"][0]["folder"] = "../escaped"
+    Plan.from_json(json.dumps(raw))   # still a plan; the task refuses it
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(json.dumps(raw))
+    done = moviola("farm", "run-task", "--plan", plan_file, "--input-root", tmp_path / "show" / "media",
+                   "--output-root", tmp_path / "out", "--task", "0", env=env)
+    assert done.returncode != 0
+    assert "output_not_allowed" in done.stderr and "clip 'a'" in done.stderr
+    assert not (tmp_path / "escaped").exists()
+
+
+def test_export_refuses_chunks_of_temporal_jobs_and_unknown_jobs(tmp_path, env):
+    edit = make_edit(tmp_path / "show", clips=(("a", "truck", 0),))
+    done = moviola("farm", "export", edit, "--job", "depth", "--out", tmp_path / "b", "--chunk", "4")
+    assert done.returncode != 0 and "--chunk" in done.stderr
+    done = moviola("farm", "export", edit, "--job", "depth", "--param", "out=/tmp/x",
+                   "--out", tmp_path / "b")
+    assert done.returncode != 0 and "invalid_params" in done.stderr

@@ -11,6 +11,9 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import socket
+import subprocess
+import sys
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -20,7 +23,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from engine_harness import RunningEngine, start_engine_process, wait_gone
+from engine_harness import RunningEngine, engine_env, start_engine_process, wait_gone
 from moviola.plugin import protocol as wire
 from synthetic import write_video
 
@@ -284,3 +287,15 @@ def test_shutdown_over_the_gateway(tmp_path: Path) -> None:
     finally:
         door.close()
         running.stop()
+
+
+def test_a_gateway_port_in_use_stops_the_start(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = engine_env(tmp_path / "home", gateway_port=str(port))
+        done = subprocess.run([sys.executable, "-m", "moviola.engine", "--quiet"], env=env,
+                              capture_output=True, text=True, timeout=60)
+    assert done.returncode == 4
+    assert f"127.0.0.1:{port}" in done.stderr and "gateway_port" in done.stderr

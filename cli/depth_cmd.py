@@ -5,7 +5,17 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .jobs_cmd import absolute, add_export_option, parse_range, print_outputs, run_job, with_export
+from .jobs_cmd import (
+    absolute,
+    add_device_option,
+    add_export_option,
+    parse_range,
+    print_device,
+    print_outputs,
+    run_job,
+    with_device,
+    with_export,
+)
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -31,7 +41,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     depth.add_argument("--working-size", type=int, default=0, dest="working_size",
                        help="shorter side of the working resolution (0: the backend's own)")
     depth.add_argument("--fov", type=float, help="parallax: horizontal field of view in degrees (default 45)")
-    depth.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    add_device_option(depth)
     depth.add_argument("--precision", choices=["auto", "fp32", "fp16", "bf16"], default="auto")
     depth.add_argument("--runtime", choices=["torch", "tensorrt"], default="torch",
                        help="tensorrt: build and cache engines on a CUDA GPU (unverified)")
@@ -48,6 +58,7 @@ def print_depth(result: dict[str, Any]) -> None:
         verdict = clip.get("verdict", {})
         if verdict.get("status", "valid") != "valid":
             print(f"  ! {clip['clip']}: {verdict['status']}: {verdict.get('reason', '')}")
+    print_device(result)
 
 
 def depth_cmd(args: argparse.Namespace) -> int:
@@ -56,11 +67,11 @@ def depth_cmd(args: argparse.Namespace) -> int:
         "format": args.format,
         "normalize": args.normalize, "backend": args.backend, "preview": args.preview,
         "stabilize": args.stabilize, "smoothing": args.smoothing,
-        "working_size": args.working_size, "device": args.device,
+        "working_size": args.working_size,
         "precision": args.precision, "runtime": args.runtime}
     if args.range:
         params["range"] = args.range
     if args.fov is not None:
         params["fov"] = args.fov
-    run_job(args, "depth", with_export(params, args), print_depth)
+    run_job(args, "depth", with_device(with_export(params, args), args), print_depth)
     return 0

@@ -61,6 +61,32 @@ def add_export_option(parser: argparse.ArgumentParser) -> None:
                              "generated track (edl), each clip a ProRes movie of its frames")
 
 
+DEVICES = ("auto", "cpu", "opencl", "cuda")
+
+
+def add_device_option(parser: argparse.ArgumentParser) -> None:
+    """``--device``: where a job's full-resolution pixel stages (and, for depth, its model)
+    run; without it, the engine's ``device`` setting."""
+    parser.add_argument("--device", choices=DEVICES,
+                        help="cpu, opencl (pixel stages on an OpenCL device), cuda (models on "
+                             "the CUDA GPU), auto (an OpenCL GPU when found); default: the "
+                             "engine's device setting. No usable device: the CPU, with a note")
+
+
+def with_device(params: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """``params`` plus ``device`` when ``--device`` was given."""
+    if getattr(args, "device", None):
+        return {**params, "device": args.device}
+    return params
+
+
+def print_device(result: dict[str, Any]) -> None:
+    device = result.get("device")
+    if device:
+        where = device.get("opencl_device") or "CPU"
+        print(f"pixels on {device.get('pixels')} ({where}): {device.get('reason')}")
+
+
 def with_export(params: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     """``params`` plus ``export`` when ``--export`` was given."""
     if getattr(args, "export", None):

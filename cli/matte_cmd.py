@@ -10,7 +10,17 @@ import argparse
 import json
 from typing import Any
 
-from .jobs_cmd import absolute, add_export_option, parse_range, print_exports, run_job, with_export
+from .jobs_cmd import (
+    absolute,
+    add_device_option,
+    add_export_option,
+    parse_range,
+    print_device,
+    print_exports,
+    run_job,
+    with_device,
+    with_export,
+)
 from .report import frame_span
 
 FORMATS = ("exr", "png", "prores")
@@ -82,6 +92,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-reuse", action="store_false", dest="reuse",
                    help="recompute everything instead of reusing cached segments")
     add_export_option(p)
+    add_device_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=matte_cmd, parser=p)
 
@@ -112,6 +123,7 @@ def print_mattes(result: dict[str, Any]) -> None:
     backend = result.get("backend", {})
     print(f"backend {backend.get('backend')} ({backend.get('model')}); "
           f"{result['computed_frames']} frames propagated, {result['reused_frames']} reused")
+    print_device(result)
     print(f"result timeline: {result['otio']}")
     print_exports(result)
 
@@ -126,5 +138,5 @@ def matte_cmd(args: argparse.Namespace) -> int:
             params[name] = getattr(args, name)
     if args.range:
         params["range"] = args.range
-    run_job(args, "matte", with_export(params, args), print_mattes)
+    run_job(args, "matte", with_device(with_export(params, args), args), print_mattes)
     return 0

@@ -33,6 +33,7 @@ class Settings:
     output_dir: str = ""             # default output folder for jobs given none
     log_dir: str = ""                # default: <home>/logs
     log_level: str = "INFO"
+    device: str = "auto"             # where matte and depth jobs run: auto, cpu, opencl, cuda
     gateway: bool = True             # also serve the protocol over a WebSocket, loopback only
     gateway_port: int = 0            # 0: any free port, published in the discovery file
     gateway_origins: str = "null,uxp://*"  # Origin headers the gateway accepts (comma-separated)

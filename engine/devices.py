@@ -81,7 +81,14 @@ def missing_packages(modules: tuple[str, ...] = NEURAL_STACK) -> list[str]:
 def devices() -> list[dict[str, Any]]:
     cpu = {"type": "cpu", "name": platform.processor() or platform.machine(),
            "cores": os.cpu_count() or 1, "memory_bytes": _memory_bytes()}
-    return [cpu, *_cuda_devices()]
+    return [cpu, *_cuda_devices(), *_opencl_devices()]
+
+
+def _opencl_devices() -> list[dict[str, Any]]:
+    # Every OpenCL device, GPUs and CPU drivers alike (``kind`` says which); none without
+    # pyopencl. Listing them loads the drivers, which runs no kernel.
+    from .kernels.runtime import list_devices
+    return list_devices()
 
 
 @lru_cache(maxsize=1)
@@ -92,5 +99,5 @@ def backends() -> dict[str, bool]:
         "torch": _installed("torch"),
         "cuda": any(d.get("type") == "cuda" and "error" not in d for d in devices()),
         "tensorrt": _installed("tensorrt"),
-        "opencl": _installed("pyopencl"),
+        "opencl": any(d.get("type") == "opencl" for d in devices()),
     }

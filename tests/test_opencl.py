@@ -150,3 +150,71 @@ def test_auto_prefers_a_gpu_and_says_why():
     as_gpu = [dict(DEVICES[0], kind="gpu")]
     picked = choice.choose("auto", as_gpu)
     assert picked.stages is not None and "OpenCL GPU" in picked.reason
+
+
+# --- whole jobs through a live engine: --device opencl against --device cpu --------------
+
+def _read(path):
+    import OpenImageIO as oiio
+    return oiio.ImageBuf(str(path)).get_pixels(oiio.FLOAT)
+
+
+@pytest.fixture(scope="module")
+def matte_clip(tmp_path_factory):
+    from matte_clips import render_matte_clip
+    return render_matte_clip(tmp_path_factory.mktemp("ocl-matte") / "clip.mp4", width=320,
+                             height=240, frames=6)
+
+
+def _matte(client, clip, out, device):
+    keyframes = [{"frame": 0, "object": 1, **clip.clicks(0)}]
+    params = {"input": str(clip.path), "out": str(out), "keyframes": keyframes,
+              "backend": "classical", "working_size": 96}
+    if device is not None:
+        params["device"] = device
+    return client.submit("matte", params).wait()
+
+
+@needs_opencl
+def test_matte_job_opencl_gives_the_cpu_files(client, matte_clip, tmp_path):
+    cpu = _matte(client, matte_clip, tmp_path / "cpu", "cpu")
+    ocl = _matte(client, matte_clip, tmp_path / "ocl", "opencl")
+    assert cpu["device"]["pixels"] == "cpu"
+    assert ocl["device"]["pixels"] == "opencl" and ocl["device"]["opencl_device"]
+    assert ocl["problems"] == [] and ocl["frames"] == cpu["frames"]
+    for a, b in zip(cpu["files"], ocl["files"], strict=True):
+        _assert_alpha_close(_read(b)[..., 0], _read(a)[..., 0])
+
+
+@needs_opencl
+def test_depth_job_opencl_gives_the_cpu_files(client, tmp_path):
+    from depth_scenes import make_scene, write_sequence
+    scene = make_scene("truck", 8)
+    pattern = write_sequence(scene, tmp_path / "truck", start=1)
+    results = {d: client.submit("depth", {"input": pattern, "out": str(tmp_path / d),
+                                          "working_size": 64, "device": d}).wait()
+               for d in ("cpu", "opencl")}
+    assert results["opencl"]["device"]["pixels"] == "opencl"
+    assert not [p for p in results["opencl"]["problems"] if "device" in p]
+    for a, b in zip(results["cpu"]["files"], results["opencl"]["files"], strict=True):
+        _assert_depth_close(_read(b), _read(a))
+
+
+def test_job_without_an_opencl_device_runs_on_the_cpu_with_a_problem(tmp_path):
+    # A fresh engine where no OpenCL driver answers, its device setting opencl: a job that
+    # names no device takes the setting, still succeeds, and says why it ran on the CPU.
+    from engine_harness import start_engine_process
+    from matte_clips import render_matte_clip
+    clip = render_matte_clip(tmp_path / "clip.mp4", width=128, height=96, frames=3)
+    running = start_engine_process(tmp_path / "home", fault_opencl="no_device", device="opencl")
+    try:
+        with running.client(timeout=10.0) as c:
+            hello = c.hello()
+            result = _matte(c, clip, tmp_path / "out", None)
+        assert not hello["runtimes"]["opencl"]
+        assert not [d for d in hello["devices"] if d["type"] == "opencl"]
+        assert result["device"]["asked"] == "opencl" and result["device"]["pixels"] == "cpu"
+        assert any("no OpenCL device" in p for p in result["problems"])
+        assert len(result["files"]) == 3
+    finally:
+        running.stop()

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,6 +34,9 @@ from .normalise import Normalisation
 from .stabilise import Alignment, Stabiliser
 from .temporal import TemporalFilter
 from .upsample import upsample
+
+if TYPE_CHECKING:
+    from ..kernels.stages import OpenCLStages
 
 __all__ = ["Analysis", "analyse", "render", "stabiliser_for", "MAX_IN_FLIGHT"]
 
@@ -107,12 +110,14 @@ def analyse(source: FrameSource, first: int, last: int, backend: DepthBackend,
 def render(source: FrameSource, analysis: Analysis, normalisation: Normalisation,
            cache: PredictionCache, writer: ImageSequenceWriter, pool: ThreadPoolExecutor,
            progress: Progress, *, preview: bool = False, smoothing: float = 0.0,
-           attributes: dict[str, Any] | None = None) -> list[int]:
+           attributes: dict[str, Any] | None = None,
+           stages: OpenCLStages | None = None) -> list[int]:
     """Pass 2: write every frame of the analysis; return the frame numbers written.
-    ``smoothing``: strength of the temporal filter (0: off)."""
+    ``smoothing``: strength of the temporal filter (0: off); ``stages``: the OpenCL device
+    for the temporal blend and the upsampling (None: the CPU)."""
     header = {**(attributes or {}), **normalisation.header(),
               "moviola/depth/temporal_smoothing": smoothing}
-    temporal = TemporalFilter(smoothing)
+    temporal = TemporalFilter(smoothing, stages)
     written: list[int] = []
     first, last = analysis.frames[0], analysis.frames[-1]
     with FramePipeline(pool, MAX_IN_FLIGHT) as frames:
@@ -130,15 +135,16 @@ def render(source: FrameSource, analysis: Analysis, normalisation: Normalisation
                 progress(f"writing frame {n}")
 
             frames.submit(_write_frame, writer, frame_header, number,
-                          normalisation.output(aligned), rgb, normalisation, preview, then=announce)
+                          normalisation.output(aligned), rgb, normalisation, preview, stages,
+                          then=announce)
             written.append(number)
     return written
 
 
 def _write_frame(writer: ImageSequenceWriter, header: dict[str, Any], number: int,
                  values: np.ndarray, guide: np.ndarray, normalisation: Normalisation,
-                 preview: bool) -> None:
-    full = upsample(values, guide)
+                 preview: bool, stages: OpenCLStages | None = None) -> None:
+    full = upsample(values, guide, stages=stages)
     image = full[..., None]
     if preview:
         shown = normalisation.preview(full)

@@ -8,10 +8,13 @@ shorter side).
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from moviola.plugin.errors import FrameRangeError, InvalidParamsError
 from moviola.plugin.timeline import WorkUnit, parse_rate
 
-from .schema import Bounds
+from ..kernels.choice import DEVICES, DeviceChoice, choose
+from .schema import Bounds, param
 
 # The largest plates handled are 8K (8192 x 4320): a working size past that only upscales.
 # Below 32 px a working frame holds too little of the picture for clicks or depth to mean
@@ -27,6 +30,30 @@ WRITERS = Bounds(1, 16, why="threads writing frames: past 16 the disk, not the C
 RANGE_HELP = "[first, last] source frames (plain media only)"
 RATE_HELP = ("frame rate of an EDL input (a CMX list does not say it); default: the rate of "
              "the first movie it names, else 24. Other timelines carry their own rates")
+
+
+Device = Literal["auto", "cpu", "opencl", "cuda"]
+DEVICE_HELP = ("where the job runs: cpu; opencl (full-resolution pixel stages on an OpenCL "
+               "device); cuda (neural models on the CUDA GPU, pixel stages on its OpenCL "
+               "device); auto (an OpenCL GPU when found, models where their backend "
+               "prefers). Default: the device setting. A missing device or a kernel that "
+               "fails to build means the CPU path and a problem line")
+
+
+def device_param() -> Any:
+    """The ``device`` parameter of every kind that has full-resolution pixel stages."""
+    return param(None, help=DEVICE_HELP)
+
+
+def resolve_device(asked: str | None, settings: Any, devices: list[dict[str, Any]]
+                   ) -> DeviceChoice:
+    """``asked``, or the ``device`` setting when the job names none, resolved against the
+    devices the engine found at start (kernels built here, once per device)."""
+    name = asked or getattr(settings, "device", "auto") or "auto"
+    if name not in DEVICES:
+        raise InvalidParamsError(f"setting 'device' must be one of {', '.join(DEVICES)}, got "
+                                 f"{name!r}", detail={"setting": "device"})
+    return choose(name, devices)
 
 
 def check_rate(rate: float | None) -> float | None:

@@ -27,7 +27,16 @@ from ..inputs import ResolvedInput, resolve_input
 from ..provenance import provenance
 from .base import JobContext, JobKind, Prepared
 from .clip_outputs import ClipOutputs, ClipWriteFailures, plan_clips
-from .common_params import DEPTH_WORKING_SIZE, RANGE_HELP, WRITERS, check_range, clamp_to_media
+from .common_params import (
+    DEPTH_WORKING_SIZE,
+    RANGE_HELP,
+    WRITERS,
+    Device,
+    check_range,
+    clamp_to_media,
+    device_param,
+    resolve_device,
+)
 from .output_folder import prepare_output
 from .result_export import EXPORT_HELP
 from .schema import Bounds, param
@@ -58,7 +67,7 @@ class DepthParams:
                               bounds=DEPTH_WORKING_SIZE)
     fov: float | None = param(None, help="parallax: horizontal field of view in degrees (default 45)",
                                  bounds=FOV)
-    device: Literal["auto", "cpu", "cuda"] = param("auto", help="where neural backends run")
+    device: Device | None = device_param()
     precision: Literal["auto", "fp32", "fp16", "bf16"] = param("auto", help="auto: fp16 on CUDA, fp32 on CPU")
     runtime: Literal["torch", "tensorrt"] = param("torch",
                                                   help="tensorrt: build/cache engines (CUDA; unverified)")
@@ -87,7 +96,7 @@ class DepthJob(JobKind):
                     f"(use normalize relative or near-far)", detail={"param": "normalize"})
         if name != backends.PARALLAX:
             available = engine.runtimes
-            if params.device == "cuda" and not available["cuda"]:
+            if (params.device or engine.settings.device) == "cuda" and not available["cuda"]:
                 raise InvalidParamsError("device 'cuda' asked for, but no CUDA device is usable",
                                          detail={"param": "device"})
             if params.runtime == "tensorrt" and not (available["tensorrt"] and available["cuda"]):
@@ -111,8 +120,10 @@ class DepthJob(JobKind):
                 raise InvalidParamsError(f"{unit.clip_name}: the {name} backend needs at least "
                                          f"{needed} frames, the clip has {last - first + 1}",
                                          detail={"param": "backend"})
+        device = resolve_device(params.device, ctx.engine.settings, ctx.engine.devices)
+        problems.extend(device.problems)
         backend = backends.create(name, backends.BackendOptions(
-            working_size=params.working_size, fov_deg=params.fov, device=params.device,
+            working_size=params.working_size, fov_deg=params.fov, device=device.model_device,
             precision=params.precision, runtime=params.runtime), store, registry)
         described = backend.describe()
         outputs = ClipOutputs(prepared.out, "depth")
@@ -140,7 +151,8 @@ class DepthJob(JobKind):
                         with failures.clip(unit.clip_name):
                             clip, convention = self._clip(index, unit, first, last, params, ctx,
                                                           backend, outputs, fmt, options, header,
-                                                          pool, progress, problems, source)
+                                                          pool, progress, problems, source,
+                                                          device.stages)
                             clips.append(clip)
             finally:
                 backend.close()
@@ -158,6 +170,7 @@ class DepthJob(JobKind):
                 "convention": convention or ("inverse_depth" if params.normalize == "relative"
                                              else "depth"),
                 "normalize": params.normalize, "backend": name, "model": described,
+                "device": device.describe(),
                 "otio": otio_path, "problems": problems, "failed_clips": failures.failed,
                 "exports": outputs.exports,
                 "timings": {"job_s": round(elapsed, 3),
@@ -177,7 +190,7 @@ class DepthJob(JobKind):
         return plans, problems
 
     def _clip(self, index, unit, first, last, params, ctx, backend, outputs, fmt, options,
-              header, pool, progress, problems, source):
+              header, pool, progress, problems, source, stages=None):
         media = source.open(unit.media_path)
         last = clamp_to_media(unit, last, media.last_frame, problems)
         with PredictionCache(outputs.out_dir, f"{ctx.job_id[:12]}-{index:03d}") as cache:
@@ -195,7 +208,8 @@ class DepthJob(JobKind):
             writer = outputs.writer(index, unit, first, fmt, **options)
             frames = render(media, analysis, normalisation, cache, writer, pool, progress,
                             preview=params.preview and fmt == "exr", attributes=header,
-                            smoothing=params.smoothing if params.stabilize else 0.0)
+                            smoothing=params.smoothing if params.stabilize else 0.0,
+                            stages=stages)
         writer.paths.sort()
         held = {str(n): analysis.source_of(n) for n in frames if analysis.source_of(n) != n}
         depth_record = {

@@ -31,7 +31,15 @@ from ..media.identity import media_identity
 from ..provenance import provenance
 from .base import JobContext, JobKind, Prepared
 from .clip_outputs import ClipOutputs
-from .common_params import MATTE_WORKING_SIZE, WRITERS, check_range, clamp_range
+from .common_params import (
+    MATTE_WORKING_SIZE,
+    WRITERS,
+    Device,
+    check_range,
+    clamp_range,
+    device_param,
+    resolve_device,
+)
 from .output_folder import prepare_output
 from .result_export import EXPORT_HELP, export_result, movies_for
 from .schema import param
@@ -63,6 +71,7 @@ class MatteParams:
     reuse: bool = param(True, help="reuse keyframe masks and walks cached by earlier runs")
     writers: int = param(2, help="threads refining and writing frames", bounds=WRITERS)
     export: list[Literal["xml", "edl"]] = param([], help=EXPORT_HELP)
+    device: Device | None = device_param()
 
 
 @dataclass(frozen=True)
@@ -173,6 +182,10 @@ class MatteJob(JobKind):
             message = f"object {obj.object_id}: propagating"
             obj.compute(media, partial(tick, message), ctx.check_cancelled)
         propagate_s = time.perf_counter() - t0
+        # The full-resolution edge refinement runs where ``device`` says (SAM 2 itself keeps
+        # the device its backend picks).
+        device = resolve_device(params.device, ctx.engine.settings, ctx.engine.devices)
+        device_info = {k: v for k, v in device.describe().items() if k != "model"}
         records, writers = [], []
         try:
             for obj in objects:
@@ -181,8 +194,10 @@ class MatteJob(JobKind):
                     ClipOutputs(out, f"matte_obj{obj.object_id}"), unit, 0,
                     params.format, first, Fraction(info.frame_rate), (info.width, info.height),
                     header_attributes({**records[-1], "source": unit.media_path})))
+            t1 = time.perf_counter()
             render(media, objects, writers, first, last, params.writers, ctx.check_cancelled,
-                   lambda: tick("refining and writing"))
+                   lambda: tick("refining and writing"), stages=device.stages)
+            render_s = time.perf_counter() - t1
             summaries = [w.finish({"object": o.object_id}) for o, w in zip(objects, writers)]
             if params.export:
                 # A ProRes matte is its own movie; sequences get one encoded, before the
@@ -207,9 +222,10 @@ class MatteJob(JobKind):
             "reused_frames": sum(o.reused_frames for o in objects),
             "keyframes_computed": sum(o.keyframes_computed for o in objects),
             "backend": backend.describe(), "clip": unit.clip_name, "media": unit.media_path,
-            "range": [first, last], "problems": list(unit.problems),
+            "range": [first, last], "problems": [*unit.problems, *device.problems],
+            "device": device_info,
             "timings": {"job_s": round(time.perf_counter() - started, 3),
-                        "propagate_s": round(propagate_s, 3),
+                        "propagate_s": round(propagate_s, 3), "render_s": round(render_s, 3),
                         "propagated_frames_per_s": round(computed / propagate_s, 2)
                         if computed and propagate_s > 0 else None}}
         if len(objects) == 1:  # the single-object shape the CLI documents

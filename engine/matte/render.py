@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,14 +17,17 @@ from .object_matte import ObjectMatte
 from .outputs import MatteOutput
 from .refine import refine_alpha
 
+if TYPE_CHECKING:
+    from ..kernels.stages import OpenCLStages
+
 __all__ = ["render"]
 
 MAX_IN_FLIGHT = 4
 
 
 def _refine_and_write(writer: MatteOutput, soft: np.ndarray, plate: np.ndarray,
-                      frame: int) -> np.ndarray:
-    alpha = refine_alpha(soft, plate)
+                      frame: int, stages: OpenCLStages | None = None) -> np.ndarray:
+    alpha = refine_alpha(soft, plate, stages=stages)
     if not writer.ordered:
         writer.write(alpha, frame)
     return alpha
@@ -31,8 +35,9 @@ def _refine_and_write(writer: MatteOutput, soft: np.ndarray, plate: np.ndarray,
 
 def render(media: FrameSource, objects: Sequence[ObjectMatte], writers: Sequence[MatteOutput],
            first: int, last: int, threads: int, check: Callable[[], None],
-           on_frame: Callable[[], None]) -> None:
+           on_frame: Callable[[], None], stages: OpenCLStages | None = None) -> None:
     """Write frames ``first..last`` of every object; ``on_frame()`` after each written one.
+    ``stages``: the OpenCL device refining the edges (None: the CPU).
 
     On any error (or cancellation) the writers are aborted: movies are removed, and image
     sequence files already written stay complete (each was written atomically).
@@ -49,7 +54,7 @@ def render(media: FrameSource, objects: Sequence[ObjectMatte], writers: Sequence
                 check()
                 for obj, writer in zip(objects, writers):
                     soft = obj.soft_mask(obj.plans[number - first])
-                    frames.submit(_refine_and_write, writer, soft, plate, number,
+                    frames.submit(_refine_and_write, writer, soft, plate, number, stages,
                                   then=partial(written, writer=writer, frame=number))
     except BaseException:
         for writer in writers:

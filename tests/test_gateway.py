@@ -299,3 +299,20 @@ def test_a_gateway_port_in_use_stops_the_start(tmp_path: Path) -> None:
                               capture_output=True, text=True, timeout=60)
     assert done.returncode == 4
     assert f"127.0.0.1:{port}" in done.stderr and "gateway_port" in done.stderr
+
+
+def test_stays_on_loopback_when_the_engine_listens_off_it(tmp_path: Path) -> None:
+    """The ZeroMQ socket goes off loopback only with CURVE; the WebSocket has none, so stays."""
+    running = start_engine_process(tmp_path / "home", host="0.0.0.0")
+    try:
+        assert running.discovery.server_key  # the router is encrypted
+        assert running.discovery.gateway.startswith("ws://127.0.0.1:")
+        door = Door(running)
+        try:
+            listen = door.hello()["listen"]
+        finally:
+            door.close()
+        assert listen["bound"].startswith("tcp://0.0.0.0:")
+        assert listen["gateway"]["url"] == running.discovery.gateway
+    finally:
+        running.stop()

@@ -1,0 +1,116 @@
+"""OpenCL pixel stages against the CPU path, printed, never asserted:
+``python benchmarks/opencl_bench.py [--device opencl|cuda|auto] [--json FILE]``.
+
+Per stage and per frame at 1080p and 4K, in one process and interleaved (CPU, device, CPU,
+device...) so a shared machine's noise hits both alike:
+
+- ``refine``: the matte's edge refinement (guided filter on the band around the edge), a mask
+  at a quarter of the plate's size;
+- ``upsample``: depth's joint bilateral upsampling from a quarter of the plate's size;
+- ``temporal``: the depth temporal filter at working size (flow on the CPU either way);
+- ``frame``: refine + upsample, what one frame of a matte and a depth pass costs at plate size.
+
+The device is named in the output. On a CPU OpenCL driver (PoCL) the figures show the
+overhead of the OpenCL path on the same cores, not GPU speed; the same script runs unchanged
+on a GPU machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from moviola.engine import devices
+from moviola.engine.depth.temporal import TemporalFilter
+from moviola.engine.depth.upsample import upsample
+from moviola.engine.kernels.choice import choose
+from moviola.engine.matte.refine import refine_alpha
+
+SIZES = {"1080p": (1080, 1920), "4K": (2160, 3840)}
+
+
+def _plate(h: int, w: int) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    disc = ((x - w / 2) ** 2 + (y - h / 2) ** 2) < (h / 3) ** 2
+    base = np.stack([x / w, y / h, disc * 0.8], axis=2) * 255
+    return np.clip(base + rng.normal(0, 6, (h, w, 3)), 0, 255).astype(np.uint8)
+
+
+def _soft(h: int, w: int) -> np.ndarray:
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    d = np.sqrt((x - w / 2) ** 2 + (y - h / 2) ** 2) - h / 3
+    return np.clip(0.5 - d / 2, 0, 1).astype(np.float32)
+
+
+def _time(fn: Callable[[], object], repeat: int) -> float:
+    fn()   # warm: kernels built, buffers allocated, caches filled
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def _cases(h: int, w: int, stages: Any) -> dict[str, tuple[Callable[[], object], ...]]:
+    """Each stage as (CPU call, OpenCL call) on the same inputs at plate size ``h`` x ``w``."""
+    plate, soft = _plate(h, w), _soft(h // 4, w // 4)
+    values = np.random.default_rng(1).random((h // 4, w // 4), dtype=np.float32) + 0.5
+    work = np.ascontiguousarray(plate[::4, ::4])
+    moved = np.roll(work, 2, axis=1)
+
+    def temporal(s: Any = None) -> None:
+        f = TemporalFilter(0.5, stages=s)
+        f(values, work)
+        f(values, moved)
+
+    def frame(s: Any = None) -> None:
+        refine_alpha(soft, plate, stages=s)
+        upsample(values, plate, stages=s)
+
+    return {"refine": (partial(refine_alpha, soft, plate), partial(refine_alpha, soft, plate,
+                                                                 stages=stages)),
+            "upsample": (partial(upsample, values, plate), partial(upsample, values, plate,
+                                                                 stages=stages)),
+            "temporal": (temporal, partial(temporal, stages)),
+            "frame": (frame, partial(frame, stages))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="opencl", choices=["opencl", "cuda", "auto"])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    picked = choose(args.device, devices.devices())
+    if picked.stages is None:
+        raise SystemExit(f"no OpenCL stages: {picked.reason}; {'; '.join(picked.problems)}")
+    stages = picked.stages
+    name = f"{stages.name} ({stages.runtime.entry.get('platform')}, {stages.runtime.entry.get('kind')})"
+    print(f"OpenCL device: {name}")
+    rows = []
+    for label, (h, w) in SIZES.items():
+        cases = _cases(h, w, stages)
+        for stage, (cpu, ocl) in cases.items():
+            cpu_s, ocl_s = _time(cpu, args.repeat), _time(ocl, args.repeat)
+            rows.append({"size": label, "stage": stage, "cpu_ms": round(cpu_s * 1e3, 1),
+                         "opencl_ms": round(ocl_s * 1e3, 1), "ratio": round(ocl_s / cpu_s, 2)})
+            print(f"{label:6} {stage:9} cpu {cpu_s * 1e3:8.1f} ms   opencl {ocl_s * 1e3:8.1f} ms"
+                  f"   opencl/cpu {ocl_s / cpu_s:5.2f}")
+    print(f"device buffers held: {stages.runtime.held_bytes / 2**20:.0f} MiB")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"device": name, "rows": rows,
+                       "buffers_mib": round(stages.runtime.held_bytes / 2**20)}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -218,3 +218,12 @@ def test_job_without_an_opencl_device_runs_on_the_cpu_with_a_problem(tmp_path):
         assert len(result["files"]) == 3
     finally:
         running.stop()
+
+
+def test_panel_device_choice(qtbot):
+    from moviola.ui.device_choice import DeviceBox
+    box = DeviceBox()
+    qtbot.addWidget(box)
+    assert box.params() == {}            # the engine's setting decides
+    box.setCurrentIndex(box.findText("OpenCL GPU"))
+    assert box.params() == {"device": "opencl"}

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from qtpy import QtWidgets
 
+from .device_choice import DeviceBox
 from .frames import file_loader
 from .job_controls import JobControls
 from .modes import LayerNeed, MediaClip, Mode, fetch_need
@@ -48,6 +49,8 @@ class DepthMode(Mode):
         self.info.setWordWrap(True)
         form = QtWidgets.QFormLayout()
         form.addRow("Backend", self.backend)
+        self.device = DeviceBox()
+        form.addRow("Device", self.device)
         form.addRow("Colours", self.colour)
         form.addRow("Layout", self.layout_box)
         layout = QtWidgets.QVBoxLayout(self)
@@ -80,7 +83,8 @@ class DepthMode(Mode):
             return
         self.job.run({"input": media.media_path, "range": [media.first_frame, media.last_frame],
                       "out": os.path.join(self.panel.output_dir, "depth"), "format": "png16",
-                      "backend": self.backend.currentText().strip() or "auto"})
+                      "backend": self.backend.currentText().strip() or "auto",
+                      **self.device.params()})
 
     def _computed(self, result: dict[str, Any]) -> None:
         self._run += 1

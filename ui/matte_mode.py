@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from qtpy import QtCore, QtWidgets
 
+from .device_choice import DeviceBox
 from .frames import FrameImage, file_loader, image_from_png
 from .job_controls import JobControls
 from .modes import LayerNeed, MediaClip, Mode, fetch_need
@@ -70,6 +71,8 @@ class MatteMode(Mode):
         layout = QtWidgets.QVBoxLayout(self)
         form = QtWidgets.QFormLayout()
         form.addRow("View", self.view)
+        self.device = DeviceBox()
+        form.addRow("Device", self.device)
         layout.addLayout(form)
         buttons = QtWidgets.QHBoxLayout()
         for b in (self.undo_button, self.redo_button, self.clear_button):
@@ -240,7 +243,7 @@ class MatteMode(Mode):
                                     "include click or a box", error=True)
             return
         params = {**media.job_input, "out": self.panel.output_dir, "keyframes": keyframes,
-                  "format": "png", "backend": self.backend}
+                  "format": "png", "backend": self.backend, **self.device.params()}
         self.apply.run(params)
         self._update_buttons()
 

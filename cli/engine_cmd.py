@@ -66,6 +66,9 @@ def status_cmd(args: argparse.Namespace) -> int:
     for dev in info["devices"]:
         if dev["type"] == "cpu":
             print(f"    cpu   {dev['name']}, {dev['cores']} cores, {human_bytes(dev['memory_bytes'])}")
+        elif dev["type"] == "opencl":
+            print(f"    opencl:{dev['index']} {dev['name']} ({dev.get('platform')}, "
+                  f"{dev.get('kind')}), {human_bytes(dev['memory_bytes'])}")
         elif "error" in dev:
             print(f"    cuda  unavailable: {dev['error']}")
         else:

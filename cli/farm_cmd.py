@@ -31,8 +31,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     verbs = farm.add_subparsers(dest="farm_command", required=True)
 
     export = verbs.add_parser("export", help="write a job bundle: one task per clip, then a gather step")
-    export.add_argument("input", help="timeline (.otio, .xml, .edl), movie or image sequence")
-    export.add_argument("--job", required=True, choices=["depth", "matte"])
+    export.add_argument("input", nargs="+", help="timeline (.otio, .xml, .edl), movie or image "
+                        "sequence; for matchcuts, every episode")
+    export.add_argument("--job", required=True, choices=["depth", "matte", "shots", "matchcuts"])
     export.add_argument("--param", "-p", action="append", type=_param, default=[], metavar="KEY=VALUE",
                         help="a job parameter (JSON value or a bare string), e.g. backend=parallax")
     export.add_argument("--out", required=True, help="the bundle folder to write")
@@ -64,8 +65,8 @@ def export_cmd(args: argparse.Namespace) -> int:
     from moviola.farm.plan import make_plan
 
     if args.chunk is not None:
-        raise InvalidParamsError(f"--chunk: {args.job} frames depend on their neighbours "
-                                 f"(temporal stabilisation, propagation), so a task is a whole clip",
+        raise InvalidParamsError(f"--chunk: a {args.job} result depends on neighbouring frames "
+                                 f"(stabilisation, propagation, cuts), so a task is a whole clip",
                                  detail={"param": "chunk"})
     plan, input_root = make_plan(args.input, args.job, dict(args.param), args.input_root)
     bundle = os.path.abspath(args.out)
@@ -76,7 +77,7 @@ def export_cmd(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(summary)
         return 0
-    print(f"bundle: {summary['bundle']} ({summary['tasks']} tasks of {plan.job}, then gather)")
+    print(f"bundle: {summary['bundle']} ({summary['tasks']} tasks of {plan.job}, then the gather step)")
     print(f"input root: {summary['input_root']}; output root: {summary['output_root']} "
           f"(relative to the bundle)")
     print(f"check: openjd check {os.path.join(args.out, 'template.yaml')}")
@@ -119,7 +120,7 @@ def gather_cmd(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(result)
     else:
-        print(f"result: {result['otio']} ({len(result['complete'])} of {result['tasks']} tasks)")
+        print(f"result: {result['otio']} ({len(result['complete'])} of {result['tasks']} tasks complete)")
         for problem in result["problems"]:
             print(f"  ! {problem}", file=sys.stderr)
     return 0

@@ -13,11 +13,12 @@ from typing import Any
 
 import opentimelineio as otio
 
+from moviola.engine.media.outputs import resolve_output
 from moviola.plugin.errors import NothingProducedError
 from moviola.plugin.results import write_timeline
 
-from .plan import Plan, absolute_timeline
-from .task import is_complete, read_manifest, task_folder
+from .plan import REDUCE_JOBS, Plan, Task, absolute_timeline
+from .task import is_complete, read_manifest, run_job, shared_cache, task_folder
 
 
 def _video(timeline: otio.schema.Timeline) -> list[otio.schema.Track]:
@@ -40,15 +41,14 @@ def _lay(name: str, placed: list[tuple[otio.opentime.TimeRange, otio.schema.Clip
 
 
 def gather(plan: Plan, input_root: str, output_root: str) -> dict[str, Any]:
-    """Write ``<output root>/<stem>.<job>.otio``; clips whose task is not complete are named
-    as problems. Nothing complete at all is an error."""
-    source = absolute_timeline(plan.timeline, input_root)
-    result = source.deepcopy()
-    base_tracks = len(_video(source))
-    rate = source.duration().rate if source.duration().rate > 0 else 24.0
-    tracks: dict[str, list[tuple[otio.opentime.TimeRange, otio.schema.Clip]]] = {}
-    problems: list[str] = []
-    done = []
+    """The last step: lay the tracks (depth, matte) or reduce (shots, match cuts)."""
+    if plan.job in REDUCE_JOBS:
+        return reduce(plan, input_root, output_root)
+    return lay_tracks(plan, input_root, output_root)
+
+
+def _complete(plan: Plan, output_root: str) -> tuple[list[tuple[Task, dict[str, Any]]], list[str]]:
+    done, problems = [], []
     for task in plan.tasks:
         folder = task_folder(output_root, task)
         manifest = read_manifest(folder)
@@ -56,14 +56,52 @@ def gather(plan: Plan, input_root: str, output_root: str) -> dict[str, Any]:
             problems.append(f"{task.clip}: task {task.index} has no complete output")
             continue
         problems.extend(manifest.get("problems", []))
+        done.append((task, manifest))
+    if not done:
+        raise NothingProducedError(f"{plan.stem}: no task of the {plan.job} job is complete",
+                                   detail={"problems": problems[:50]})
+    return done, problems
+
+
+def reduce(plan: Plan, input_root: str, output_root: str) -> dict[str, Any]:
+    """Shots: the job over the whole edit; match cuts: the pair search across every episode
+    whose task completed. Both read what the tasks put in the shared cache."""
+    done, problems = _complete(plan, output_root)
+    shared_cache(output_root)
+    sources = sorted({task.source for task, _ in done})
+    paths = []
+    for source in sources:
+        paths.append(write_timeline(absolute_timeline(plan.timelines[source], input_root),
+                                    resolve_output(output_root, f"inputs/{plan.stems[source]}.otio")))
+    out = str(Path(output_root).resolve())
+    if plan.job == "matchcuts":
+        raw = {**plan.params, "inputs": paths, "out": out}
+    else:
+        raw = {**plan.params, "input": paths[0], "out": out}
+    result = run_job(plan, raw, None, None, "farm-gather")
+    problems.extend(result.get("problems", []))
+    return {"otio": result.get("otio"), "result": {k: result.get(k) for k in (
+                "marked_otio", "review_otio", "json", "csv", "cache")},
+            "complete": [task.index for task, _ in done], "tasks": len(plan.tasks),
+            "problems": problems}
+
+
+def lay_tracks(plan: Plan, input_root: str, output_root: str) -> dict[str, Any]:
+    """Write ``<output root>/<stem>.<job>.otio``; clips whose task is not complete are named
+    as problems. Nothing complete at all is an error."""
+    source = absolute_timeline(plan.timeline, input_root)
+    result = source.deepcopy()
+    base_tracks = len(_video(source))
+    rate = source.duration().rate if source.duration().rate > 0 else 24.0
+    tracks: dict[str, list[tuple[otio.opentime.TimeRange, otio.schema.Clip]]] = {}
+    complete, problems = _complete(plan, output_root)
+    done = [task.index for task, _ in complete]
+    for task, manifest in complete:
+        folder = task_folder(output_root, task)
         timeline = otio.adapters.read_from_file(str(folder / manifest["otio"]))
         for track in _video(timeline)[base_tracks:]:
             for clip in track.find_clips(shallow_search=True):
                 tracks.setdefault(track.name, []).append((clip.range_in_parent(), clip.deepcopy()))
-        done.append(task.index)
-    if not done:
-        raise NothingProducedError(f"{plan.stem}: no task of the {plan.job} job is complete",
-                                   detail={"problems": problems[:50]})
     for name, placed in tracks.items():
         result.tracks.append(_lay(name, placed, rate))
     meta = result.metadata.setdefault("moviola", {})

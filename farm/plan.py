@@ -28,7 +28,12 @@ PLAN_VERSION = 1
 _STRING = re.compile(r'"(?:[^"\\\\]|\\\\.)*"')
 # Kinds whose tasks are clips of a timeline, each task's result a track over the edit.
 CLIP_JOBS = ("depth", "matte")
-JOBS = CLIP_JOBS
+# Map then reduce: the tasks (one per clip for shots, one per episode for match cuts) fill the
+# shared media cache with shots and per-shot vectors; the last step runs the job over
+# everything, reading the cache (shot lists, the pair search across episodes).
+REDUCE_JOBS = ("shots", "matchcuts")
+JOBS = CLIP_JOBS + REDUCE_JOBS
+WHOLE = -1   # a task's unit when it is a whole input (an episode), not one clip
 # Parameters the plan sets itself: a task's input and output folder are the farm's.
 RESERVED_PARAMS = ("input", "out")
 
@@ -36,29 +41,39 @@ RESERVED_PARAMS = ("input", "out")
 @dataclass(frozen=True)
 class Task:
     index: int
-    clip: str
-    unit: int          # index of the clip in work_units(timeline) order
+    clip: str          # the clip's name, or the episode's for a whole input
+    unit: int          # index of the clip in work_units(timeline) order, or WHOLE
     folder: str        # relative to the output root
     key: str           # what the task's result depends on (job, parameters, the clip's media)
+    source: int = 0    # which of the plan's timelines
 
     def to_json(self) -> dict[str, Any]:
         return {"index": self.index, "clip": self.clip, "unit": self.unit,
-                "folder": self.folder, "key": self.key}
+                "folder": self.folder, "key": self.key, "source": self.source}
 
 
 @dataclass(frozen=True)
 class Plan:
     job: str
     params: dict[str, Any]
-    stem: str
-    timeline: otio.schema.Timeline   # media paths relative to the input root
+    stems: list[str]
+    timelines: list[otio.schema.Timeline]   # media paths relative to the input root
     tasks: list[Task]
+
+    @property
+    def stem(self) -> str:
+        return self.stems[0]
+
+    @property
+    def timeline(self) -> otio.schema.Timeline:
+        return self.timelines[0]
 
     def to_json(self) -> str:
         """Indented JSON with every brace inside a string escaped: a job template carries it
         as an embedded file, where ``{{`` and ``}}`` would be format strings."""
         text = json.dumps({"version": PLAN_VERSION, "job": self.job, "params": self.params,
-                           "stem": self.stem, "timeline": json.loads(self.timeline.to_json_string()),
+                           "stems": self.stems,
+                           "timelines": [json.loads(t.to_json_string()) for t in self.timelines],
                            "tasks": [t.to_json() for t in self.tasks]}, sort_keys=True, indent=1)
         return _STRING.sub(lambda m: m.group(0).replace("{", "\\u007b").replace("}", "\\u007d"), text)
 
@@ -69,10 +84,14 @@ class Plan:
             if raw.get("version") != PLAN_VERSION:
                 raise ValueError(f"plan version {raw.get('version')!r}, this moviola reads "
                                  f"{PLAN_VERSION}")
-            timeline = otio.adapters.read_from_string(json.dumps(raw["timeline"]), "otio_json")
+            timelines = [otio.adapters.read_from_string(json.dumps(t), "otio_json")
+                         for t in raw["timelines"]]
             tasks = [Task(int(t["index"]), str(t["clip"]), int(t["unit"]), str(t["folder"]),
-                          str(t["key"])) for t in raw["tasks"]]
-            return cls(str(raw["job"]), dict(raw["params"]), str(raw["stem"]), timeline, tasks)
+                          str(t["key"]), int(t["source"])) for t in raw["tasks"]]
+            if any(not 0 <= t.source < len(timelines) for t in tasks):
+                raise ValueError("a task names a timeline the plan does not hold")
+            return cls(str(raw["job"]), dict(raw["params"]), [str(s) for s in raw["stems"]],
+                       timelines, tasks)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InvalidParamsError(f"not a moviola farm plan: {exc}",
                                      detail={"param": "plan"}) from exc
@@ -176,32 +195,46 @@ def media_fingerprint(unit: WorkUnit) -> list[Any]:
     return prints
 
 
-def task_key(job: str, params: dict[str, Any], unit: WorkUnit) -> str:
-    return cache_key("farm-task", job, params, unit.clip_name, unit.track_index, list(unit.item_path),
-                     unit.first_frame, unit.frame_count, media_fingerprint(unit))
+def task_key(job: str, params: dict[str, Any], units: list[WorkUnit]) -> str:
+    return cache_key("farm-task", job, params,
+                     [[u.clip_name, u.track_index, list(u.item_path), u.first_frame, u.frame_count,
+                       media_fingerprint(u)] for u in units])
 
 
-def make_plan(input_path: str, job: str, params: dict[str, Any],
+def make_plan(inputs: list[str], job: str, params: dict[str, Any],
               input_root: str | None = None) -> tuple[Plan, str]:
-    """The plan for ``job`` over ``input_path``'s clips, and the input root it is relative to."""
+    """The plan for ``job`` over the inputs (one timeline; several episodes for match cuts),
+    and the input root its media paths are relative to."""
     if job not in JOBS:
         raise InvalidParamsError(f"farm jobs are {', '.join(JOBS)}; not {job!r}",
                                  detail={"param": "job"})
-    clash = sorted(set(params) & set(RESERVED_PARAMS))
+    reserved = RESERVED_PARAMS + (("inputs",) if job == "matchcuts" else ())
+    clash = sorted(set(params) & set(reserved))
     if clash:
         raise InvalidParamsError(f"the farm sets {', '.join(clash)} itself (input root, output root)",
                                  detail={"param": clash[0]})
-    with resolve_input(os.path.abspath(input_path)) as source:
-        timeline = source.timeline
-        base_dir = os.path.dirname(source.path)
-        units = work_units(timeline, base_dir=base_dir, check_files=False)
-        root = os.path.abspath(input_root) if input_root else input_root_of(timeline, base_dir)
-        relative = relative_timeline(timeline, base_dir, root)
-        stem = source.stem
-    tasks = [Task(i, unit.clip_name, i, f"tasks/{i:03d}_{safe_name(unit.clip_name)}",
-                  task_key(job, params, unit))
-             for i, unit in enumerate(units)]
+    if job != "matchcuts" and len(inputs) != 1:
+        raise InvalidParamsError(f"{job} on the farm takes one input (a timeline); several are "
+                                 f"for matchcuts", detail={"param": "input"})
+    read = []
+    for path in inputs:
+        with resolve_input(os.path.abspath(path)) as source:
+            base_dir = os.path.dirname(source.path)
+            read.append((source.timeline, base_dir, source.stem,
+                         work_units(source.timeline, base_dir=base_dir, check_files=False)))
+    roots = [input_root_of(timeline, base_dir) for timeline, base_dir, _, _ in read]
+    root = os.path.abspath(input_root) if input_root else os.path.commonpath(roots)
+    timelines = [relative_timeline(t, base_dir, root) for t, base_dir, _, _ in read]
+    stems = [stem for _, _, stem, _ in read]
+    if job == "matchcuts":
+        names = [safe_name(stem) for stem in stems]
+        tasks = [Task(i, stem, WHOLE, f"tasks/{i:03d}_{names[i]}", task_key(job, params, units), i)
+                 for i, (_, _, stem, units) in enumerate(read)]
+    else:
+        tasks = [Task(i, unit.clip_name, i, f"tasks/{i:03d}_{safe_name(unit.clip_name)}",
+                      task_key(job, params, [unit]))
+                 for i, unit in enumerate(read[0][3])]
     if not tasks:
-        raise InvalidParamsError(f"{os.path.basename(input_path)}: no video clips to run on the farm",
-                                 path=os.path.abspath(input_path))
-    return Plan(job, dict(params), stem, relative, tasks), root
+        raise InvalidParamsError(f"{os.path.basename(inputs[0])}: no video clips to run on the farm",
+                                 path=os.path.abspath(inputs[0]))
+    return Plan(job, dict(params), stems, timelines, tasks), root

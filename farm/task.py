@@ -27,10 +27,12 @@ from moviola.plugin.errors import InvalidParamsError, MediaNotFoundError, Moviol
 from moviola.plugin.results import write_timeline
 from moviola.plugin.timeline import WorkUnit, work_units
 
-from .plan import Plan, Task, absolute_timeline, task_key
+from .plan import REDUCE_JOBS, WHOLE, Plan, Task, absolute_timeline, task_key
 
 MANIFEST = "moviola_task.json"
 INPUT_NAME = "clip.otio"
+# Where the shots and match-cut cache lives (engine/media/cache.py reads it).
+CACHE_ENV = "MOVIOLA_MATCHCUTS_CACHE"
 
 
 def one_clip_timeline(timeline: otio.schema.Timeline, keep: int) -> otio.schema.Timeline:
@@ -84,17 +86,54 @@ def is_complete(folder: Path, manifest: dict[str, Any] | None, key: str) -> bool
     return True
 
 
-def _unit(plan: Plan, task: Task, timeline: otio.schema.Timeline) -> WorkUnit:
-    units = work_units(timeline, check_files=True)   # missing media is named here, not deep in the job
-    if not 0 <= task.unit < len(units) or units[task.unit].clip_name != task.clip:
-        raise InvalidParamsError(f"clip {task.clip!r}: the plan's timeline has no such clip "
-                                 f"at {task.unit}", detail={"clip": task.clip})
-    unit = units[task.unit]
-    if unit.media_kind == "missing" or unit.media_path is None:
-        raise MediaNotFoundError(f"clip {task.clip!r}: media not found "
-                                 f"({'; '.join(unit.problems) or 'no media reference'})",
-                                 path=unit.media_path, detail={"clip": task.clip})
-    return unit
+def _units(plan: Plan, task: Task, timeline: otio.schema.Timeline) -> list[WorkUnit]:
+    """The clips the task reads (one, or an episode's), with missing media named here rather
+    than deep in the job."""
+    units = work_units(timeline, check_files=True)
+    if task.unit != WHOLE:
+        if not 0 <= task.unit < len(units) or units[task.unit].clip_name != task.clip:
+            raise InvalidParamsError(f"clip {task.clip!r}: the plan's timeline has no such clip "
+                                     f"at {task.unit}", detail={"clip": task.clip})
+        units = [units[task.unit]]
+    for unit in units:
+        if unit.media_kind == "missing" or unit.media_path is None:
+            raise MediaNotFoundError(f"clip {unit.clip_name!r}: media not found "
+                                     f"({'; '.join(unit.problems) or 'no media reference'})",
+                                     path=unit.media_path, detail={"clip": unit.clip_name})
+    return units
+
+
+def shared_cache(output_root: str) -> None:
+    """Shots and per-shot vectors go to one cache under the output root, which every task
+    and the last step see (the map fills it, the reduce reads it)."""
+    os.environ[CACHE_ENV] = str(Path(output_root).resolve() / ".moviola_cache" / "matchcuts")
+
+
+def output_files(result: dict[str, Any]) -> list[str]:
+    """Every file a job's result names: frames, timelines, lists."""
+    found: list[str] = []
+    for key in ("files", "otio", "marked_otio", "csv", "review_otio", "json"):
+        value = result.get(key)
+        values = value if isinstance(value, list) else [value]
+        found.extend(v for v in values if isinstance(v, str) and v)
+    return found
+
+
+def job_params(plan: Plan, input_path: str, out: str | None) -> dict[str, Any]:
+    if plan.job == "matchcuts":
+        return {**plan.params, "inputs": [input_path], "out": out}
+    return {**plan.params, "input": input_path, "out": out}
+
+
+def run_job(plan: Plan, raw: dict[str, Any], engine: EngineView | None,
+            progress: Callable[[dict[str, Any]], None] | None, label: str) -> dict[str, Any]:
+    """``prepare`` then ``run``, as the engine's runner does, in this process."""
+    view = engine or EngineView.load()
+    kind = JobRegistry.default().get(plan.job)
+    params, prepared = kind.prepare(raw, view)
+    ctx = JobContext(label, progress or (lambda body: None), threading.Event(), engine=view,
+                     prepared=prepared)
+    return kind.run(params, ctx)
 
 
 def run_task(plan: Plan, index: int, input_root: str, output_root: str, *,
@@ -105,33 +144,37 @@ def run_task(plan: Plan, index: int, input_root: str, output_root: str, *,
     started = time.perf_counter()
     task = plan.task(index)
     folder = task_folder(output_root, task)
-    timeline = absolute_timeline(plan.timeline, input_root)
-    unit = _unit(plan, task, timeline)
-    key = task_key(plan.job, plan.params, unit)
+    timeline = absolute_timeline(plan.timelines[task.source], input_root)
+    key = task_key(plan.job, plan.params, _units(plan, task, timeline))
     manifest = read_manifest(folder)
     if manifest is not None and is_complete(folder, manifest, key):
         return {**manifest, "skipped": True, "task_s": round(time.perf_counter() - started, 4)}
-    clip_input = folder / INPUT_NAME
-    write_timeline(one_clip_timeline(timeline, task.unit), clip_input)
-    view = engine or EngineView.load()
-    kind = JobRegistry.default().get(plan.job)
+    if plan.job in REDUCE_JOBS:
+        shared_cache(output_root)
+    if task.unit == WHOLE:
+        clip_input = folder / f"{plan.stems[task.source]}.otio"
+        write_timeline(timeline, clip_input)
+    else:
+        clip_input = folder / INPUT_NAME
+        write_timeline(one_clip_timeline(timeline, task.unit), clip_input)
+    # Match cuts map: shots and vectors into the cache; the pair search is the last step's.
+    out = None if plan.job == "matchcuts" else str(folder)
     try:
-        params, prepared = kind.prepare({**plan.params, "input": str(clip_input),
-                                         "out": str(folder)}, view)
-        ctx = JobContext(f"farm-{index:04d}", progress or (lambda body: None), threading.Event(),
-                         engine=view, prepared=prepared)
-        result = kind.run(params, ctx)
+        result = run_job(plan, job_params(plan, str(clip_input), out), engine, progress,
+                         f"farm-{index:04d}")
     except MoviolaError as exc:
         raise type(exc)(f"clip {task.clip!r}: {exc.message}", path=exc.path,
                         detail={**exc.detail, "clip": task.clip}) from exc
     files = {}
-    for path in [*result.get("files", []), result["otio"]]:
+    for path in output_files(result):
         rel = os.path.relpath(path, folder)
         files[rel.replace(os.sep, "/")] = os.stat(path).st_size
+    otio_path = result.get("otio") if isinstance(result.get("otio"), str) else None
     manifest = {"key": key, "job": plan.job, "task": index, "clip": task.clip,
-                "otio": os.path.relpath(result["otio"], folder).replace(os.sep, "/"),
+                "otio": os.path.relpath(otio_path, folder).replace(os.sep, "/") if otio_path else None,
                 "files": files, "problems": result.get("problems", []),
-                "job_s": result.get("timings", {}).get("job_s")}
+                "cache": result.get("cache"),
+                "job_s": (result.get("timings") or {}).get("job_s")}
     # Written last: its presence says every file above is complete.
     write_bytes(folder / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
     return {**manifest, "skipped": False, "task_s": round(time.perf_counter() - started, 4)}

@@ -248,3 +248,71 @@ def test_export_refuses_chunks_of_temporal_jobs_and_unknown_jobs(tmp_path, env):
     done = moviola("farm", "export", edit, "--job", "depth", "--param", "out=/tmp/x",
                    "--out", tmp_path / "b")
     assert done.returncode != 0 and "invalid_params" in done.stderr
+
+
+def _clips(path: str) -> list[tuple]:
+    timeline = otio.adapters.read_from_file(path)
+    return [(c.name, c.range_in_parent(), c.source_range) for c in timeline.find_clips()]
+
+
+def _episode(root: Path, seed: int) -> Path:
+    from moviola.engine.samples import make_sample
+    sample = make_sample(root / f"ep{seed}", width=160, height=90, seconds_per_shot=0.5,
+                         name=f"ep{seed}", seed=seed)
+    return sample.timeline_path
+
+
+def test_shots_map_then_reduce_matches_a_direct_run(tmp_path, env):
+    from moviola.engine.jobs.shots import ShotsJob
+    edit = _episode(tmp_path / "show", 7)
+    bundle = tmp_path / "bundle"
+    done = moviola("farm", "export", edit, "--job", "shots", "--param", "backend=classical",
+                   "--out", bundle, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["tasks"] == 4   # the edit's four clips
+    assert subprocess.run([OPENJD, "check", str(bundle / "template.yaml")]).returncode == 0
+    out = tmp_path / "out"
+    media = tmp_path / "show" / "ep7"   # the export's input root: the folder of the media
+    run_all(bundle, media, out, env=env)
+    gathered = moviola("farm", "gather", "--plan", _plan_file(bundle, tmp_path), "--input-root",
+                       media, "--output-root", out, "--json", env=env)
+    assert gathered.returncode == 0, gathered.stderr
+    summary = json.loads(gathered.stdout)
+    assert summary["result"]["cache"]["misses"] == 0   # the reduce only read what the tasks found
+    job = ShotsJob()
+    direct = job.run(job.validate({"input": str(edit), "out": str(tmp_path / "direct"),
+                                   "backend": "classical", "cache": False}),
+                     JobContext("direct", lambda body: None, threading.Event()))
+    assert _clips(summary["otio"]) == _clips(direct["otio"]) and len(_clips(direct["otio"])) >= 4
+
+
+def _plan_file(bundle: Path, tmp_path: Path) -> Path:
+    text = yaml.safe_load((bundle / "template.yaml").read_text())["steps"][0]["script"][
+        "embeddedFiles"][0]["data"]
+    path = tmp_path / "plan.json"
+    path.write_text(text)
+    return path
+
+
+def test_matchcuts_map_per_episode_then_pairs_across_episodes(tmp_path, env):
+    from moviola.engine.jobs.matchcuts import MatchCutsJob
+    episodes = [_episode(tmp_path / "show", seed) for seed in (7, 8)]
+    bundle = tmp_path / "bundle"
+    params = ["--param", "flavor=look", "--param", "backend=classical", "--param", "top=5"]
+    done = moviola("farm", "export", *episodes, "--job", "matchcuts", *params, "--out", bundle, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["tasks"] == 2   # one map task per episode
+    assert subprocess.run([OPENJD, "check", str(bundle / "template.yaml")]).returncode == 0
+    out = tmp_path / "out"
+    run_all(bundle, tmp_path / "show", out, env=env)
+    farm_pairs = json.loads((out / "matchcuts.json").read_text())["pairs"]
+    job = MatchCutsJob()
+    direct = job.run(job.validate({"inputs": [str(e) for e in episodes], "flavor": "look",
+                                   "backend": "classical", "top": 5, "cache": False,
+                                   "out": str(tmp_path / "direct")}),
+                     JobContext("direct", lambda body: None, threading.Event()))
+    # The same pairs, the same scores, the same shots (the media paths too: same input root).
+    assert farm_pairs == json.loads(Path(direct["json"]).read_text())["pairs"] and farm_pairs
+    # The pair search ran across both episodes: each got its marked timeline.
+    assert sorted(p.name for p in out.glob("matchcuts.*.otio")) == [
+        "matchcuts.ep7.otio", "matchcuts.ep8.otio", "matchcuts.review.otio"]

@@ -32,7 +32,9 @@ __all__ = ["MediaCache", "default_root"]
 
 
 def default_root() -> Path:
-    return moviola_home() / "cache" / "matchcuts"
+    # $MOVIOLA_MATCHCUTS_CACHE: farm tasks share one cache under their output root (docs/farm.md).
+    shared = os.environ.get("MOVIOLA_MATCHCUTS_CACHE")
+    return Path(shared) if shared else moviola_home() / "cache" / "matchcuts"
 
 
 class MediaCache:

@@ -41,6 +41,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                         "(default: the deepest folder holding all the media)")
     export.add_argument("--output-root", help="where tasks write (default: <bundle>/output); "
                         "named relative to the bundle")
+    export.add_argument("--prompts", help="matte: JSON file of each clip's parameters by clip name, "
+                        "e.g. {\"shot_010\": {\"keyframes\": [...]}}; only those clips are matted")
     export.add_argument("--chunk", type=int, help="frames per task; refused for depth and mattes, "
                         "whose frames depend on their neighbours")
     export.add_argument("--submit-command", action="store_true",
@@ -68,7 +70,8 @@ def export_cmd(args: argparse.Namespace) -> int:
         raise InvalidParamsError(f"--chunk: a {args.job} result depends on neighbouring frames "
                                  f"(stabilisation, propagation, cuts), so a task is a whole clip",
                                  detail={"param": "chunk"})
-    plan, input_root = make_plan(args.input, args.job, dict(args.param), args.input_root)
+    per_clip = _prompts(args.prompts) if args.prompts else None
+    plan, input_root = make_plan(args.input, args.job, dict(args.param), args.input_root, per_clip)
     bundle = os.path.abspath(args.out)
     output_root = os.path.abspath(args.output_root or os.path.join(bundle, "output"))
     summary = write_bundle(plan, bundle, input_root, output_root)
@@ -84,6 +87,18 @@ def export_cmd(args: argparse.Namespace) -> int:
     if args.submit_command:
         print(summary["submit_command"])
     return 0
+
+
+def _prompts(path: str) -> dict[str, dict[str, Any]]:
+    try:
+        raw = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise InvalidParamsError(f"cannot read the prompts: {exc}", path=path,
+                                 detail={"param": "prompts"}) from exc
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+        raise InvalidParamsError("prompts: a map of clip name to that clip's parameters",
+                                 path=path, detail={"param": "prompts"})
+    return raw
 
 
 def _plan(path: str) -> Any:

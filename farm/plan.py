@@ -13,7 +13,7 @@ import json
 import os
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import opentimelineio as otio
@@ -59,6 +59,7 @@ class Plan:
     stems: list[str]
     timelines: list[otio.schema.Timeline]   # media paths relative to the input root
     tasks: list[Task]
+    per_clip: dict[str, dict[str, Any]] = field(default_factory=dict)   # e.g. each clip's prompts
 
     @property
     def stem(self) -> str:
@@ -72,7 +73,7 @@ class Plan:
         """Indented JSON with every brace inside a string escaped: a job template carries it
         as an embedded file, where ``{{`` and ``}}`` would be format strings."""
         text = json.dumps({"version": PLAN_VERSION, "job": self.job, "params": self.params,
-                           "stems": self.stems,
+                           "stems": self.stems, "per_clip": self.per_clip,
                            "timelines": [json.loads(t.to_json_string()) for t in self.timelines],
                            "tasks": [t.to_json() for t in self.tasks]}, sort_keys=True, indent=1)
         return _STRING.sub(lambda m: m.group(0).replace("{", "\\u007b").replace("}", "\\u007d"), text)
@@ -91,7 +92,7 @@ class Plan:
             if any(not 0 <= t.source < len(timelines) for t in tasks):
                 raise ValueError("a task names a timeline the plan does not hold")
             return cls(str(raw["job"]), dict(raw["params"]), [str(s) for s in raw["stems"]],
-                       timelines, tasks)
+                       timelines, tasks, dict(raw.get("per_clip") or {}))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InvalidParamsError(f"not a moviola farm plan: {exc}",
                                      detail={"param": "plan"}) from exc
@@ -202,9 +203,16 @@ def task_key(job: str, params: dict[str, Any], units: list[WorkUnit]) -> str:
 
 
 def make_plan(inputs: list[str], job: str, params: dict[str, Any],
-              input_root: str | None = None) -> tuple[Plan, str]:
+              input_root: str | None = None,
+              per_clip: dict[str, dict[str, Any]] | None = None) -> tuple[Plan, str]:
     """The plan for ``job`` over the inputs (one timeline; several episodes for match cuts),
-    and the input root its media paths are relative to."""
+    and the input root its media paths are relative to. ``per_clip`` holds parameters of
+    single clips by name (a matte's keyframes); a matte runs only on the clips it names."""
+    per_clip = dict(per_clip or {})
+    if job == "matte" and not per_clip:
+        raise InvalidParamsError("a matte on the farm needs each clip's keyframes: --prompts FILE "
+                                 "({\"clip name\": {\"keyframes\": [...]}})",
+                                 detail={"param": "prompts"})
     if job not in JOBS:
         raise InvalidParamsError(f"farm jobs are {', '.join(JOBS)}; not {job!r}",
                                  detail={"param": "job"})
@@ -231,10 +239,17 @@ def make_plan(inputs: list[str], job: str, params: dict[str, Any],
         tasks = [Task(i, stem, WHOLE, f"tasks/{i:03d}_{names[i]}", task_key(job, params, units), i)
                  for i, (_, _, stem, units) in enumerate(read)]
     else:
-        tasks = [Task(i, unit.clip_name, i, f"tasks/{i:03d}_{safe_name(unit.clip_name)}",
-                      task_key(job, params, [unit]))
-                 for i, unit in enumerate(read[0][3])]
+        units = list(enumerate(read[0][3]))
+        if job == "matte":
+            unknown = sorted(set(per_clip) - {u.clip_name for _, u in units})
+            if unknown:
+                raise InvalidParamsError(f"prompts name clips the edit does not have: "
+                                         f"{', '.join(unknown)}", detail={"param": "prompts"})
+            units = [(i, u) for i, u in units if u.clip_name in per_clip]
+        tasks = [Task(n, unit.clip_name, i, f"tasks/{n:03d}_{safe_name(unit.clip_name)}",
+                      task_key(job, {**params, **per_clip.get(unit.clip_name, {})}, [unit]))
+                 for n, (i, unit) in enumerate(units)]
     if not tasks:
         raise InvalidParamsError(f"{os.path.basename(inputs[0])}: no video clips to run on the farm",
                                  path=os.path.abspath(inputs[0]))
-    return Plan(job, dict(params), stems, timelines, tasks), root
+    return Plan(job, dict(params), stems, timelines, tasks, per_clip), root

@@ -145,7 +145,8 @@ def run_task(plan: Plan, index: int, input_root: str, output_root: str, *,
     task = plan.task(index)
     folder = task_folder(output_root, task)
     timeline = absolute_timeline(plan.timelines[task.source], input_root)
-    key = task_key(plan.job, plan.params, _units(plan, task, timeline))
+    own = plan.per_clip.get(task.clip, {}) if task.unit != WHOLE else {}
+    key = task_key(plan.job, {**plan.params, **own}, _units(plan, task, timeline))
     manifest = read_manifest(folder)
     if manifest is not None and is_complete(folder, manifest, key):
         return {**manifest, "skipped": True, "task_s": round(time.perf_counter() - started, 4)}
@@ -160,8 +161,8 @@ def run_task(plan: Plan, index: int, input_root: str, output_root: str, *,
     # Match cuts map: shots and vectors into the cache; the pair search is the last step's.
     out = None if plan.job == "matchcuts" else str(folder)
     try:
-        result = run_job(plan, job_params(plan, str(clip_input), out), engine, progress,
-                         f"farm-{index:04d}")
+        result = run_job(plan, {**job_params(plan, str(clip_input), out), **own}, engine,
+                         progress, f"farm-{index:04d}")
     except MoviolaError as exc:
         raise type(exc)(f"clip {task.clip!r}: {exc.message}", path=exc.path,
                         detail={**exc.detail, "clip": task.clip}) from exc

@@ -316,3 +316,42 @@ def test_matchcuts_map_per_episode_then_pairs_across_episodes(tmp_path, env):
     # The pair search ran across both episodes: each got its marked timeline.
     assert sorted(p.name for p in out.glob("matchcuts.*.otio")) == [
         "matchcuts.ep7.otio", "matchcuts.ep8.otio", "matchcuts.review.otio"]
+
+
+def test_matte_runs_the_clips_its_prompts_name_and_matches_a_direct_run(tmp_path, env):
+    from matte_clips import render_matte_clip
+    from moviola.engine.jobs.matte import MatteJob
+    (tmp_path / "show" / "media").mkdir(parents=True)
+    clip = render_matte_clip(tmp_path / "show" / "media" / "blob.mp4", width=160, height=120, frames=16)
+    timeline = otio.schema.Timeline(name="edit")
+    track = otio.schema.Track(name="V1")
+    timeline.tracks.append(track)
+    ref = otio.schema.ExternalReference(target_url=str(clip.path), available_range=otio.opentime.TimeRange(
+        otio.opentime.RationalTime(0, 24), otio.opentime.RationalTime(16, 24)))
+    for name, start in (("a", 0), ("b", 6)):
+        shown = otio.opentime.TimeRange(otio.opentime.RationalTime(start, 24),
+                                        otio.opentime.RationalTime(8, 24))
+        track.append(otio.schema.Clip(name=name, media_reference=ref.clone(), source_range=shown))
+    edit = tmp_path / "show" / "edit.otio"
+    otio.adapters.write_to_file(timeline, str(edit))
+    keyframes = [{"frame": 6, "object": 1, **clip.clicks(6)}]
+    prompts = tmp_path / "prompts.json"
+    prompts.write_text(json.dumps({"b": {"keyframes": keyframes}}))
+    bundle = tmp_path / "bundle"
+    done = moviola("farm", "export", edit, "--job", "matte", "--prompts", prompts, "--param",
+                   "backend=classical", "--param", "format=png", "--out", bundle, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["tasks"] == 1          # only the clip with prompts
+    assert "keyframes" in (bundle / "template.yaml").read_text()
+    assert subprocess.run([OPENJD, "check", str(bundle / "template.yaml")]).returncode == 0
+    out = tmp_path / "out"
+    run_all(bundle, tmp_path / "show" / "media", out, env=env)
+    job = MatteJob()
+    direct = job.run(job.validate({"input": str(edit), "clip": 1, "keyframes": keyframes,
+                                   "backend": "classical", "format": "png",
+                                   "out": str(tmp_path / "direct")}),
+                     JobContext("direct", lambda body: None, threading.Event()))
+    farm_frames, direct_frames = frames_of(str(out / "edit.matte.otio")), frames_of(direct["otio"])
+    assert len(farm_frames) == len(direct_frames) == 1 and len(farm_frames[0]) == 8
+    for a, b in zip(farm_frames[0], direct_frames[0]):
+        assert a is not None and a.size and np.array_equal(a, b)

@@ -102,6 +102,8 @@ def _print_report(report: HostReport) -> None:
         print(f"{title}: installed in {report.bridge_dir} ({len(report.files)} files)")
         for path in report.edits:
             print(f"  added the Moviola lines to {path}")
+        for note in report.notes:
+            print(f"  {note}")
         print(f"  record: {report.manifest} (`moviola uninstall {report.host}` removes it all)")
     else:
         print(f"{title}: removed {len(report.files)} files")

@@ -50,10 +50,9 @@ HOSTS: dict[str, Host] = {
     ),
     "premiere": Host(
         name="premiere", title="Premiere Pro",
-        bridge=None, pythons=(), client_packages=(), requirements=(),
-        why_unavailable=("the Premiere Pro bridge (a UXP panel) does not exist yet; nothing can be "
-                         "installed for Premiere. Until it does, export the sequence as OTIO, run "
-                         "`moviola` on it and import the result"),
+        # A UXP panel (JavaScript): no Python in the host, so no wheels and no client copy;
+        # it reaches the engine through its WebSocket gateway.
+        bridge="premiere", pythons=(), client_packages=(), requirements=(),
     ),
 }
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from moviola.plugin._version import __version__
 
-from . import user_files
+from . import premiere, user_files
 from .errors import InstallError
 from .hosts import Host, python_version, wheel_arch
 from .layouts import Target
@@ -48,6 +48,7 @@ class PlannedFile:
     dest: Path
     source: Path | None = None
     content: bytes | None = None
+    executable: bool = False
 
 
 @dataclass
@@ -64,6 +65,7 @@ class Plan:
     host_pythons: list[str]
     files: list[PlannedFile] = field(default_factory=list)
     edits: list[PlannedEdit] = field(default_factory=list)
+    engine_python: str = ""
 
 
 @dataclass
@@ -125,7 +127,8 @@ def install(host: Host, target: Target, *, host_pythons: Sequence[str] | None = 
         manifest = apply(plan)
     return HostReport(host=host.name, status="installed", files=sorted(manifest.files),
                       edits=[e.path for e in manifest.edits], bridge_dir=str(plan.bridge_dir),
-                      manifest=str(manifest_path(target.manifests, host.name)))
+                      manifest=str(manifest_path(target.manifests, host.name)),
+                      notes=[premiere.how_to_load(plan.bridge_dir)] if host.name == "premiere" else [])
 
 
 @contextmanager
@@ -141,12 +144,14 @@ def planned(host: Host, target: Target, host_pythons: Sequence[str] | None,
     if not source.is_dir():
         raise InstallError(f"the {host.title} bridge's files are missing from this installation",
                            path=str(source))
-    pythons = sorted({python_version(v) for v in (host_pythons or host.pythons)},
-                     key=lambda v: tuple(int(p) for p in v.split(".")))
-    plan = Plan(host=host, target=target, bridge_dir=bridge_dir_for(host, target), host_pythons=pythons)
+    # A host without Python (Premiere's JavaScript panel) takes no wheels, whatever was asked.
+    asked = (host_pythons or host.pythons) if host.pythons else ()
+    pythons = sorted({python_version(v) for v in asked}, key=lambda v: tuple(int(p) for p in v.split(".")))
+    plan = Plan(host=host, target=target, bridge_dir=bridge_dir_for(host, target), host_pythons=pythons,
+                engine_python=engine_python or sys.executable)
     _plan_bridge(plan, source)
     config = {"host": host.name, "moviola_version": __version__, "host_pythons": pythons,
-              "engine_python": engine_python or sys.executable}
+              "engine_python": plan.engine_python}
     plan.files.append(PlannedFile(plan.bridge_dir / CONFIG_NAME,
                                   content=(json.dumps(config, indent=1) + "\n").encode()))
     plan.files.append(PlannedFile(plan.bridge_dir / BOOTSTRAP, source=bridges_root() / BOOTSTRAP))
@@ -165,6 +170,9 @@ def planned(host: Host, target: Target, host_pythons: Sequence[str] | None,
 
 
 def _plan_bridge(plan: Plan, source: Path) -> None:
+    if plan.host.name == "premiere":
+        _plan_premiere(plan, source)
+        return
     if plan.host.name == "nuke":
         _plan_tree(plan, source, plan.bridge_dir)
         plan.edits.append(PlannedEdit(plan.target.nuke_home / "init.py",
@@ -178,6 +186,18 @@ def _plan_bridge(plan: Plan, source: Path) -> None:
     for entry in entries:
         plan.files.append(PlannedFile(plan.target.resolve_utility_scripts / entry.name,
                                       content=resolve_launcher(plan.bridge_dir, entry.name).encode()))
+
+
+def _plan_premiere(plan: Plan, source: Path) -> None:
+    """The UXP panel as a folder (for the UXP Developer Tool) and a .ccx package, and the
+    launcher its "Start the engine" button opens."""
+    for path in premiere.panel_files(source):
+        plan.files.append(PlannedFile(plan.bridge_dir / premiere.PLUGIN_FOLDER / path.relative_to(source),
+                                      source=path))
+    plan.files.append(PlannedFile(plan.bridge_dir / premiere.PACKAGE_NAME,
+                                  content=premiere.ccx_package(source)))
+    name, content = premiere.launcher(plan.target.os_name, plan.engine_python)
+    plan.files.append(PlannedFile(plan.bridge_dir / name, content=content, executable=True))
 
 
 def resolve_launcher(bridge_dir: Path, entry: str) -> str:
@@ -221,6 +241,8 @@ def apply(plan: Plan) -> Manifest:
             else:
                 assert planned_file.source is not None
                 shutil.copyfile(planned_file.source, planned_file.dest)
+            if planned_file.executable:
+                planned_file.dest.chmod(0o755)
             manifest.files[str(planned_file.dest)] = file_sha256(planned_file.dest)
         for edit in plan.edits:
             _make_dirs(edit.path.parent, manifest)
@@ -268,7 +290,9 @@ def uninstall(host: Host, target: Target) -> HostReport:
         path.unlink()
         report.files.append(name)
     manifest_path(target.manifests, host.name).unlink()
-    left = [d for d in reversed(manifest.created_dirs) if not _remove_if_empty(Path(d))]
+    # Deepest first: folders handed over by several installs are not in creation order.
+    deepest_first = sorted(manifest.created_dirs, key=lambda d: len(Path(d).parts), reverse=True)
+    left = [d for d in deepest_first if not _remove_if_empty(Path(d))]
     _hand_over(left, target)
     return report
 

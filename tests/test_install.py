@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -104,8 +105,22 @@ def test_install_puts_each_bridge_where_its_host_looks_and_uninstall_restores_th
                     "--json")
     assert code == 0
     by_host = {r["host"]: r for r in out["hosts"]}
-    assert by_host["premiere"]["status"] == "unavailable"
-    assert "does not exist yet" in by_host["premiere"]["notes"][0]
+    # Premiere: the UXP panel as a folder and a .ccx, and the launcher its button opens.
+    premiere_dir = home / ".moviola" / "bridges" / "premiere"
+    assert by_host["premiere"]["status"] == "installed"
+    assert "UXP Developer Tool" in by_host["premiere"]["notes"][0]
+    for name in ("plugin/manifest.json", "plugin/index.html", "plugin/main.js", "plugin/lib/run.js"):
+        assert (premiere_dir / name).is_file(), name
+    assert not (premiere_dir / "plugin" / "test").exists()
+    with zipfile.ZipFile(premiere_dir / "Moviola.ccx") as ccx:
+        assert json.loads(ccx.read("manifest.json"))["host"]["app"] == "premierepro"
+        assert sorted(ccx.namelist()) == sorted(p.relative_to(premiere_dir / "plugin").as_posix()
+                                                for p in (premiere_dir / "plugin").rglob("*") if p.is_file())
+    engine_launcher = premiere_dir / {"linux": "start-engine.sh", "macos": "start-engine.command",
+                                      "windows": "start-engine.bat"}[os_name]
+    script = engine_launcher.read_text()
+    assert sys.executable in script and "-m moviola.engine" in script
+    assert os_name == "windows" or os.access(engine_launcher, os.X_OK)
 
     # Nuke: the plug-in folder in ~/.nuke, added to the plug-in path from ~/.nuke/init.py.
     nuke_dir = home / ".nuke" / "moviola"
@@ -138,7 +153,7 @@ def test_install_puts_each_bridge_where_its_host_looks_and_uninstall_restores_th
 
     code, out = cli(capsys, "uninstall", "all", "--os", os_name, "--home", str(home), "--json")
     assert code == 0
-    assert [r["status"] for r in out["hosts"]] == ["uninstalled", "uninstalled", "not_installed"]
+    assert [r["status"] for r in out["hosts"]] == ["uninstalled", "uninstalled", "uninstalled"]
     assert snapshot(home) == before
 
 
@@ -258,12 +273,13 @@ def test_installing_again_replaces_the_install_and_keeps_one_block(tmp_path, cap
     assert snapshot(home) == before
 
 
-def test_premiere_is_refused_plainly_and_nothing_is_written(tmp_path, capsys):
+def test_premiere_install_says_how_to_load_the_panel_and_uninstall_restores_the_home(tmp_path, capsys):
     home = user_home(tmp_path)
     before = snapshot(home)
     code = main(["install", "premiere", "--home", str(home)])
     out = capsys.readouterr().out
-    assert code == 1 and "does not exist yet" in out
+    assert code == 0 and "Moviola.ccx" in out and "UXP Developer Tool" in out
+    assert main(["uninstall", "premiere", "--home", str(home)]) == 0
     assert snapshot(home) == before
 
 

@@ -14,11 +14,11 @@ from typing import Any
 import opentimelineio as otio
 
 from moviola.engine.media.outputs import resolve_output
-from moviola.plugin.errors import NothingProducedError
+from moviola.plugin.errors import MoviolaError, NothingProducedError
 from moviola.plugin.results import write_timeline
 
 from .plan import REDUCE_JOBS, Plan, Task, absolute_timeline
-from .task import is_complete, read_manifest, run_job, shared_cache, task_folder
+from .task import expected_key, is_complete, read_manifest, run_job, shared_cache, task_folder
 
 
 def _video(timeline: otio.schema.Timeline) -> list[otio.schema.Track]:
@@ -47,12 +47,21 @@ def gather(plan: Plan, input_root: str, output_root: str) -> dict[str, Any]:
     return lay_tracks(plan, input_root, output_root)
 
 
-def _complete(plan: Plan, output_root: str) -> tuple[list[tuple[Task, dict[str, Any]]], list[str]]:
+def _complete(plan: Plan, input_root: str, output_root: str
+              ) -> tuple[list[tuple[Task, dict[str, Any]]], list[str]]:
+    """The tasks whose output is complete for this plan (a task left from an earlier export of
+    a changed clip is not), and a problem line for each other."""
     done, problems = [], []
+    timelines = [absolute_timeline(t, input_root) for t in plan.timelines]
     for task in plan.tasks:
         folder = task_folder(output_root, task)
         manifest = read_manifest(folder)
-        if manifest is None or not is_complete(folder, manifest, manifest.get("key", "")):
+        try:
+            key = expected_key(plan, task, timelines[task.source])[1]
+        except MoviolaError as exc:
+            problems.append(f"{task.clip}: task {task.index}: {exc}")
+            continue
+        if manifest is None or not is_complete(folder, manifest, key):
             problems.append(f"{task.clip}: task {task.index} has no complete output")
             continue
         problems.extend(manifest.get("problems", []))
@@ -66,7 +75,7 @@ def _complete(plan: Plan, output_root: str) -> tuple[list[tuple[Task, dict[str, 
 def reduce(plan: Plan, input_root: str, output_root: str) -> dict[str, Any]:
     """Shots: the job over the whole edit; match cuts: the pair search across every episode
     whose task completed. Both read what the tasks put in the shared cache."""
-    done, problems = _complete(plan, output_root)
+    done, problems = _complete(plan, input_root, output_root)
     shared_cache(output_root)
     sources = sorted({task.source for task, _ in done})
     paths = []
@@ -94,7 +103,7 @@ def lay_tracks(plan: Plan, input_root: str, output_root: str) -> dict[str, Any]:
     base_tracks = len(_video(source))
     rate = source.duration().rate if source.duration().rate > 0 else 24.0
     tracks: dict[str, list[tuple[otio.opentime.TimeRange, otio.schema.Clip]]] = {}
-    complete, problems = _complete(plan, output_root)
+    complete, problems = _complete(plan, input_root, output_root)
     done = [task.index for task, _ in complete]
     for task, manifest in complete:
         folder = task_folder(output_root, task)

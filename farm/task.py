@@ -103,6 +103,13 @@ def _units(plan: Plan, task: Task, timeline: otio.schema.Timeline) -> list[WorkU
     return units
 
 
+def expected_key(plan: Plan, task: Task, timeline: otio.schema.Timeline
+                 ) -> tuple[dict[str, Any], str]:
+    """The task's own parameters (a matte clip's prompts) and the key its manifest must have."""
+    own = plan.per_clip.get(task.clip, {}) if task.unit != WHOLE else {}
+    return own, task_key(plan.job, {**plan.params, **own}, _units(plan, task, timeline))
+
+
 def shared_cache(output_root: str) -> None:
     """Shots and per-shot vectors go to one cache under the output root, which every task
     and the last step see (the map fills it, the reduce reads it)."""
@@ -145,8 +152,7 @@ def run_task(plan: Plan, index: int, input_root: str, output_root: str, *,
     task = plan.task(index)
     folder = task_folder(output_root, task)
     timeline = absolute_timeline(plan.timelines[task.source], input_root)
-    own = plan.per_clip.get(task.clip, {}) if task.unit != WHOLE else {}
-    key = task_key(plan.job, {**plan.params, **own}, _units(plan, task, timeline))
+    own, key = expected_key(plan, task, timeline)
     manifest = read_manifest(folder)
     if manifest is not None and is_complete(folder, manifest, key):
         return {**manifest, "skipped": True, "task_s": round(time.perf_counter() - started, 4)}

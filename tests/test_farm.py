@@ -171,6 +171,12 @@ def test_second_run_does_no_work(tmp_path, env):
     # Measured: the second run's tasks only read their manifests.
     print(f"task times, first run {before} s, second run {after} s")
     assert sum(after) < sum(before)
+    # A changed frame of clip b's media, re-exported: only b's task runs again.
+    changed = tmp_path / "show" / "media" / "dolly" / "dolly.1003.png"
+    os.utime(changed, ns=(changed.stat().st_atime_ns, changed.stat().st_mtime_ns + 10**9))
+    export(edit, bundle)
+    third = run_all(bundle, tmp_path / "show" / "media", out, env=env)
+    assert "task 0 (a): complete already" in third.stdout and "task 1 (b): done" in third.stdout
 
 
 def test_killed_task_leaves_nothing_partial_and_reruns(tmp_path, env):
@@ -192,7 +198,7 @@ def test_killed_task_leaves_nothing_partial_and_reruns(tmp_path, env):
         if line.startswith("openjd_progress:") and float(line.split()[1]) >= 60:
             break
     proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    assert proc.wait() == -signal.SIGKILL   # killed while working, not after
     folder = out / "tasks" / "000_a"
     assert not (folder / "moviola_task.json").exists()
     # Only hidden, pid-named staging is left: no final folder holds a partial sequence.

@@ -214,20 +214,26 @@ def test_killed_task_leaves_nothing_partial_and_reruns(tmp_path, env):
 
 
 def test_bad_clip_fails_its_task_by_name_and_the_others_finish(tmp_path, env):
-    edit = make_edit(tmp_path / "show", missing="b")
+    # b's media is missing; c is a pan, which the parallax backend cannot take.
+    edit = make_edit(tmp_path / "show", clips=(("a", "truck", 0), ("b", "dolly", 1), ("c", "pan", 0)),
+                     missing="b")
     bundle = tmp_path / "bundle"
     export(edit, bundle)
     out, media = tmp_path / "out", tmp_path / "show" / "media"
     bad = openjd_run(bundle, media, out, "--step", "Depth", "--task-param", "Task=1", env=env)
     assert bad.returncode != 0
     assert "clip 'b'" in bad.stdout and "media_not_found" in bad.stdout
+    pan = openjd_run(bundle, media, out, "--step", "Depth", "--task-param", "Task=2", env=env)
+    assert pan.returncode != 0
+    assert "clip 'c'" in pan.stdout and "job_failed" in pan.stdout and "translate" in pan.stdout
     good = openjd_run(bundle, media, out, "--step", "Depth", "--task-param", "Task=0", env=env)
     assert good.returncode == 0, good.stdout[-2000:]
     gathered = openjd_run(bundle, media, out, "--step", "Gather", env=env)
     assert gathered.returncode == 0, gathered.stdout[-2000:]
     result = otio.adapters.read_from_file(str(out / "edit.depth.otio"))
     assert len(result.video_tracks()[-1].find_clips()) == 1
-    assert any("b: task 1" in p for p in result.metadata["moviola"]["farm"]["problems"])
+    problems = result.metadata["moviola"]["farm"]["problems"]
+    assert any("b: task 1" in p for p in problems) and any("c: task 2" in p for p in problems)
 
 
 def test_a_plan_naming_a_folder_outside_the_output_root_is_refused(tmp_path, env):

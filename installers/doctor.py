@@ -95,7 +95,7 @@ def _host_install(host: Host, target: Target) -> Check:
     engine_python = _engine_python(manifest.bridge_dir)
     if engine_python and target.os_name == local_os() and not Path(engine_python).exists():
         return Check(name, FAIL, f"the engine Python it names is gone: {engine_python}", f"reinstall: {fix}")
-    pythons = ", ".join(manifest.host_pythons)
+    pythons = ", ".join(manifest.host_pythons) or "none: a JavaScript panel"
     if problems:
         return Check(name, WARN, "; ".join(problems), f"reinstall: {fix}")
     return Check(name, OK, f"{host.title} bridge in {manifest.bridge_dir} (Python {pythons})")

@@ -9,7 +9,6 @@ rejects the kernels: a real compile of a broken source).
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import threading
@@ -17,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ..media.identity import cache_key
 
 __all__ = ["KernelBuildError", "Runtime", "list_devices", "open_runtime", "SOURCES"]
 
@@ -145,8 +146,8 @@ def open_runtime(entry: dict[str, Any]) -> Runtime:
     Raises:
         KernelBuildError: the device is gone or its compiler rejected the kernels.
     """
-    key = hashlib.sha256(repr((entry.get("platform"), entry.get("name"), entry.get("index"),
-                               _source())).encode()).hexdigest()
+    key = cache_key("opencl", entry.get("platform"), entry.get("name"), entry.get("index"),
+                    _source())
     with _OPEN_LOCK:
         if key in _RUNTIMES:
             return _RUNTIMES[key]

@@ -32,7 +32,6 @@ this module with a replaced builder and runtime, and export the real ONNX graphs
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -41,7 +40,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..media.identity import cache_key
 from ..media.outputs import AtomicPath
+from .store import sha256_of
 
 __all__ = ["ShapeRange", "EngineSpec", "Target", "EngineBuilder", "EngineRuntime", "TrtBuilder",
            "TrtRuntime", "EngineCache", "available", "current_target", "export_onnx",
@@ -238,14 +239,6 @@ class TrtRuntime:
         return run
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "model"
 
@@ -270,8 +263,7 @@ class EngineCache:
         return cls(default_root())
 
     def key(self, spec: EngineSpec) -> str:
-        text = json.dumps(spec.record(self.target()), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:24]
+        return cache_key("tensorrt", spec.record(self.target()))
 
     def paths(self, spec: EngineSpec) -> tuple[Path, Path]:
         """(engine, record) files for ``spec`` on this machine."""
@@ -291,7 +283,7 @@ class EngineCache:
         expected = spec.record(self.target())
         if {k: v for k, v in stored.items() if k != "engine_sha256"} != expected:
             return False        # stale (other TensorRT, weights...) or foreign (other GPU)
-        return stored.get("engine_sha256") == _sha256(engine)
+        return stored.get("engine_sha256") == sha256_of(engine)
 
     def runner(self, spec: EngineSpec, module: Callable[[], Any], example: Any
                ) -> Callable[[Any], list[Any]]:
@@ -325,7 +317,7 @@ class EngineCache:
             self.builder.build(onnx_path, engine, spec)
         finally:
             onnx_path.unlink(missing_ok=True)
-        written = {**spec.record(self.target()), "engine_sha256": _sha256(engine)}
+        written = {**spec.record(self.target()), "engine_sha256": sha256_of(engine)}
         with AtomicPath(record) as tmp:
             Path(tmp).write_text(json.dumps(written, indent=1, sort_keys=True), encoding="utf-8")
         self.builds += 1

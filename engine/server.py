@@ -20,7 +20,7 @@ import threading
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import msgpack
@@ -75,8 +75,9 @@ class Admission:
     request_id: str
     detach: bool
     kind: JobKind
-    params: Any
+    params: Any                   # typed on the server thread; the kind's prepare() has the last word
     lane: str
+    raw: dict[str, Any] = field(default_factory=dict)   # the parameters as sent
     prepared: Any = None          # what check() returned
     error: dict[str, Any] | None = None
 
@@ -426,7 +427,7 @@ class Engine:
         kind = self.registry.get(body.kind)
         params = schema.validate(kind.Params, body.params)  # types only: cheap, done here
         admission = Admission(identity, self._client_key(identity, env), env.id, body.detach,
-                              kind, params, lane_of(kind))
+                              kind, params, lane_of(kind), raw=body.params)
         if admission.lane == INTERACTIVE:  # batch yields from now: the artist waits already
             self.runner.interactive.enter()
         # Answered by _finish_admissions once check() has run.
@@ -435,7 +436,9 @@ class Engine:
     def _admit(self, admission: Admission) -> None:
         """On an admission thread: run the kind's check, then hand the verdict back."""
         try:
-            admission.prepared = admission.kind.check(admission.params, self.view)
+            # Through the kind's own prepare(), so a kind that refines validation (a plugin's
+            # override of validate/prepare) is honoured, not only its check().
+            admission.params, admission.prepared = admission.kind.prepare(admission.raw, self.view)
         except MoviolaError as exc:
             admission.error = exc.to_wire()
         except Exception as exc:  # a bug in a check costs that submit, not the engine

@@ -19,7 +19,8 @@ def engine_env(home: Path, **settings: str) -> dict[str, str]:
     env = dict(os.environ)
     env["MOVIOLA_HOME"] = str(home)
     env["MOVIOLA_JOB_PLUGINS"] = ("testjobs:SleepJob,testjobs:CrashJob,testjobs:StuckJob,"
-                                  "testjobs:SpinJob,testjobs:UnsendableJob,testjobs:SlowCheckJob")
+                                  "testjobs:SpinJob,testjobs:UnsendableJob,testjobs:SlowCheckJob,"
+                                  "testjobs:StrictJob")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TESTS_DIR), env.get("PYTHONPATH")]))
     env["MOVIOLA_PYTHON"] = sys.executable
     for key, value in settings.items():

@@ -154,3 +154,13 @@ def test_a_slow_check_does_not_hold_up_the_server(lane_engine):
         assert isinstance(outcome.get("error"), errors.InvalidParamsError)
         assert not [j for j in other.list_jobs() if j["kind"] == "slow_check"]
         assert client.submit("slow_check", {"check_s": 0.0}).wait() == {"checked": True}
+
+
+def test_hello_names_each_kinds_lane_and_admission_honours_a_kinds_own_prepare(client):
+    from moviola.plugin import errors
+
+    lanes = {k["name"]: k["lane"] for k in client.hello()["job_kinds"]}
+    assert lanes["frame"] == lanes["matte_preview"] == "interactive" and lanes["depth"] == "batch"
+    with pytest.raises(errors.InvalidParamsError, match="must not be 'no'"):
+        client.submit("strict", {"word": "no"})
+    assert client.submit("strict", {"word": "fine"}).wait()["word"] == "fine"

@@ -121,3 +121,23 @@ class SlowCheckJob(JobKind):
 
     def run(self, params: SlowCheckParams, ctx: JobContext) -> dict[str, Any]:
         return {"checked": True}
+
+
+@dataclass(frozen=True)
+class StrictParams:
+    word: str = param("yes", help="anything but 'no'")
+
+
+class StrictJob(JobKind):
+    NAME = "strict"
+    DESCRIPTION = "Test job: refines validation in prepare(), as a plugin may."
+    Params = StrictParams
+
+    def prepare(self, raw: dict[str, Any], engine: Any) -> tuple[Any, Any]:
+        params, prepared = super().prepare(raw, engine)
+        if params.word == "no":
+            raise InvalidParamsError("strict: word must not be 'no'", detail={"param": "word"})
+        return params, prepared
+
+    def run(self, params: StrictParams, ctx: JobContext) -> dict[str, Any]:
+        return {"word": params.word}

@@ -162,4 +162,5 @@ class JobKind(ABC):
 
     @classmethod
     def describe(cls) -> dict[str, Any]:
-        return {"name": cls.NAME, "description": cls.DESCRIPTION, "params": schema.describe(cls.Params)}
+        return {"name": cls.NAME, "description": cls.DESCRIPTION, "lane": cls.LANE,
+                "params": schema.describe(cls.Params)}

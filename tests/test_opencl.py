@@ -227,3 +227,38 @@ def test_panel_device_choice(qtbot):
     assert box.params() == {}            # the engine's setting decides
     box.setCurrentIndex(box.findText("OpenCL GPU"))
     assert box.params() == {"device": "opencl"}
+
+
+# --- conversions to the output formats: bit-exact -----------------------------------------
+
+@needs_opencl
+@pytest.mark.parametrize("dtype", [np.uint16, np.uint8])
+@pytest.mark.parametrize("hw", [(1, 1), (97, 131), (2160, 3840)])
+def test_quantize_is_bit_exact(stages, dtype, hw):
+    rng = np.random.default_rng(8)
+    values = rng.uniform(-0.2, 1.2, hw).astype(np.float32)   # out of range at both ends
+    top = np.iinfo(dtype).max
+    flat = values.reshape(-1)
+    ties = ((np.arange(min(flat.size, 1000)) + 0.5) / top).astype(np.float32)  # halves
+    flat[:ties.size] = ties
+    cpu = np.round(np.clip(values, 0.0, 1.0) * float(top)).astype(dtype)
+    gpu = stages.quantize(values, dtype)
+    assert gpu.dtype == dtype and gpu.shape == values.shape
+    assert np.array_equal(gpu, cpu)
+
+
+@needs_opencl
+def test_png_matte_job_opencl_gives_the_cpu_files(client, matte_clip, tmp_path):
+    # 16-bit PNGs quantised on the device: the refined alpha's tolerance, no worse.
+    def run(device):
+        keyframes = [{"frame": 0, "object": 1, **matte_clip.clicks(0)}]
+        return client.submit("matte", {"input": str(matte_clip.path), "out": str(tmp_path / device),
+                                       "keyframes": keyframes, "backend": "classical",
+                                       "working_size": 96, "format": "png",
+                                       "device": device}).wait()
+    cpu, ocl = run("cpu"), run("opencl")
+    assert ocl["device"]["pixels"] == "opencl" and ocl["problems"] == []
+    assert cpu["files"] and len(cpu["files"]) == len(ocl["files"])
+    for a, b in zip(cpu["files"], ocl["files"], strict=True):
+        assert str(b).endswith(".png")
+        _assert_alpha_close(_read(b)[..., 0], _read(a)[..., 0])

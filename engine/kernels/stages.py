@@ -141,3 +141,18 @@ class OpenCLStages:
             rt.run("temporal_blend", (w, h), *args, out, _i(w), _i(h), np.float32(strength),
                    np.float32(tolerance), np.float32(photometric))
             return rt.download(out, (h, w))
+
+    # --- conversions to the output formats -----------------------------------------------
+
+    def quantize(self, values: np.ndarray, dtype: Any) -> np.ndarray:
+        """``np.round(np.clip(values, 0, 1) * max).astype(dtype)`` for ``dtype`` uint16 or
+        uint8 (``max`` its largest value): what a 16-bit PNG, ProRes or 8-bit file is given."""
+        dtype = np.dtype(dtype)
+        kernel = {np.dtype(np.uint16): "quantize_u16", np.dtype(np.uint8): "quantize_u8"}[dtype]
+        rt = self.runtime
+        flat = np.asarray(values, np.float32)
+        with rt.lock:
+            src = rt.upload("q.values", flat)
+            out = rt.buffer("q.out", flat.size * dtype.itemsize)
+            rt.run(kernel, (max(flat.size, 1),), src, out, _i(flat.size))
+            return rt.download(out, flat.shape, dtype)

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import opentimelineio as otio
@@ -27,6 +27,9 @@ from ..inputs import ResolvedInput
 from ..jobs.clip_outputs import ClipOutputs, safe_name
 from ..media.outputs import resolve_output
 from ..media.writers import ImageSequenceWriter, ProResWriter
+
+if TYPE_CHECKING:
+    from ..kernels.stages import OpenCLStages
 
 __all__ = ["MatteOutput", "check_format", "header_attributes", "write_result_timeline"]
 
@@ -91,13 +94,18 @@ class MatteOutput:
         """True when frames must be written in order, from one thread (a movie)."""
         return self._movie_writer is not None
 
-    def write(self, alpha: np.ndarray, frame: int) -> None:
-        """Write one frame's alpha (HxW float32 0..1)."""
+    def write(self, alpha: np.ndarray, frame: int, stages: OpenCLStages | None = None) -> None:
+        """Write one frame's alpha (HxW float32 0..1). ``stages``: the OpenCL device that
+        quantises to 16 bits for PNG and ProRes (None: the CPU; the same integers)."""
         alpha = np.clip(alpha, 0.0, 1.0)
-        if self._movie_writer is not None:
-            self._movie_writer.write(np.repeat(alpha[..., None], 4, axis=2))  # RGB = A = matte
-        elif self.fmt == "png":
-            self._sequence().write(np.round(alpha * 65535.0).astype(np.uint16), frame)
+        if self.fmt in ("png", "prores"):
+            # ProRes takes 16-bit input as it is, so both formats get the same integers.
+            q = (stages.quantize(alpha, np.uint16) if stages is not None
+                 else np.round(alpha * 65535.0).astype(np.uint16))
+            if self._movie_writer is not None:
+                self._movie_writer.write(np.repeat(q[..., None], 4, axis=2))  # RGB = A = matte
+            else:
+                self._sequence().write(q, frame)
         else:
             self._sequence().write(alpha.astype(np.float32), frame)
         self.frames.append(frame)

@@ -29,7 +29,7 @@ def _refine_and_write(writer: MatteOutput, soft: np.ndarray, plate: np.ndarray,
                       frame: int, stages: OpenCLStages | None = None) -> np.ndarray:
     alpha = refine_alpha(soft, plate, stages=stages)
     if not writer.ordered:
-        writer.write(alpha, frame)
+        writer.write(alpha, frame, stages)
     return alpha
 
 
@@ -37,14 +37,14 @@ def render(media: FrameSource, objects: Sequence[ObjectMatte], writers: Sequence
            first: int, last: int, threads: int, check: Callable[[], None],
            on_frame: Callable[[], None], stages: OpenCLStages | None = None) -> None:
     """Write frames ``first..last`` of every object; ``on_frame()`` after each written one.
-    ``stages``: the OpenCL device refining the edges (None: the CPU).
+    ``stages``: the OpenCL device refining the edges and quantising them (None: the CPU).
 
     On any error (or cancellation) the writers are aborted: movies are removed, and image
     sequence files already written stay complete (each was written atomically).
     """
     def written(alpha: np.ndarray, writer: MatteOutput, frame: int) -> None:
         if writer.ordered:  # a movie takes frames in order, from one thread
-            writer.write(alpha, frame)
+            writer.write(alpha, frame, stages)
         on_frame()
 
     try:

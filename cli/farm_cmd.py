@@ -31,8 +31,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     verbs = farm.add_subparsers(dest="farm_command", required=True)
 
     export = verbs.add_parser("export", help="write a job bundle: one task per clip, then a gather step")
-    export.add_argument("input", nargs="+", help="timeline (.otio, .xml, .edl), movie or image "
-                        "sequence; for matchcuts, every episode")
+    export.add_argument("input", nargs="+", help="timeline (.otio, .xml, .edl), folder of clips, "
+                        "movie or image sequence; for matchcuts, every episode")
     export.add_argument("--job", required=True, choices=["depth", "matte", "shots", "matchcuts"])
     export.add_argument("--param", "-p", action="append", type=_param, default=[], metavar="KEY=VALUE",
                         help="a job parameter (JSON value or a bare string), e.g. backend=parallax")

@@ -1,7 +1,7 @@
 """Every job input, whatever it is, as a timeline and its work units.
 
-A user may hand a job a timeline (.otio, FCP7 .xml, .edl), a movie file or an image
-sequence. Jobs should not care: :func:`resolve_input` gives back a timeline (a one-clip
+A user may hand a job a timeline (.otio, FCP7 .xml, .edl), a folder of clips, a movie file or
+an image sequence. Jobs should not care: :func:`resolve_input` gives back a timeline (a one-clip
 timeline for plain media) and its :class:`~moviola.plugin.timeline.WorkUnit` list, so every
 job iterates clips and every result is a timeline.
 
@@ -15,6 +15,7 @@ probed once per job.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from collections.abc import Iterator
@@ -39,17 +40,20 @@ from moviola.plugin.timeline import (
 from .media.frame_source import FrameSource
 from .media.input_files import require_regular_file
 from .media.probe import MediaInfo, probe_video
-from .media.sequence import SequenceReader, looks_like_sequence
+from .media.sequence import IMAGE_EXTENSIONS, SequenceReader, looks_like_sequence
 from .media.source import open_source
 from .media.still import StillReader
 from .media.video import VideoReader
 
 TIMELINE_SUFFIXES = frozenset({".otio", ".otioz", ".otiod", ".xml", ".edl"})
+# Files a folder of clips reads as movies; anything else in it (notes, sidecars) is not a clip.
+MOVIE_SUFFIXES = frozenset({".mov", ".mp4", ".m4v", ".mxf", ".mkv", ".avi", ".webm", ".mpg",
+                            ".mpeg", ".ts", ".y4m"})
 FOLDER_TIMELINE_SUFFIXES = frozenset({".otiod"})  # OTIO's bundle is a folder
 KEEP_OPEN = 4   # media readers an input keeps open at once
 
 
-InputKind = Literal["timeline", "sequence", "video"]
+InputKind = Literal["timeline", "folder", "sequence", "video"]
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,8 @@ class CheckedInput:
 
     @property
     def is_timeline(self) -> bool:
-        return self.kind == "timeline"
+        """A folder of clips is read as the timeline of its clips."""
+        return self.kind in ("timeline", "folder")
 
     @property
     def stem(self) -> str:
@@ -136,7 +141,8 @@ def check_input(path: str) -> CheckedInput:
     """Typed error before any work when an input is missing or is not a file to read; else
     what it is.
 
-    Nothing is opened here, only stat'ed. A FIFO, device or socket is refused whatever its
+    Nothing is opened here, only stat'ed (a folder is listed, to tell a folder of clips from
+    one image sequence). A FIFO, device or socket is refused whatever its
     name, because opening one can block a worker forever; so is a folder where a file is
     expected.
     """
@@ -149,6 +155,8 @@ def check_input(path: str) -> CheckedInput:
         else:
             require_regular_file(path)
         return CheckedInput(path, "timeline")
+    if os.path.isdir(path) and folder_clips(path):
+        return CheckedInput(path, "folder")
     if looks_like_sequence(path):
         # A folder holding one sequence, or a pattern (shot.%04d.exr) whose frames are each
         # checked as they are opened; a numbered file itself must be a regular file.
@@ -157,6 +165,57 @@ def check_input(path: str) -> CheckedInput:
         return CheckedInput(path, "sequence")
     require_regular_file(path)
     return CheckedInput(path, "video")
+
+
+def folder_clips(path: str) -> list[str]:
+    """The clips of a folder of clips, sorted by name: its movie files and its subfolders that
+    hold images (one image sequence each). Empty when the folder holds images itself: then it
+    is one image sequence, as it always was. Hidden entries are skipped; this lists the folder
+    and its subfolders, opening no file."""
+    try:
+        entries = sorted(e for e in os.listdir(path) if not e.startswith("."))
+    except OSError:
+        return []
+    suffixes = {Path(e).suffix.lower() for e in entries if os.path.isfile(os.path.join(path, e))}
+    if suffixes & IMAGE_EXTENSIONS:
+        return []
+    clips = []
+    for entry in entries:
+        full = os.path.join(path, entry)
+        if os.path.isfile(full) and Path(entry).suffix.lower() in MOVIE_SUFFIXES:
+            clips.append(full)
+        elif os.path.isdir(full) and _holds_images(full):
+            clips.append(full)
+    return clips
+
+
+def _holds_images(folder: str) -> bool:
+    try:
+        return any(Path(e).suffix.lower() in IMAGE_EXTENSIONS and not e.startswith(".")
+                   for e in os.listdir(folder))
+    except OSError:
+        return False
+
+
+def timeline_from_folder(path: str) -> otio.schema.Timeline:
+    """The timeline of a folder of clips: each clip whole, in name order, one after another
+    on one track, each named by its entry in the folder. Every clip is probed; one that
+    cannot be read is a typed error naming it."""
+    track = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
+    for media in folder_clips(path):
+        if os.path.isdir(media):
+            with SequenceReader(media) as reader:
+                info = reader.info
+        else:
+            info = probe_video(media)
+        clip = timeline_from_media(info.path, info.to_wire()).find_clips()[0]
+        clip = copy.deepcopy(clip)
+        clip.name = os.path.basename(media)
+        track.append(clip)
+    if not len(track):
+        raise MediaNotFoundError("no movie files or image-sequence folders in this folder",
+                                 path=path)
+    return otio.schema.Timeline(name=input_stem(path), tracks=[track])
 
 
 def check_input_exists(path: str) -> None:
@@ -204,6 +263,10 @@ def resolve_input(source: str | CheckedInput, rate: float | None = None) -> Reso
     """
     checked = source if isinstance(source, CheckedInput) else check_input(source)
     path = checked.path
+    if checked.kind == "folder":
+        timeline = timeline_from_folder(path)
+        units = work_units(timeline, base_dir=path)
+        return ResolvedInput(path, timeline, units, True)
     if checked.is_timeline:
         base_dir = os.path.dirname(path)
         if rate is None and path.lower().endswith(".edl"):

@@ -20,8 +20,9 @@ import opentimelineio as otio
 import pytest
 import yaml
 
-from depth_scenes import make_scene, write_sequence
+from depth_scenes import make_scene, write_movie, write_sequence
 from engine_harness import engine_env
+from moviola.engine.inputs import check_input
 from moviola.engine.jobs.base import JobContext
 from moviola.engine.jobs.depth import DepthJob
 from moviola.farm.plan import Plan
@@ -367,3 +368,49 @@ def test_matte_runs_the_clips_its_prompts_name_and_matches_a_direct_run(tmp_path
     assert len(farm_frames) == len(direct_frames) == 1 and len(farm_frames[0]) == 8
     for a, b in zip(farm_frames[0], direct_frames[0]):
         assert a is not None and a.size and np.array_equal(a, b)
+
+
+def _direct_depth(source: str, out: Path) -> list[list[np.ndarray]]:
+    job = DepthJob()
+    result = job.run(job.validate({"input": source, "out": str(out), **DEPTH}),
+                     JobContext("direct", lambda body: None, threading.Event()))
+    return frames_of(result["otio"])
+
+
+def test_a_folder_of_clips_is_a_timeline_of_them_on_the_farm(tmp_path, env):
+    # A movie and an image-sequence subfolder, each clip whole, in name order; a note is not a clip.
+    reels = tmp_path / "reels"
+    reels.mkdir()
+    write_movie(make_scene("truck", FRAMES), reels / "a_truck.mp4")
+    pattern = write_sequence(make_scene("dolly", FRAMES), reels / "b_dolly", name="dolly")
+    (reels / "notes.txt").write_text("not a clip")
+    assert check_input(str(reels)).kind == "folder"
+    assert check_input(str(reels / "b_dolly")).kind == "sequence"   # one sequence keeps its meaning
+
+    bundle = tmp_path / "bundle"
+    summary = export(reels, bundle)
+    assert summary["tasks"] == 2
+    assert str(tmp_path) not in (bundle / "template.yaml").read_text()
+    check = subprocess.run([OPENJD, "check", str(bundle / "template.yaml")], capture_output=True,
+                           text=True, timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr
+    moved = tmp_path / "farm_in"
+    shutil.copytree(reels, moved)
+    out = tmp_path / "farm_out"
+    run_all(bundle, moved, out, env=env)
+    gathered = otio.adapters.read_from_file(str(out / "reels.depth.otio"))
+    source_clips = gathered.video_tracks()[0].find_clips()
+    assert [c.name for c in source_clips] == ["a_truck.mp4", "b_dolly"]
+    assert [c.source_range.duration.to_frames() for c in source_clips] == [FRAMES, FRAMES]
+
+    # Identical frames to each clip run directly, and to the folder run directly.
+    farm_frames = frames_of(str(out / "reels.depth.otio"))
+    each = [_direct_depth(str(reels / "a_truck.mp4"), tmp_path / "direct_a")[0],
+            _direct_depth(pattern, tmp_path / "direct_b")[0]]
+    whole = _direct_depth(str(reels), tmp_path / "direct_folder")
+    assert len(farm_frames) == len(each) == len(whole) == 2
+    for farm_clip, direct_clip, folder_clip in zip(farm_frames, each, whole):
+        assert len(farm_clip) == len(direct_clip) == FRAMES
+        for f, d, w in zip(farm_clip, direct_clip, folder_clip):
+            np.testing.assert_array_equal(f, d)
+            np.testing.assert_array_equal(w, d)

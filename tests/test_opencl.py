@@ -262,3 +262,41 @@ def test_png_matte_job_opencl_gives_the_cpu_files(client, matte_clip, tmp_path):
     for a, b in zip(cpu["files"], ocl["files"], strict=True):
         assert str(b).endswith(".png")
         _assert_alpha_close(_read(b)[..., 0], _read(a)[..., 0])
+
+
+# --- the matte propagation: masks carried along the flow, temporal smoothing ---------------
+
+@needs_opencl
+@pytest.mark.parametrize("hw", [(1, 1), (61, 97), (540, 960)])
+def test_mask_carry_and_smoothing_match_cpu(stages, hw):
+    from moviola.engine.matte.flow import warp
+    rng = np.random.default_rng(9)
+    mask = _soft(*hw)
+    field = rng.normal(0, 5, (*hw, 2)).astype(np.float32)   # many from outside the frame
+    carried_cpu = warp(mask, field)
+    carried = stages.carry_mask(mask, field)
+    _assert_alpha_close(carried, carried_cpu)
+    assert np.abs(carried - carried_cpu).max() <= 1e-4
+    raw = (rng.random(hw) > 0.5).astype(np.float32)
+    blend = 0.6
+    cpu = blend * raw + (1.0 - blend) * carried_cpu
+    gpu = stages.smooth_mask(raw, carried_cpu, blend)
+    assert gpu.dtype == np.float32 and np.array_equal(gpu, cpu)
+
+
+@needs_opencl
+def test_propagation_on_the_device_matches_cpu(stages):
+    # A disc moving over noise with sensor noise: the tracker and the smoothing both matter.
+    from moviola.engine.matte.classical import ClassicalBackend
+    from moviola.engine.matte.propagate import propagate
+    from test_matte_units import Synthetic
+    source = Synthetic(8, noise=12.0)
+    results = {}
+    for name, device in (("cpu", None), ("ocl", stages)):
+        masks: list[np.ndarray] = []
+        propagate(source, ClassicalBackend(working_size=0), 0, source.read(0), source.mask(0), +1,
+                  7, lambda _n, m, into=masks: into.append(m), stages=device)
+        results[name] = masks
+    assert len(results["cpu"]) == len(results["ocl"]) == 7
+    for a, b in zip(results["cpu"], results["ocl"], strict=True):
+        _assert_alpha_close(np.asarray(b, np.float32), np.asarray(a, np.float32))

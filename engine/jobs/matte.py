@@ -176,15 +176,15 @@ class MatteJob(JobKind):
             done[0] += 1
             ctx.progress(done[0], total, message)
 
+        # The walks' warps and blends and the full-resolution edge refinement run where
+        # ``device`` says (SAM 2 itself keeps the device its backend picks).
+        device = resolve_device(params.device, ctx.engine.settings, ctx.engine.devices)
         ctx.progress(0, total, "keyframes")
         t0 = time.perf_counter()
         for obj in objects:
             message = f"object {obj.object_id}: propagating"
-            obj.compute(media, partial(tick, message), ctx.check_cancelled)
+            obj.compute(media, partial(tick, message), ctx.check_cancelled, device.stages)
         propagate_s = time.perf_counter() - t0
-        # The full-resolution edge refinement runs where ``device`` says (SAM 2 itself keeps
-        # the device its backend picks).
-        device = resolve_device(params.device, ctx.engine.settings, ctx.engine.devices)
         device_info = {k: v for k, v in device.describe().items() if k != "model"}
         records, writers = [], []
         try:

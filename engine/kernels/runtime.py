@@ -21,7 +21,8 @@ from ..media.identity import cache_key
 
 __all__ = ["KernelBuildError", "Runtime", "list_devices", "open_runtime", "SOURCES"]
 
-SOURCES = ("common.cl", "guided.cl", "upsample.cl", "warp.cl", "convert.cl")
+SOURCES = ("common.cl", "guided.cl", "upsample.cl", "warp.cl", "convert.cl",
+           "mask.cl")
 _HERE = Path(__file__).parent
 FAULT_ENV = "MOVIOLA_FAULT_OPENCL"
 
@@ -101,7 +102,7 @@ class Runtime:
                                    f"{first_line}") from exc
         self.kernels = {name: getattr(self.program, name) for name in (
             "gf_products", "box_rows", "box_cols", "gf_coeffs", "gf_output", "jbu", "warp",
-            "temporal_blend", "quantize_u16", "quantize_u8")}
+            "temporal_blend", "quantize_u16", "quantize_u8", "mask_smooth")}
 
     def buffer(self, name: str, nbytes: int) -> Any:
         """The device buffer called ``name``, at least ``nbytes`` long: kept between frames

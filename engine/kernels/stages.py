@@ -142,6 +142,24 @@ class OpenCLStages:
                    np.float32(tolerance), np.float32(photometric))
             return rt.download(out, (h, w))
 
+    # --- the matte propagation: masks carried along the flow, temporal smoothing ------------
+
+    def carry_mask(self, mask: np.ndarray, field: np.ndarray) -> np.ndarray:
+        """``matte.flow.warp``: the previous mask moved along ``field``; empty from outside."""
+        return self.warp(mask, field, 0.0)
+
+    def smooth_mask(self, raw: np.ndarray, carried: np.ndarray, blend: float) -> np.ndarray:
+        """``blend * raw + (1 - blend) * carried`` in float32, as ``matte.propagate`` blends."""
+        rt = self.runtime
+        raw = np.asarray(raw, np.float32)
+        with rt.lock:
+            a = rt.upload("ms.raw", raw)
+            b = rt.upload("ms.carried", np.asarray(carried, np.float32))
+            out = rt.buffer("ms.out", raw.nbytes)
+            rt.run("mask_smooth", (max(raw.size, 1),), a, b, out, _i(raw.size),
+                   np.float32(blend), np.float32(1.0 - blend))
+            return rt.download(out, raw.shape)
+
     # --- conversions to the output formats -----------------------------------------------
 
     def quantize(self, values: np.ndarray, dtype: Any) -> np.ndarray:

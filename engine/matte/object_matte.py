@@ -4,7 +4,7 @@ all through the segment cache so only what is missing gets computed."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,6 +16,9 @@ from .frames import to_working
 from .plan import FramePlan, Walk, plan_object
 from .prompts import Keyframe
 from .propagate import propagate
+
+if TYPE_CHECKING:
+    from ..kernels.stages import OpenCLStages
 
 __all__ = ["ObjectMatte", "keyframe_mask"]
 
@@ -74,8 +77,10 @@ class ObjectMatte:
         return self._key_masks[kf.frame]
 
     def compute(self, source: FrameSource, on_frame: Callable[[], None],
-                check: Callable[[], None] | None = None) -> None:
-        """Compute every missing keyframe mask and walk frame; ``on_frame()`` after each."""
+                check: Callable[[], None] | None = None,
+                stages: OpenCLStages | None = None) -> None:
+        """Compute every missing keyframe mask and walk frame; ``on_frame()`` after each.
+        ``stages``: the OpenCL device for the walks' warps and blends (None: the CPU)."""
         for plan in self.plans:
             if plan.keyframe is not None:
                 self._anchor_mask(source, plan.keyframe)
@@ -99,7 +104,7 @@ class ObjectMatte:
                 on_frame()
 
             propagate(source, self.backend, start, image, mask, walk.direction,
-                      walk.length - stored, store, check)
+                      walk.length - stored, store, check, stages)
             writer.commit({"anchor": walk.anchor.frame, "direction": walk.direction,
                            "object": self.object_id, "prompts": walk.anchor.prompts.to_wire(),
                            "backend": self.backend.describe()})

@@ -11,6 +11,7 @@ followed because the previous mask moves with the flow before it is blended.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,17 +20,23 @@ from .backend import MatteBackend
 from .flow import backward_flow, warp
 from .frames import forward_frames, reverse_frames
 
+if TYPE_CHECKING:
+    from ..kernels.stages import OpenCLStages
+
 __all__ = ["propagate"]
 
 
 def propagate(source: FrameSource, backend: MatteBackend, anchor: int, anchor_image: np.ndarray,
               anchor_mask: np.ndarray, direction: int, length: int,
               on_frame: Callable[[int, np.ndarray], None],
-              check: Callable[[], None] | None = None) -> int:
+              check: Callable[[], None] | None = None,
+              stages: OpenCLStages | None = None) -> int:
     """Carry ``anchor_mask`` (on frame ``anchor``) ``length`` frames in ``direction`` (+1/-1).
 
     ``on_frame(frame, soft mask)`` receives each new frame's smoothed working-resolution mask
-    in walking order; ``check()`` runs between frames (cancellation). Returns frames computed.
+    in walking order; ``check()`` runs between frames (cancellation). ``stages``: the OpenCL
+    device carrying the mask along the flow and blending (None: the CPU; the flow and the
+    tracker stay on the CPU). Returns frames computed.
     """
     if length <= 0:
         return 0
@@ -47,9 +54,13 @@ def propagate(source: FrameSource, backend: MatteBackend, anchor: int, anchor_im
             if check is not None:
                 check()
             motion = backward_flow(image, previous)
-            carried = warp(mask, motion)
-            raw = tracker.step(image, motion, carried)
-            mask = blend * raw + (1.0 - blend) * carried
+            if stages is not None:
+                carried = stages.carry_mask(mask, motion)
+                mask = stages.smooth_mask(tracker.step(image, motion, carried), carried, blend)
+            else:
+                carried = warp(mask, motion)
+                raw = tracker.step(image, motion, carried)
+                mask = blend * raw + (1.0 - blend) * carried
             on_frame(number, mask)
             previous = image
             done += 1

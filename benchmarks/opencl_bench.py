@@ -8,6 +8,10 @@ device...) so a shared machine's noise hits both alike:
   at a quarter of the plate's size;
 - ``upsample``: depth's joint bilateral upsampling from a quarter of the plate's size;
 - ``temporal``: the depth temporal filter at working size (flow on the CPU either way);
+- ``carry``: the matte propagation's mask warp along the flow and temporal blend, at plate
+  size (the walk runs at working size; plate size shows the kernels' cost where it is
+  largest);
+- ``quantize``: a matte to 16 bits for PNG and ProRes;
 - ``frame``: refine + upsample, what one frame of a matte and a depth pass costs at plate size.
 
 The device is named in the output. On a CPU OpenCL driver (PoCL) the figures show the
@@ -31,6 +35,7 @@ from moviola.engine import devices
 from moviola.engine.depth.temporal import TemporalFilter
 from moviola.engine.depth.upsample import upsample
 from moviola.engine.kernels.choice import choose
+from moviola.engine.matte.flow import warp
 from moviola.engine.matte.refine import refine_alpha
 
 SIZES = {"1080p": (1080, 1920), "4K": (2160, 3840)}
@@ -72,6 +77,23 @@ def _cases(h: int, w: int, stages: Any) -> dict[str, tuple[Callable[[], object],
         f(values, work)
         f(values, moved)
 
+    mask = refine_alpha(soft, plate)
+    field = np.random.default_rng(2).normal(0, 3, (h, w, 2)).astype(np.float32)
+    raw = (mask > 0.5).astype(np.float32)
+
+    def carry(s: Any = None) -> None:
+        if s is None:
+            carried = warp(mask, field)
+            _ = 0.6 * raw + 0.4 * carried
+        else:
+            s.smooth_mask(raw, s.carry_mask(mask, field), 0.6)
+
+    def quantize(s: Any = None) -> None:
+        if s is None:
+            np.round(np.clip(mask, 0.0, 1.0) * 65535.0).astype(np.uint16)
+        else:
+            s.quantize(mask, np.uint16)
+
     def frame(s: Any = None) -> None:
         refine_alpha(soft, plate, stages=s)
         upsample(values, plate, stages=s)
@@ -81,6 +103,8 @@ def _cases(h: int, w: int, stages: Any) -> dict[str, tuple[Callable[[], object],
             "upsample": (partial(upsample, values, plate), partial(upsample, values, plate,
                                                                  stages=stages)),
             "temporal": (temporal, partial(temporal, stages)),
+            "carry": (carry, partial(carry, stages)),
+            "quantize": (quantize, partial(quantize, stages)),
             "frame": (frame, partial(frame, stages))}
 
 

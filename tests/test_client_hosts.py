@@ -6,20 +6,8 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-HEAVY = {"numpy", "av", "torch", "cv2", "OpenImageIO", "OpenEXR", "PySide6"}
-
-
-def oldest_python() -> str | None:
-    """A Python 3.9 with the client's three dependencies (.ci/run makes .venv39)."""
-    for candidate in (os.environ.get("MOVIOLA_TEST_PYTHON39"), ROOT / ".venv39" / "bin" / "python"):
-        if candidate and Path(candidate).exists():
-            return str(candidate)
-    return None
+from host_pythons import HEAVY, ROOT, need_python39, oldest_python
 
 
 def test_plugin_imports_nothing_heavy():
@@ -57,11 +45,7 @@ print(json.dumps(out))
 
 
 def test_client_on_python39(engine, tmp_path):
-    python = oldest_python()
-    if python is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must provide a Python 3.9 with pyzmq, msgpack and opentimelineio (.venv39)")
-        pytest.skip("no Python 3.9 with the client's dependencies here; .ci/run creates .venv39")
+    python = need_python39(oldest_python())
     # Stage the client exactly as an installer would put it on a host's path: moviola/plugin.
     (tmp_path / "moviola").mkdir()
     (tmp_path / "moviola" / "plugin").symlink_to(ROOT / "plugin")

@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 import tomllib
 
+from host_pythons import need_python39, oldest_python
 from moviola.cli.main import main
 from moviola.installers import install as install_module
 from moviola.installers import user_files
 from moviola.installers.hosts import CLIENT_REQUIREMENTS, HOSTS, wheel_arch
 from moviola.installers.layouts import Target, local_os
 from moviola.installers.wheels import wheel_command
-from test_client_hosts import oldest_python
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -160,11 +160,7 @@ def test_install_puts_each_bridge_where_its_host_looks_and_uninstall_restores_th
 def test_installed_client_runs_on_a_bare_python39_against_a_real_engine(engine, tmp_path, capsys):
     if local_os() != "linux":
         pytest.skip("the stand-in layouts are checked on Linux")
-    python = bare_python39()
-    if python is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must provide a Python 3.9 (.venv39)")
-        pytest.skip("no Python 3.9 on this machine")
+    python = need_python39(bare_python39())
     home = user_home(tmp_path)
     code, _ = cli(capsys, "install", "all", "--home", str(home), "--host-python", "3.9")
     assert code == 0

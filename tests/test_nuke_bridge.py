@@ -19,9 +19,9 @@ import numpy as np
 import OpenImageIO as oiio
 import pytest
 
+from host_pythons import HEAVY, need_python39, oldest_python
 from matte_clips import render_matte_clip
 from moviola.plugin import errors
-from test_client_hosts import HEAVY, oldest_python
 
 ROOT = Path(__file__).resolve().parent.parent
 FAKES = Path(__file__).resolve().parent / "fakes"
@@ -378,10 +378,6 @@ def test_bridge_imports_nothing_heavy(tmp_path):
 
 
 def test_bridge_on_python39(tmp_path):
-    python = oldest_python()
-    if python is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must provide a Python 3.9 with the client's dependencies (.venv39)")
-        pytest.skip("no Python 3.9 with the client's dependencies here; .ci/run creates .venv39")
+    python = need_python39(oldest_python())
     out = bridge_run(python, tmp_path)
     assert out["version"] == [3, 9] and out["copy"] == [True, True]

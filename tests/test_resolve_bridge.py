@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from host_pythons import HEAVY, need_python39, oldest_python
 from reels import ShotSpec, encode, shot_frames
-from test_client_hosts import HEAVY, oldest_python
 
 ROOT = Path(__file__).resolve().parent.parent
 BRIDGE = ROOT / "host_bridges" / "resolve"
@@ -159,11 +159,7 @@ print(json.dumps({"markers": sorted(timeline.GetMarkers()), "via": report.work.r
 
 
 def test_bridge_on_python39_with_no_heavy_imports(engine, clip, tmp_path):
-    python = oldest_python()
-    if python is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must provide a Python 3.9 with pyzmq, msgpack and opentimelineio (.venv39)")
-        pytest.skip("no Python 3.9 with the client's dependencies here; .ci/run creates .venv39")
+    python = need_python39(oldest_python())
     (tmp_path / "moviola").mkdir()
     (tmp_path / "moviola" / "plugin").symlink_to(ROOT / "plugin")
     (tmp_path / "moviola" / "__init__.py").write_text("")

@@ -5,7 +5,7 @@ translates frames: a JSON text frame or a msgpack binary frame becomes the msgpa
 ZeroMQ client would send, and goes to the server thread through an inproc PAIR socket, where
 the router's own code decodes, authenticates and routes it (one job registry, one set of
 sessions and limits). Replies and events come back the same way and leave in the kind of frame
-their request came in. All of it runs on this module's own thread and asyncio loop, so the
+the connection last sent. All of it runs on this module's own thread and asyncio loop, so the
 router thread does no more than route.
 
 What a client sends and gets is in ``docs/protocol.md`` ("The WebSocket gateway").
@@ -21,7 +21,6 @@ import json
 import logging
 import re
 import threading
-from collections import OrderedDict
 from typing import Any
 
 import msgpack
@@ -40,7 +39,7 @@ from moviola.plugin.errors import (
     ProtocolError,
 )
 from moviola.plugin.protocol import Envelope, MessageType
-from moviola.plugin.wire_shape import REQUEST_LIMITS, ShapeLimits, check_shape
+from moviola.plugin.wire_shape import REQUEST_LIMITS, ShapeLimits
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +52,6 @@ LOOPBACK = "127.0.0.1"   # no CURVE for a WebSocket: never anywhere else (docs/p
 BIN_KEY = "$bin"         # a msgpack bin value in a JSON frame: {"$bin": "<base64>"}
 NO_ORIGIN = ""           # a client that sends no Origin header (Node, Python, curl)
 SEND_QUEUE_MESSAGES = 1000   # per connection, as the router's high-water mark
-FORMATS_REMEMBERED = 4096    # request ids per connection whose frame kind is remembered
 STOP_DRAIN_S = 0.5           # at stop, how long replies already sent (a shutdown's) may take
 # Strings in a JSON text, so that structure outside them can be counted.
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
@@ -96,9 +94,9 @@ def _to_json(value: Any) -> Any:
     return value
 
 
-def json_to_envelope(text: str, limits: ShapeLimits = REQUEST_LIMITS) -> tuple[bytes, Any]:
-    """A JSON text frame as the msgpack envelope frame the router reads, and its ``id``;
-    a ProtocolError if it cannot be one.
+def json_to_envelope(text: str, limits: ShapeLimits = REQUEST_LIMITS) -> bytes:
+    """A JSON text frame as the msgpack envelope frame the router reads; a ProtocolError if
+    it cannot be one.
 
     Structure is counted before anything is parsed, so a hostile text (millions of empty
     arrays) is refused at the cost of one scan, like the router's msgpack shape check.
@@ -118,7 +116,7 @@ def json_to_envelope(text: str, limits: ShapeLimits = REQUEST_LIMITS) -> tuple[b
     if not isinstance(data, dict):
         raise ProtocolError(f"envelope must be a JSON object, got {type(data).__name__}")
     try:
-        return msgpack.packb(_from_json(data), use_bin_type=True), data.get("id")
+        return msgpack.packb(_from_json(data), use_bin_type=True)
     except (OverflowError, ValueError, TypeError) as exc:  # e.g. an integer beyond 64 bits
         raise ProtocolError(f"envelope cannot be carried: {exc}") from None
 
@@ -136,27 +134,14 @@ def error_frame(exc: MoviolaError, as_json: bool) -> str | bytes:
 # --- connections --------------------------------------------------------------------------------
 
 class _Connection:
-    """One WebSocket client: its outgoing queue, and the frame kind of each request it sent."""
+    """One WebSocket client: its outgoing queue, and the kind of frame it last sent, in which
+    everything it is sent comes back (a client speaks JSON or msgpack, not both at once)."""
 
     def __init__(self, ws: ServerConnection, conn_id: bytes) -> None:
         self.ws = ws
         self.conn_id = conn_id
         self.outgoing: asyncio.Queue[str | bytes] = asyncio.Queue(SEND_QUEUE_MESSAGES)
-        self.formats: OrderedDict[str, bool] = OrderedDict()   # request id -> JSON?
-        self.last_json = True
-
-    def remember(self, request_id: Any, as_json: bool) -> None:
-        self.last_json = as_json
-        if isinstance(request_id, str):
-            self.formats[request_id] = as_json
-            self.formats.move_to_end(request_id)
-            if len(self.formats) > FORMATS_REMEMBERED:
-                self.formats.popitem(last=False)
-
-    def wants_json(self, request_id: Any) -> bool:
-        if isinstance(request_id, str) and request_id in self.formats:
-            return self.formats[request_id]
-        return self.last_json
+        self.json = True
 
     def queue(self, frame: str | bytes) -> None:
         try:
@@ -275,19 +260,9 @@ class Gateway:
             if conn is None:  # it closed; the server thread learns of it by its silence
                 continue
             try:
-                if conn.wants_json(self._re_of(frames[1])):
-                    conn.queue(envelope_to_json(frames[1]))
-                else:
-                    conn.queue(frames[1])
+                conn.queue(envelope_to_json(frames[1]) if conn.json else frames[1])
             except Exception:  # noqa: BLE001 - one message lost, never the gateway
                 log.exception("could not translate a reply for a gateway client")
-
-    @staticmethod
-    def _re_of(frame: bytes) -> Any:
-        try:
-            return msgpack.unpackb(frame, raw=False).get("re")
-        except Exception:  # noqa: BLE001 - the server thread's own frames always decode
-            return None
 
     async def _serve_connection(self, ws: ServerConnection, pair: zmq.asyncio.Socket) -> None:
         origin = ws.request.headers.get("Origin") if ws.request is not None else None
@@ -325,25 +300,13 @@ class Gateway:
                     f"message of {len(message)} bytes exceeds the limit of "
                     f"{wire.MAX_MESSAGE_BYTES} bytes",
                     detail={"size": len(message), "limit": wire.MAX_MESSAGE_BYTES})
-            if isinstance(message, str):
-                frame, request_id = json_to_envelope(message)
-            else:
-                frame, request_id = message, self._id_of(message)
+            # A binary frame goes on as it is: the router checks it like any ZeroMQ request.
+            frame = json_to_envelope(message) if isinstance(message, str) else message
         except MoviolaError as exc:
             conn.queue(error_frame(exc, as_json))
             return
-        conn.remember(request_id, as_json)
+        conn.json = as_json
         await pair.send_multipart([conn.conn_id, frame])
-
-    @staticmethod
-    def _id_of(frame: bytes) -> Any:
-        # Only to answer in the request's kind of frame; the router checks everything.
-        try:
-            check_shape(frame, REQUEST_LIMITS)
-            data = msgpack.unpackb(frame, raw=False)
-        except Exception:  # noqa: BLE001 - the router answers it with the typed error
-            return None
-        return data.get("id") if isinstance(data, dict) else None
 
     @staticmethod
     async def _send_loop(conn: _Connection) -> None:

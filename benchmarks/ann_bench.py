@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from moviola.engine.matchcuts import search
 from moviola.engine.matchcuts.search import exact_neighbours, neighbours, recall_at
 
 THREADS = 2
@@ -161,7 +162,12 @@ def main() -> int:
     parser.add_argument("--dims", type=int, nargs="+", default=[152])
     parser.add_argument("--only", nargs="*", default=[], choices=sorted(CANDIDATES))
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--train-per-list", type=int, default=None,
+                        help="k-means training rows per list for the engine's index (an experiment; "
+                             "the engine's own value otherwise)")
     args = parser.parse_args()
+    if args.train_per_list:
+        search._TRAIN_PER_LIST = args.train_per_list
     figures = [bench(n, d, args.only) for n in args.shots for d in args.dims]
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1))

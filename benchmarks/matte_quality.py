@@ -1,0 +1,149 @@
+"""Matte quality on clips in DAVIS layout: ``python benchmarks/matte_quality.py DIR...``.
+
+Each DIR holds ``frames/NNNNN.jpg`` or ``clip.mp4`` (the frames, decoded frame i = frame i)
+and ``masks/NNNNN.png`` (the object's true mask per frame, 0 or 255). The backend is called
+at library level, as the ``matte`` job does: the keyframe on frame 0, then one forward walk
+(:func:`moviola.engine.matte.propagate.propagate`) through the rest of the clip. Two
+protocols give frame 0's keyframe:
+
+- ``clicks``: 3 include clicks at interior maxima of frame 0's true mask (distance-transform
+  maxima, spread apart) and 2 exclude clicks in a ring just outside it, segmented by the
+  backend (the keyframe an artist's clicks give);
+- ``mask``: frame 0's true mask itself (what propagation alone does from a perfect start).
+
+Per clip and protocol it prints J (IoU), F (boundary F-measure), J&F over every frame from 0
+(the keyframe included, as the tests score the job's output), the keyframe's own J, and the
+walk's frames/s; then the means. Figures go to stdout and, with ``--json FILE``, to a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from matte_clips import prompts_from_mask  # noqa: E402
+from moviola.engine.matte.backend import MatteBackend, create_backend  # noqa: E402
+from moviola.engine.matte.frames import to_working  # noqa: E402
+from moviola.engine.matte.metrics import ClipScore, region_j  # noqa: E402
+from moviola.engine.matte.prompts import parse_prompts  # noqa: E402
+from moviola.engine.matte.propagate import propagate  # noqa: E402
+from moviola.engine.media.source import open_source  # noqa: E402
+
+PROTOCOLS = ("clicks", "mask")
+
+
+def media_of(folder: Path) -> Path:
+    """The clip's frames: ``clip.mp4`` when present, else the ``frames/`` sequence."""
+    movie = folder / "clip.mp4"
+    return movie if movie.is_file() else folder / "frames"
+
+
+def truth_reader(folder: Path) -> Callable[[int], np.ndarray]:
+    def truth(n: int) -> np.ndarray:
+        mask = cv2.imread(str(folder / "masks" / f"{n:05d}.png"), cv2.IMREAD_GRAYSCALE)
+        if mask is None:
+            raise FileNotFoundError(folder / "masks" / f"{n:05d}.png")
+        return mask > 127
+    return truth
+
+
+def keyframe(backend: MatteBackend, image: np.ndarray, truth0: np.ndarray, protocol: str) -> np.ndarray:
+    """Frame 0's working-resolution mask under ``protocol``."""
+    h, w = image.shape[:2]
+    if protocol == "mask":
+        return cv2.resize(truth0.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
+    clicks = prompts_from_mask(truth0, include=3, exclude=2)
+    prompts = parse_prompts(**clicks).scaled(w / truth0.shape[1], h / truth0.shape[0])
+    return backend.segment(image, prompts)
+
+
+def run_clip(folder: Path, backend: MatteBackend, protocol: str, max_frames: int | None) -> dict:
+    truth = truth_reader(folder)
+    with open_source(media_of(folder)) as source:
+        first = source.first_frame
+        last = source.last_frame if max_frames is None else min(source.last_frame,
+                                                                first + max_frames - 1)
+        image = to_working(source.read(first), backend.working_size)
+        truth0 = truth(0)
+        t0 = time.perf_counter()
+        mask = keyframe(backend, image, truth0, protocol)
+        key_s = time.perf_counter() - t0
+        score = ClipScore()
+        full = truth0.shape[::-1]
+
+        def add(frame: int, m: np.ndarray) -> None:
+            score.add(frame - first, at_truth_size(m, full), truth(frame - first))
+
+        add(first, mask)
+        key_j = region_j(at_truth_size(mask, full), truth0)
+        t0 = time.perf_counter()
+        walked = propagate(source, backend, first, image, mask, +1, last - first, add)
+        walk_s = time.perf_counter() - t0
+    return {**score.summary(), "key_J": round(key_j, 4), "key_s": round(key_s, 3),
+            "walk_frames_per_s": round(walked / walk_s, 2) if walked else None,
+            "working": list(image.shape[1::-1])}
+
+
+def at_truth_size(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dirs", nargs="+", type=Path,
+                        help="clips in DAVIS layout, or folders of them (e.g. ../shared/data/davis)")
+    parser.add_argument("--protocol", choices=[*PROTOCOLS, "both"], default="both")
+    parser.add_argument("--backend", default="classical")
+    parser.add_argument("--max-frames", type=int, help="score at most this many frames per clip")
+    parser.add_argument("--size", type=int, help="working size (longest side); backend default if unset")
+    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                        help="a backend setting (a number or true/false), e.g. memory=false")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+
+    options = {k: _value(v) for k, _, v in (o.partition("=") for o in args.option)}
+    backend = create_backend(args.backend, args.size, **options)
+    clips = []
+    for d in args.dirs:
+        clips += [d] if (d / "masks").is_dir() else sorted(p for p in d.iterdir() if (p / "masks").is_dir())
+    protocols = PROTOCOLS if args.protocol == "both" else (args.protocol,)
+    figures: dict = {"backend": backend.describe(), "protocols": {}}
+    for protocol in protocols:
+        rows = {}
+        for clip in clips:
+            row = run_clip(clip, backend, protocol, args.max_frames)
+            rows[clip.name] = row
+            print(f"{protocol:6s} {clip.name:24s} J {row['J']:.3f}  F {row['F']:.3f}  "
+                  f"J&F {row['JF']:.3f}  key J {row['key_J']:.3f}  "
+                  f"{row['frames']} frames  {row['walk_frames_per_s']} frames/s", flush=True)
+        mean = {k: round(float(np.mean([r[k] for r in rows.values()])), 4)
+                for k in ("J", "F", "JF", "key_J")}
+        print(f"{protocol:6s} {'MEAN':24s} J {mean['J']:.3f}  F {mean['F']:.3f}  "
+              f"J&F {mean['JF']:.3f}  key J {mean['key_J']:.3f}", flush=True)
+        figures["protocols"][protocol] = {"clips": rows, "mean": mean}
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+    return 0
+
+
+def _value(text: str) -> object:
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    try:
+        return float(text) if "." in text else int(text)
+    except ValueError:
+        return text
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,10 +1,14 @@
 """Ray-cast synthetic scenes with exact depth, for measuring depth passes.
 
 A scene is a textured ground plane, a back wall, a side wall and three spheres, seen by a
-pinhole camera that moves along a path: a dolly in, a truck (sideways), a pan, or nothing.
-``pass`` is the truck with a near ball that enters the frame half-way: the depth range of
-the frame changes, which is what makes per-frame normalisation pump. ``late_truck`` holds
-still for the first half, then trucks.
+pinhole camera that moves along a path: a dolly in, a truck (sideways), a crane (up), an orbit
+around a point in the scene, a pan, or nothing. ``dolly_drift`` is a faster dolly in that
+drifts sideways: most of the frame sits near the focus of expansion, where motion parallax
+carries little depth. ``pass`` is the truck with a near ball that enters the frame half-way:
+the depth range of the frame changes, which is what makes per-frame normalisation pump.
+``late_truck`` holds still for the first half, then trucks. ``mover`` is the truck with a
+ball that rolls across the ground on its own (independent motion: its flow disagrees with
+the camera's epipolar geometry).
 Every frame comes with its exact z-depth (distance along the camera's optical axis, in scene
 units, at each pixel centre), and :meth:`Scene.correspondence` says where each pixel's scene
 point lands in another frame, so temporal flicker can be measured on static scene points.
@@ -32,7 +36,8 @@ from pathlib import Path
 import numpy as np
 import OpenImageIO as oiio
 
-MOTIONS = ("dolly", "truck", "pass", "late_truck", "pan", "static")
+MOTIONS = ("dolly", "truck", "crane", "orbit", "dolly_drift", "mover", "pass", "late_truck",
+           "pan", "static")
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,29 @@ DEFAULT_OBJECTS = (
 
 NEAR_BALL = Sphere((1.1, 1.2, 1.3), 0.3, (0.35, 0.45, 0.9))   # in view from ~frame 8 of a pass
 
+
+@dataclass(frozen=True)
+class MovingSphere:
+    """A sphere that moves on its own: at frame i its centre is ``start + i * velocity``. Its
+    texture moves with it (fixed to the sphere, not to the world)."""
+
+    start: tuple[float, float, float]
+    velocity: tuple[float, float, float]
+    radius: float
+    colour: tuple[float, float, float]
+
+    def offset(self, i: int) -> np.ndarray:
+        return i * np.asarray(self.velocity, dtype=np.float64)
+
+    def at(self, i: int) -> Sphere:
+        return Sphere(tuple(np.asarray(self.start) + self.offset(i)), self.radius, self.colour)
+
+
+# Rolls towards the camera's left and away from it, rising a little: its flow crosses the
+# truck's (horizontal) epipolar lines.
+ROLLING_BALL = MovingSphere((1.6, 0.55, 4.0), (-0.05, 0.025, 0.08), 0.55, (0.35, 0.45, 0.9))
+ORBIT_TARGET = (0.3, 0.8, 5.5)
+
 _LIGHT = np.array([0.4, 0.8, -0.45]) / np.linalg.norm([0.4, 0.8, -0.45])
 
 
@@ -107,17 +135,35 @@ def look_pose(position: tuple[float, float, float], yaw_deg: float = 0.0,
     return Pose(R, np.asarray(position, dtype=np.float64))
 
 
+def orbit_pose(target: tuple[float, float, float], radius: float, angle_deg: float,
+               height: float) -> Pose:
+    """A camera on a circle of ``radius`` around ``target`` (at ``height``), looking at it."""
+    a = math.radians(angle_deg)
+    position = (target[0] - radius * math.sin(a), height, target[2] - radius * math.cos(a))
+    dx, dy, dz = (target[0] - position[0], target[1] - position[1], target[2] - position[2])
+    yaw = math.degrees(math.atan2(dx, dz))
+    pitch = math.degrees(math.atan2(dy, math.hypot(dx, dz)))
+    return look_pose(position, yaw_deg=yaw, pitch_deg=pitch)
+
+
 def camera_path(motion: str, frames: int) -> list[Pose]:
-    """Poses of a camera move: ``dolly`` (in, drifting a little sideways), ``truck`` and
-    ``pass`` (sideways), ``late_truck`` (still, then sideways from half-way), ``pan``
-    (rotation only) or ``static``."""
+    """Poses of a camera move: ``dolly`` (in, drifting a little sideways), ``dolly_drift``
+    (in, faster, drifting more), ``truck``, ``pass`` and ``mover`` (sideways), ``crane`` (up,
+    tilting down a little), ``orbit`` (around a point 6.5 units ahead), ``late_truck`` (still,
+    then sideways from half-way), ``pan`` (rotation only) or ``static``."""
     if motion not in MOTIONS:
         raise ValueError(f"motion must be one of {MOTIONS}, not {motion!r}")
     poses = []
     for i in range(frames):
         if motion == "dolly":
             poses.append(look_pose((0.3 + 0.015 * i, 1.5, -1.0 + 0.09 * i)))
-        elif motion in ("truck", "pass"):
+        elif motion == "dolly_drift":
+            poses.append(look_pose((-0.4 + 0.03 * i, 1.4, -1.0 + 0.16 * i), yaw_deg=2.0))
+        elif motion == "crane":
+            poses.append(look_pose((0.2, 0.9 + 0.07 * i, -1.0), pitch_deg=-4.0 - 0.4 * i))
+        elif motion == "orbit":
+            poses.append(orbit_pose(ORBIT_TARGET, 6.5, -8.0 + 1.0 * i, 1.7))
+        elif motion in ("truck", "pass", "mover"):
             poses.append(look_pose((-0.9 + 0.07 * i, 1.5, -1.0), yaw_deg=3.0))
         elif motion == "late_truck":
             moved = max(0, i - frames // 2)
@@ -199,11 +245,21 @@ class Scene:
     camera: Camera
     poses: list[Pose]
     objects: tuple = DEFAULT_OBJECTS
+    moving: tuple[MovingSphere, ...] = ()
     supersample: int = 2
     _cache: dict = field(default_factory=dict, repr=False)
+    _moving_masks: dict = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.poses)
+
+    def objects_at(self, i: int) -> tuple:
+        return self.objects + tuple(m.at(i) for m in self.moving)
+
+    def moving_mask(self, i: int) -> np.ndarray:
+        """Pixels of frame ``i`` that see an independently moving object."""
+        self.render(i)
+        return self._moving_masks[i]
 
     def _rays(self, pose: Pose, offsets: np.ndarray) -> np.ndarray:
         cam = self.camera
@@ -220,18 +276,23 @@ class Scene:
         if i in self._cache:
             return self._cache[i]
         cam, pose = self.camera, self.poses[i]
+        objects = self.objects_at(i)
         s = self.supersample
         grid = (np.arange(s) + 0.5) / s - 0.5
         offsets = np.stack(np.meshgrid(grid, grid), axis=-1).reshape(-1, 2)
         dirs = self._rays(pose, offsets)
-        t, index, normals = _cast(self.objects, pose.C, dirs)
+        t, index, normals = _cast(objects, pose.C, dirs)
         points = pose.C + t[:, None] * dirs
-        colours = np.array([o.colour for o in self.objects])[index]
+        for k, mover in enumerate(self.moving):      # textures fixed to the moving object
+            on = index == len(self.objects) + k
+            points[on] -= mover.offset(i)
+        colours = np.array([o.colour for o in objects])[index]
         shade = 0.35 + 0.65 * np.clip(normals @ _LIGHT, 0.0, 1.0)
         value = colours * (shade * (0.35 + 0.9 * texture(points)))[:, None]
         image = value.reshape(cam.height, cam.width, s * s, 3).mean(axis=2)
         image = np.clip(image, 0.0, 1.0) ** (1 / 2.2)
-        depth, _, _ = _cast(self.objects, pose.C, self._rays(pose, np.zeros((1, 2))))
+        depth, hit, _ = _cast(objects, pose.C, self._rays(pose, np.zeros((1, 2))))
+        self._moving_masks[i] = (hit >= len(self.objects)).reshape(cam.height, cam.width)
         out = (np.round(image * 255).astype(np.uint8),
                depth.reshape(cam.height, cam.width).astype(np.float32))
         self._cache[i] = out
@@ -246,7 +307,7 @@ class Scene:
     def correspondence(self, t: int, s: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Where each pixel of frame ``t`` lands in frame ``s``: (map_x, map_y) in ``s``'s
         pixel coordinates (pixel centres at integers) and a mask of pixels whose scene point
-        is in view and not occluded in ``s`` (its depth there matches within 0.5 %)."""
+        is static, in view and not occluded in ``s`` (its depth there matches within 0.5 %)."""
         cam = self.camera
         K, Kinv = cam.K, np.linalg.inv(cam.K)
         z = self.depth(t).astype(np.float64)
@@ -263,7 +324,7 @@ class Scene:
         depth_s = self.depth(s).astype(np.float64)
         xi = np.clip(np.round(mx).astype(int), 0, cam.width - 1)
         yi = np.clip(np.round(my).astype(int), 0, cam.height - 1)
-        visible = inside & (np.abs(depth_s[yi, xi] - zs) < 0.005 * zs)
+        visible = inside & (np.abs(depth_s[yi, xi] - zs) < 0.005 * zs) & ~self.moving_mask(t)
         return mx.astype(np.float32), my.astype(np.float32), visible
 
 
@@ -273,7 +334,9 @@ def make_scene(motion: str, frames: int = 16, size: tuple[int, int] = (160, 120)
     """The standard scene seen along ``motion`` for ``frames`` frames at ``size`` (w, h);
     the same arguments give the same (cached) scene."""
     objects = DEFAULT_OBJECTS + ((NEAR_BALL,) if motion == "pass" else ())
-    return Scene(motion, Camera(size[0], size[1], hfov_deg), camera_path(motion, frames), objects)
+    moving = (ROLLING_BALL,) if motion == "mover" else ()
+    return Scene(motion, Camera(size[0], size[1], hfov_deg), camera_path(motion, frames), objects,
+                 moving)
 
 
 def write_sequence(scene: Scene, folder: str | Path, start: int = 1001,

@@ -30,6 +30,7 @@ class Settings:
     shutdown_grace_s: float = 30.0   # after this, a shutdown ends the process, stuck jobs or not
     finished_jobs_kept: int = 500    # finished job records kept for status queries
     weights_dir: str = ""            # default: <home>/weights
+    site_weights_dir: str = ""       # a shared, pre-filled weights folder read after weights_dir
     output_dir: str = ""             # default output folder for jobs given none
     log_dir: str = ""                # default: <home>/logs
     log_level: str = "INFO"
@@ -45,6 +46,10 @@ class Settings:
     @property
     def weights_path(self) -> Path:
         return Path(self.weights_dir).expanduser() if self.weights_dir else self.home / "weights"
+
+    @property
+    def site_weights_path(self) -> Path | None:
+        return Path(self.site_weights_dir).expanduser() if self.site_weights_dir else None
 
     @property
     def log_path(self) -> Path:

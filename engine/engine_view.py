@@ -28,7 +28,7 @@ class EngineView:
                  store: WeightsStore | None = None) -> None:
         self.settings = settings
         self.models = models
-        self.store = store or WeightsStore(settings.weights_path)
+        self.store = store or WeightsStore(settings.weights_path, settings.site_weights_path)
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None) -> EngineView:

@@ -49,6 +49,7 @@ from .jobs.base import JobKind
 from .jobs.registry import JobRegistry
 from .lanes import INTERACTIVE, LANES, lane_of
 from .listen import Listener
+from .models.offers import model_offers
 from .models.registry import ModelRegistry
 from .runner import Job, JobRunner
 
@@ -398,6 +399,7 @@ class Engine:
             "backends": self._backends(),
             "runtimes": self.view.runtimes,
             "models": self._models(),
+            "offers": model_offers(self.view.store, self.models),   # neural models to install
             "job_kinds": self._job_kinds,
             "jobs_active": self.runner.active_count(),
             "log_path": str(self.settings.log_path),

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..devices import missing_packages
 from ..models.registry import ModelRegistry
-from ..models.store import WeightsError, WeightsStore
+from ..models.store import WeightsError, WeightsStore, install_command
 from .backend import MatteBackend, Tracker
 from .prompts import Prompts
 from .sam2_model import LoadedSam2, load_sam2, mask_tensor, points_tensor, probabilities, to_pixels
@@ -137,8 +137,7 @@ class Sam2Backend(MatteBackend):
         if spec.task != "matte":
             return f"model {model!r} is a {spec.task} model, not a matte model"
         if not store.installed(spec):
-            return (f"weights of {model} are not installed: "
-                    f"moviola models install {model} --from FILE")
+            return f"weights of {model} are not installed: {install_command(spec)}"
         return None
 
     def describe(self) -> dict[str, Any]:

@@ -12,10 +12,10 @@ from .jobs_cmd import (
     parse_range,
     print_device,
     print_outputs,
-    run_job,
     with_device,
     with_export,
 )
+from .model_offer import run_with_offer
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -73,5 +73,5 @@ def depth_cmd(args: argparse.Namespace) -> int:
         params["range"] = args.range
     if args.fov is not None:
         params["fov"] = args.fov
-    run_job(args, "depth", with_device(with_export(params, args), args), print_depth)
+    run_with_offer(args, "depth", with_device(with_export(params, args), args), print_depth)
     return 0

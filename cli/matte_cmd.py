@@ -17,10 +17,10 @@ from .jobs_cmd import (
     parse_range,
     print_device,
     print_exports,
-    run_job,
     with_device,
     with_export,
 )
+from .model_offer import run_with_offer
 from .report import frame_span
 
 FORMATS = ("exr", "png", "prores")
@@ -138,5 +138,5 @@ def matte_cmd(args: argparse.Namespace) -> int:
             params[name] = getattr(args, name)
     if args.range:
         params["range"] = args.range
-    run_job(args, "matte", with_device(with_export(params, args), args), print_mattes)
+    run_with_offer(args, "matte", with_device(with_export(params, args), args), print_mattes)
     return 0

@@ -19,7 +19,7 @@ def emit_json(data: Any) -> None:
 
 
 # What a job's done/total count, for the rate ("frames/s"); frames unless listed.
-UNITS = {"probe": "files", "install_model": "files", "matchcuts": "steps"}
+UNITS = {"probe": "files", "install_model": "B", "matchcuts": "steps"}
 # Without a terminal (logs, pipes) a line at most this often, plus the last one.
 LOG_INTERVAL_S = 2.0
 
@@ -35,6 +35,7 @@ class ProgressBar:
     def __init__(self, label: str, *, unit: str = "frames", quiet: bool = False,
                  stream: TextIO | None = None) -> None:
         self.label, self.unit, self.quiet = label, unit, quiet
+        self.scale = unit == "B"   # bytes: shown as kB, MB, GB
         self.stream = stream if stream is not None else sys.stderr
         self.bar: Any = None
         self.started = time.monotonic()
@@ -57,7 +58,8 @@ class ProgressBar:
         from tqdm import tqdm
         if self.bar is None:
             self.bar = tqdm(total=self.total or None, desc=self.label, unit=self.unit,
-                            file=self.stream, dynamic_ncols=True, leave=True)
+                            file=self.stream, dynamic_ncols=True, leave=True,
+                            unit_scale=self.scale)
         if self.total and self.bar.total != self.total:
             self.bar.total = self.total
         self.bar.update(self.done - self.bar.n)
@@ -67,7 +69,8 @@ class ProgressBar:
         from tqdm import tqdm
         meter = tqdm.format_meter(self.done, self.total or None,
                                   time.monotonic() - self.started, prefix=self.label,
-                                  unit=self.unit, postfix=self.message or None, ncols=0)
+                                  unit=self.unit, postfix=self.message or None, ncols=0,
+                                  unit_scale=self.scale)
         self.stream.write(meter + "\n")
         self.stream.flush()
         self.last_line = time.monotonic()

@@ -2,8 +2,9 @@
 CPU function (named on each method) on the same inputs.
 
 Callers pass an :class:`OpenCLStages` where the CPU function takes ``stages``; ``None`` means
-the CPU path. Every method holds the device's lock for its whole run, so the buffers it
-reuses belong to one frame at a time.
+the CPU path. Every method takes one of the device's buffer sets for its whole run
+(:meth:`.runtime.Runtime.buffers`), so the buffers it reuses belong to one frame at a time,
+and threads writing frames overlap: one frame uploads while another's kernels run.
 """
 
 from __future__ import annotations
@@ -60,11 +61,11 @@ class OpenCLStages:
         """Alpha of the crop (HxW float32): ``refine.guided_filter_color`` of the hard edge
         guided by ``guide`` (HxWx3 uint8), clipped to 0..1, inside ``band``; ``hard``
         elsewhere. Done in strips of :data:`STRIP_ROWS` rows with a 2r halo."""
-        rt = self.runtime
         height, width = hard.shape
         halo = 2 * r
         out = np.empty((height, width), np.float32)
-        with rt.lock:
+        copies = []
+        with self.runtime.buffers() as rt:
             for s0 in range(0, height, STRIP_ROWS):
                 s1 = min(height, s0 + STRIP_ROWS)
                 a, b = max(0, s0 - halo), min(height, s1 + halo)
@@ -88,26 +89,35 @@ class OpenCLStages:
                        _i(height))
                 rt.run("gf_output", (width, s1 - s0), planes, tmp, hd, bd, alpha, *dims,
                        _i(s0 - a), _i(s1 - s0))
-                out[s0:s1] = rt.download(alpha, (s1 - s0, width))
+                # Queued, not awaited: the next strip's uploads follow on the same in-order
+                # queue, so the host never stalls the device between strips.
+                copies.append(rt.download_into(alpha, out[s0:s1]))
+            for copy in copies:
+                copy.wait()
         return out
 
     # --- depth: upsample.upsample ----------------------------------------------------------
 
     def upsample(self, values: np.ndarray, small: np.ndarray, guide: np.ndarray,
-                 table: np.ndarray) -> np.ndarray:
+                 table: np.ndarray, dtype: Any = np.float32) -> np.ndarray:
         """``upsample.upsample``: ``values`` (h x w float32) to the size of ``guide`` (H x W x 3
-        uint8), ``small`` being the guide at working size and ``table`` the colour weights."""
-        rt = self.runtime
+        uint8), ``small`` being the guide at working size and ``table`` the colour weights.
+        ``dtype`` uint16: quantised on the device as :meth:`quantize` does, so only the
+        integers come back (half the bytes of the floats)."""
         h, w = values.shape
         H, W = guide.shape[:2]
         qx, wx, qy, wy = upsample_taps(h, w, H, W)
-        with rt.lock:
+        with self.runtime.buffers() as rt:
             args = [rt.upload("up.values", values), rt.upload("up.small", small),
                     rt.upload("up.guide", guide), rt.upload("up.qx", qx), rt.upload("up.wx", wx),
                     rt.upload("up.qy", qy), rt.upload("up.wy", wy),
                     rt.upload("up.table", table)]
             out = rt.buffer("up.out", H * W * 4)
             rt.run("jbu", (W, H), *args, out, _i(w), _i(W), _i(H))
+            if np.dtype(dtype) == np.uint16:
+                q = rt.buffer("up.u16", H * W * 2)
+                rt.run("quantize_u16", (max(H * W, 1),), out, q, _i(H * W))
+                return rt.download(q, (H, W), np.uint16)
             return rt.download(out, (H, W))
 
     # --- flow warping and the temporal filter --------------------------------------------
@@ -115,9 +125,8 @@ class OpenCLStages:
     def warp(self, image: np.ndarray, field: np.ndarray, outside: float | None = None
              ) -> np.ndarray:
         """``flow.sample`` for a one-channel float32 image."""
-        rt = self.runtime
         h, w = field.shape[:2]
-        with rt.lock:
+        with self.runtime.buffers() as rt:
             src = rt.upload("warp.image", np.asarray(image, np.float32))
             fld = rt.upload("warp.field", np.asarray(field, np.float32))
             out = rt.buffer("warp.out", h * w * 4)
@@ -129,9 +138,8 @@ class OpenCLStages:
                        grey_here: np.ndarray, grey_prev: np.ndarray, strength: float,
                        tolerance: float, photometric: float) -> np.ndarray:
         """One step of ``temporal.TemporalFilter`` once the flow is known (all at working size)."""
-        rt = self.runtime
         h, w = values.shape
-        with rt.lock:
+        with self.runtime.buffers() as rt:
             args = [rt.upload("tf.values", np.asarray(values, np.float32)),
                     rt.upload("tf.prev", np.asarray(prev_out, np.float32)),
                     rt.upload("tf.field", np.asarray(field, np.float32)),
@@ -150,9 +158,8 @@ class OpenCLStages:
 
     def smooth_mask(self, raw: np.ndarray, carried: np.ndarray, blend: float) -> np.ndarray:
         """``blend * raw + (1 - blend) * carried`` in float32, as ``matte.propagate`` blends."""
-        rt = self.runtime
         raw = np.asarray(raw, np.float32)
-        with rt.lock:
+        with self.runtime.buffers() as rt:
             a = rt.upload("ms.raw", raw)
             b = rt.upload("ms.carried", np.asarray(carried, np.float32))
             out = rt.buffer("ms.out", raw.nbytes)
@@ -167,9 +174,8 @@ class OpenCLStages:
         uint8 (``max`` its largest value): what a 16-bit PNG, ProRes or 8-bit file is given."""
         dtype = np.dtype(dtype)
         kernel = {np.dtype(np.uint16): "quantize_u16", np.dtype(np.uint8): "quantize_u8"}[dtype]
-        rt = self.runtime
         flat = np.asarray(values, np.float32)
-        with rt.lock:
+        with self.runtime.buffers() as rt:
             src = rt.upload("q.values", flat)
             out = rt.buffer("q.out", flat.size * dtype.itemsize)
             rt.run(kernel, (max(flat.size, 1),), src, out, _i(flat.size))

@@ -7,6 +7,9 @@ difference <= 1e-4.
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -95,6 +98,26 @@ def test_upsample_matches_cpu(stages, small_hw, plate_hw):
 
 
 @needs_opencl
+@pytest.mark.parametrize("small_hw, plate_hw", [((37, 53), (101, 157)), ((1, 1), (3, 5)),
+                                                ((270, 480), (1080, 1920))])
+def test_upsample_is_bit_exact_and_quantizes_on_the_device(stages, small_hw, plate_hw):
+    # The CPU's order of operations, no contraction, correctly rounded division: the same
+    # floats, so a 16-bit PNG of them has the same integers.
+    if not stages.runtime.exact_division:
+        pytest.skip("this device has no correctly rounded division")
+    rng = np.random.default_rng(3)
+    values = rng.uniform(-0.1, 1.1, small_hw).astype(np.float32)   # clipped at both ends
+    guide = _plate(*plate_hw, seed=5)
+    assert np.array_equal(upsample(values, guide, stages=stages), upsample(values, guide))
+    cpu = upsample(values, guide, dtype=np.uint16)
+    gpu = upsample(values, guide, stages=stages, dtype=np.uint16)
+    assert cpu.dtype == gpu.dtype == np.uint16 and cpu.shape == plate_hw
+    assert np.array_equal(gpu, cpu)
+    if values.size > 1:
+        assert cpu.min() == 0 and cpu.max() == 65535   # both clipping ends were crossed
+
+
+@needs_opencl
 @pytest.mark.parametrize("outside", [None, 0.0])
 def test_warp_matches_cpu_sample(stages, outside):
     rng = np.random.default_rng(5)
@@ -125,6 +148,48 @@ def test_buffers_are_reused_across_frames(stages):
     for _ in range(3):
         refine_alpha(soft, plate, stages=stages)
     assert stages.runtime.held_bytes == held
+
+
+@needs_opencl
+def test_threads_share_two_buffer_sets_with_the_cpu_results(stages):
+    # Frames refined and upsampled from four threads at once: each stage takes one of the two
+    # buffer sets (its own queue and kernel objects), so results never mix and memory stays
+    # at two sets; every result equals the single-threaded device's and is within tolerance
+    # of the CPU's.
+    plate, soft = _plate(360, 640, seed=11), _soft(90, 160)
+    values = np.random.default_rng(12).random((90, 160), dtype=np.float32) + 0.5
+    alone = refine_alpha(soft, plate, stages=stages), upsample(values, plate, stages=stages)
+
+    def frame(k: int) -> tuple[np.ndarray, np.ndarray]:
+        return refine_alpha(soft, plate, stages=stages), upsample(values + k, plate, stages=stages)
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(frame, range(8)))
+    assert stages.runtime.set_count <= runtime.BUFFER_SETS
+    for k, (alpha, depth) in enumerate(results):
+        assert np.array_equal(alpha, alone[0])
+        _assert_depth_close(depth, upsample(values + k, plate))
+    _assert_alpha_close(alone[0], refine_alpha(soft, plate))
+
+
+@needs_opencl
+def test_a_third_frame_waits_for_a_buffer_set(stages):
+    rt = stages.runtime
+    entered = threading.Event()
+
+    def third() -> None:
+        with rt.buffers():
+            entered.set()
+
+    with rt.buffers() as first, rt.buffers() as second:
+        assert first is not second and {first.index, second.index} == {0, 1}
+        waiting = threading.Thread(target=third)
+        waiting.start()
+        assert not entered.wait(0.3)          # both sets taken: the third caller waits
+    waiting.join(10)
+    assert entered.is_set() and rt.set_count == runtime.BUFFER_SETS
+    with rt.buffers() as again:
+        assert again.index == 0               # one caller at a time reuses the first set
 
 
 def test_no_device_falls_back_with_a_problem():
@@ -198,6 +263,39 @@ def test_depth_job_opencl_gives_the_cpu_files(client, tmp_path):
     assert not [p for p in results["opencl"]["problems"] if "device" in p]
     for a, b in zip(results["cpu"]["files"], results["opencl"]["files"], strict=True):
         _assert_depth_close(_read(b), _read(a))
+
+
+def _read_u16(path):
+    import OpenImageIO as oiio
+    image = oiio.ImageBuf(str(path))
+    assert image.spec().format == oiio.UINT16
+    return image.get_pixels(oiio.UINT16)
+
+
+@needs_opencl
+@pytest.mark.parametrize("smoothing", [0.0, 0.5])
+def test_depth_png_job_opencl_gives_the_cpu_integers(client, tmp_path, smoothing):
+    # 16-bit PNG depth quantised where it was upsampled. Without temporal smoothing every
+    # device stage gives the CPU's exact floats, so the files hold the same integers; the
+    # temporal blend is within 1e-4 relative, so with it they are within that, quantised.
+    from depth_scenes import make_scene, write_sequence
+    if not choice.choose("opencl", DEVICES).stages.runtime.exact_division:
+        pytest.skip("this device has no correctly rounded division")
+    pattern = write_sequence(make_scene("truck", 8), tmp_path / "truck", start=1)
+    results = {d: client.submit("depth", {"input": pattern, "out": str(tmp_path / d),
+                                          "working_size": 64, "format": "png16",
+                                          "smoothing": smoothing, "device": d}).wait()
+               for d in ("cpu", "opencl")}
+    assert results["opencl"]["device"]["pixels"] == "opencl"
+    assert len(results["cpu"]["files"]) == len(results["opencl"]["files"]) == 8
+    for a, b in zip(results["cpu"]["files"], results["opencl"]["files"], strict=True):
+        assert str(b).endswith(".png")
+        cpu, ocl = _read_u16(a), _read_u16(b)
+        if smoothing == 0.0:
+            assert np.array_equal(ocl, cpu)
+        else:
+            diff = np.abs(ocl.astype(np.int64) - cpu.astype(np.int64))
+            assert (diff <= 1e-4 * cpu.astype(np.float64) + 1).all(), int(diff.max())
 
 
 def test_job_without_an_opencl_device_runs_on_the_cpu_with_a_problem(tmp_path):

@@ -5,7 +5,8 @@
    clip's per-frame scale/shift once.
 2. :func:`render`: decode again; for each frame load its prediction, align it, smooth the
    per-pixel flicker left along the optical flow (:mod:`.temporal`), normalise it, upsample
-   it to the plate's resolution guided by the plate, and write it, a few frames in flight.
+   it to the plate's resolution guided by the plate (for a 16-bit PNG, quantised there too),
+   and write it, a few frames in flight.
 
 Neither pass holds more than a few frames: the parallax backend's window of
 ``2 * MAX_STRIDE + 1`` working frames is the largest. Frames a backend could not measure
@@ -144,12 +145,18 @@ def render(source: FrameSource, analysis: Analysis, normalisation: Normalisation
 def _write_frame(writer: ImageSequenceWriter, header: dict[str, Any], number: int,
                  values: np.ndarray, guide: np.ndarray, normalisation: Normalisation,
                  preview: bool, stages: OpenCLStages | None = None) -> None:
-    full = upsample(values, guide, stages=stages)
-    image = full[..., None]
-    if preview:
-        shown = normalisation.preview(full)
-        image = np.concatenate([np.repeat(shown[..., None], 3, axis=2), image], axis=2)
+    if writer.ext == "png":
+        # 16-bit PNG: quantised where the upsampling ran (round half to even), so the writer
+        # stores the integers as given and the device and the CPU write the same files.
+        image = upsample(values, guide, stages=stages, dtype=np.uint16)[..., None]
+    else:
+        full = upsample(values, guide, stages=stages)
+        image = full[..., None]
+        if preview:
+            shown = normalisation.preview(full)
+            image = np.concatenate([np.repeat(shown[..., None], 3, axis=2), image], axis=2)
+        image = image.astype(np.float32)
     # A shallow copy shares the writer's folder, path list and lock, with this frame's header.
     frame_writer = copy.copy(writer)
     frame_writer.attributes = header
-    frame_writer.write(image.astype(np.float32), number)
+    frame_writer.write(image, number)

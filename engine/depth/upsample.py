@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from ..kernels.convert import to_uint16
+
 if TYPE_CHECKING:
     from ..kernels.stages import OpenCLStages
 
@@ -58,20 +60,23 @@ def _table(sigma: float) -> np.ndarray:
 
 
 def upsample(values: np.ndarray, guide: np.ndarray, sigma: float = SIGMA,
-             stages: OpenCLStages | None = None) -> np.ndarray:
+             stages: OpenCLStages | None = None, dtype: type = np.float32) -> np.ndarray:
     """``values`` (HxW float, working resolution) at the resolution of ``guide`` (the plate
     as HxWx3 uint8 RGB), edges following the guide. Same size in and out: unchanged.
-    ``stages``: an OpenCL device to run it on (:mod:`moviola.engine.kernels`)."""
+    ``stages``: an OpenCL device to run it on (:mod:`moviola.engine.kernels`), with the CPU's
+    exact floats. ``dtype`` uint16: quantised for a 16-bit file (:func:`.kernels.convert.
+    to_uint16`), on the device when there is one."""
     H, W = guide.shape[:2]
     h, w = values.shape
     v = np.ascontiguousarray(values, dtype=np.float32)
+    quantize = np.dtype(dtype) == np.uint16
     if (h, w) == (H, W):
-        return v
+        return to_uint16(v, stages) if quantize else v
     guide = np.ascontiguousarray(guide[..., :3])
     small = cv2.resize(guide, (w, h), interpolation=cv2.INTER_AREA)
     table = _table(float(sigma))
     if stages is not None:
-        return stages.upsample(v, small, guide, table)
+        return stages.upsample(v, small, guide, table, dtype)
     total = np.zeros((H, W), np.float32)
     weights = np.zeros((H, W), np.float32)
     for gather, spatial in _taps(h, w, H, W):
@@ -85,4 +90,5 @@ def upsample(values: np.ndarray, guide: np.ndarray, sigma: float = SIGMA,
         weight *= spatial
         total += weight * near
         weights += weight
-    return total / weights
+    full = total / weights
+    return to_uint16(full) if quantize else full

@@ -2,6 +2,10 @@
 // working pixels around it, each weighted by its bilinear weight times how close its colour
 // (the plate at working size) is to the output pixel's colour (a 256-entry table per channel
 // difference). Gather indices and bilinear weights come from the host, computed as on the CPU.
+// Contraction off and the CPU's order of operations: the result is bit-exact with the CPU's
+// wherever the division is correctly rounded (see runtime.py's build options), so a 16-bit
+// PNG of it has the CPU's integers.
+#pragma OPENCL FP_CONTRACT OFF
 
 __kernel void jbu(__global const float *values, __global const uchar *small,
                   __global const uchar *guide, __global const int *qx, __global const float *wx,
@@ -28,3 +32,4 @@ __kernel void jbu(__global const float *values, __global const uchar *small,
     }
     out[o] = total / weights;
 }
+#pragma OPENCL FP_CONTRACT ON

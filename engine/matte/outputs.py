@@ -25,6 +25,7 @@ from moviola.plugin.timeline import WorkUnit
 
 from ..inputs import ResolvedInput
 from ..jobs.clip_outputs import ClipOutputs, safe_name
+from ..kernels.convert import to_uint16
 from ..media.outputs import resolve_output
 from ..media.writers import ImageSequenceWriter, ProResWriter
 
@@ -100,8 +101,7 @@ class MatteOutput:
         alpha = np.clip(alpha, 0.0, 1.0)
         if self.fmt in ("png", "prores"):
             # ProRes takes 16-bit input as it is, so both formats get the same integers.
-            q = (stages.quantize(alpha, np.uint16) if stages is not None
-                 else np.round(alpha * 65535.0).astype(np.uint16))
+            q = to_uint16(alpha, stages)
             if self._movie_writer is not None:
                 self._movie_writer.write(np.repeat(q[..., None], 4, axis=2))  # RGB = A = matte
             else:

@@ -1,13 +1,16 @@
-"""``moviola matte``: clicks on a frame (and/or a keyframes file) → mattes for the clip.
+"""``moviola matte``: clicks on a frame, existing mattes of frames (``--mask FRAME=PATH``)
+and/or a keyframes file → mattes for the clip.
 
 Coordinates are pixels of the full-resolution source image, origin top-left; frames are the
-source media's frame numbers.
+source media's frame numbers. Mask paths go to the engine absolute; in a keyframes file they
+are relative to the file's folder.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 from typing import Any
 
 from .jobs_cmd import (
@@ -47,6 +50,18 @@ def parse_box(text: str) -> list[float]:
     return values
 
 
+def parse_mask(text: str) -> tuple[int, str]:
+    """``FRAME=PATH`` → (frame, absolute path)."""
+    frame, sep, path = text.partition("=")
+    try:
+        number = int(frame)
+    except ValueError:
+        number = None
+    if not sep or number is None or not path:
+        raise argparse.ArgumentTypeError(f"a mask must look like 1001=roto.1001.exr, got {text!r}")
+    return number, absolute(path)
+
+
 def load_keyframes(path: str) -> list[dict[str, Any]]:
     """A keyframes file: a JSON list of keyframes, or ``{"keyframes": [...]}``."""
     try:
@@ -61,6 +76,11 @@ def load_keyframes(path: str) -> list[dict[str, Any]]:
     if not isinstance(data, list):
         raise argparse.ArgumentTypeError(f"keyframes file {path} must hold a list of keyframes "
                                          "or {\"keyframes\": [...]}")
+    folder = os.path.dirname(absolute(path))
+    for item in data:
+        mask = item.get("mask") if isinstance(item, dict) else None
+        if isinstance(mask, str) and mask:
+            item["mask"] = os.path.join(folder, os.path.expanduser(mask))
     return data
 
 
@@ -76,9 +96,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exclude", type=parse_point, action="append", default=[], metavar="X,Y",
                    help="a click on what must stay out (repeatable)")
     p.add_argument("--box", type=parse_box, metavar="X0,Y0,X1,Y1", help="a box around the object")
-    p.add_argument("--object", type=int, default=1, help="object id of the clicks (default 1)")
+    p.add_argument("--mask", type=parse_mask, action="append", default=[], metavar="FRAME=PATH",
+                   help="an existing matte of a frame (PNG, EXR alpha, TIFF...: the alpha channel, "
+                   "else the first) as a keyframe (repeatable); clicks on the same --frame "
+                   "refine it")
+    p.add_argument("--object", type=int, default=1,
+                   help="object id of the clicks and masks (default 1)")
     p.add_argument("--keyframes", type=load_keyframes, metavar="prompts.json",
-                   help="more keyframes: [{frame, object, include, exclude, box}, ...]")
+                   help="more keyframes: [{frame, object, include, exclude, box, mask}, ...]")
     p.add_argument("--range", type=parse_range, help="source frames A-B (inclusive) to matte")
     p.add_argument("--clip", type=int, help="for a timeline: index of the clip to matte")
     p.add_argument("--out", help="output folder (nothing is written outside it; default: "
@@ -99,19 +124,25 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def build_keyframes(args: argparse.Namespace) -> list[dict[str, Any]]:
     keyframes = list(args.keyframes or [])
+    masks: dict[int, dict[str, Any]] = {}
+    for frame, path in args.mask:
+        if frame in masks:
+            args.parser.error(f"--mask gives frame {frame} twice")
+        masks[frame] = {"frame": frame, "object": args.object, "mask": path}
     clicked = args.include or args.exclude or args.box
     if args.frame is not None:
         if not clicked:
             args.parser.error("--frame needs --include, --exclude or --box")
-        kf: dict[str, Any] = {"frame": args.frame, "object": args.object,
-                              "include": args.include, "exclude": args.exclude}
+        # Clicks on a frame that has a --mask refine that mask: one keyframe.
+        kf = masks.setdefault(args.frame, {"frame": args.frame, "object": args.object})
+        kf.update(include=args.include, exclude=args.exclude)
         if args.box:
             kf["box"] = args.box
-        keyframes.append(kf)
     elif clicked:
         args.parser.error("--include/--exclude/--box need --frame")
+    keyframes += [masks[f] for f in sorted(masks)]
     if not keyframes:
-        args.parser.error("give --frame with clicks, or --keyframes")
+        args.parser.error("give --frame with clicks, --mask FRAME=PATH, or --keyframes")
     return keyframes
 
 

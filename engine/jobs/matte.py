@@ -22,10 +22,18 @@ from ..engine_view import EngineView
 from ..inputs import CheckedInput, ResolvedInput, check_input, media_file, resolve_input
 from ..matte.backend import create_backend
 from ..matte.cache import MatteCache
+from ..matte.key_masks import fit_keyframe_masks, load_keyframe_masks
 from ..matte.object_matte import ObjectMatte
 from ..matte.outputs import MatteOutput, check_format, header_attributes, write_result_timeline
 from ..matte.preview import preview_mask
-from ..matte.prompts import by_object, check_keyframes, parse_keyframes, parse_prompts
+from ..matte.prompts import (
+    Keyframe,
+    KeyMask,
+    by_object,
+    check_keyframes,
+    parse_keyframes,
+    parse_prompts,
+)
 from ..matte.render import render
 from ..media.identity import media_identity
 from ..provenance import provenance
@@ -51,8 +59,10 @@ Backend = Literal["auto", "classical", "sam2"]
 class MatteParams:
     input: str = param(help="video file, image sequence or timeline (.otio, .xml, .edl)")
     keyframes: list[dict] = param(help="[{frame, object, include: [[x, y]...], exclude: [...], "
-                                       "box: [x0, y0, x1, y1]}]: source frame numbers, pixels "
-                                       "of the full-resolution image, origin top-left")
+                                       "box: [x0, y0, x1, y1], mask: PATH}]: source frame "
+                                       "numbers, pixels of the full-resolution image, origin "
+                                       "top-left; mask: an existing matte of that frame "
+                                       "(or mask_png: its PNG bytes)")
     out: str | None = param(None, help="output folder; nothing is written outside it "
                                           "(default: <output_dir setting>/<input stem>)")
     range: list[int] | None = param(None, help="[first, last] source frames to matte "
@@ -82,6 +92,8 @@ class MattePreviewParams:
     exclude: list[list[float]] = param([], help="[[x, y], ...] clicks on what must stay out")
     box: list[float] | None = param(None, help="[x0, y0, x1, y1] around the object")
     previous_mask: bytes | None = param(None, help="PNG of this frame's mask to refine")
+    mask: str | None = param(None, help="an existing matte of this frame (image file), as a "
+                                        "keyframe mask: shown as it is, or refined by clicks")
     object: int = param(1, help="object id (echoed back)")
     clip: int | None = param(None, help="for a timeline: index of the clip")
     backend: Backend = param("auto", help="classical (no weights), sam2, or auto")
@@ -137,7 +149,9 @@ class MatteJob(JobKind):
         prepared = prepare_output(params.input, params.out, engine.settings)
         # A range is in source frames, so it applies to the one clip picked from a timeline too.
         check_range(params.range, timeline=prepared.input.is_timeline, timeline_allowed=True)
-        known = {k.object_id for k in parse_keyframes(params.keyframes)}
+        keyframes = parse_keyframes(params.keyframes)
+        load_keyframe_masks(keyframes)   # a missing, unreadable or empty mask: refused now
+        known = {k.object_id for k in keyframes}
         for obj in params.objects or ():
             if obj not in known:
                 raise InvalidParamsError(f"unknown object id {obj}: the keyframes define "
@@ -151,7 +165,7 @@ class MatteJob(JobKind):
     def _run(self, source: ResolvedInput, params: MatteParams, ctx: JobContext) -> dict[str, Any]:
         started = time.perf_counter()
         out: str = ctx.prepared.out   # the folder check resolved
-        keyframes = parse_keyframes(params.keyframes)
+        keyframes = load_keyframe_masks(parse_keyframes(params.keyframes))
         unit = pick_unit(source, params.clip)
         backend = create_backend(params.backend, params.working_size, params.model,
                                  where=ctx.engine)
@@ -162,6 +176,7 @@ class MatteJob(JobKind):
         # Everything that needs the media is checked before any work starts.
         check_keyframes(keyframes, info.width, info.height, media.first_frame,
                         media.last_frame, unit.media_path)
+        keyframes, mask_notes = fit_keyframe_masks(keyframes, info.width, info.height)
         check_format(params.format, info.width, info.height)
         groups = by_object(keyframes)
         cache = MatteCache(out, reuse=params.reuse)
@@ -222,7 +237,8 @@ class MatteJob(JobKind):
             "reused_frames": sum(o.reused_frames for o in objects),
             "keyframes_computed": sum(o.keyframes_computed for o in objects),
             "backend": backend.describe(), "clip": unit.clip_name, "media": unit.media_path,
-            "range": [first, last], "problems": [*unit.problems, *device.problems],
+            "range": [first, last],
+            "problems": [*unit.problems, *mask_notes, *device.problems],
             "device": device_info,
             "timings": {"job_s": round(time.perf_counter() - started, 3),
                         "propagate_s": round(propagate_s, 3), "render_s": round(render_s, 3),
@@ -252,14 +268,21 @@ class MattePreviewJob(JobKind):
 
     def check(self, params: MattePreviewParams, engine: EngineView) -> Any:
         checked = check_input(params.input)
-        parse_prompts(params.include, params.exclude, params.box, "prompts")
+        parse_prompts(params.include, params.exclude, params.box, "prompts",
+                      allow_empty=params.mask is not None)
         return checked
 
     def run(self, params: MattePreviewParams, ctx: JobContext) -> dict[str, Any]:
-        prompts = parse_prompts(params.include, params.exclude, params.box, "prompts")
+        prompts = parse_prompts(params.include, params.exclude, params.box, "prompts",
+                                allow_empty=params.mask is not None)
         media_path = media_of(ctx.checked(self, params), params.clip)
         backend = create_backend(params.backend, params.working_size, params.model,
                                  where=ctx.engine)
-        result = preview_mask(media_path, params.frame, prompts, backend, params.previous_mask)
+        keyframe = None
+        if params.mask is not None:
+            keyframe, = load_keyframe_masks([Keyframe(params.frame, params.object, prompts,
+                                                      KeyMask(path=params.mask))], "mask")
+        result = preview_mask(media_path, params.frame, prompts, backend, params.previous_mask,
+                              keyframe=keyframe)
         result["object"] = params.object
         return result

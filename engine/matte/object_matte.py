@@ -13,6 +13,7 @@ from ..media.identity import cache_key
 from .backend import MatteBackend
 from .cache import MatteCache
 from .frames import to_working
+from .key_masks import mask_keyframe
 from .plan import FramePlan, Walk, plan_object
 from .prompts import Keyframe
 from .propagate import propagate
@@ -25,7 +26,10 @@ __all__ = ["ObjectMatte", "keyframe_mask"]
 
 def keyframe_mask(backend: MatteBackend, image: np.ndarray, keyframe: Keyframe,
                   full_size: tuple[int, int]) -> np.ndarray:
-    """The keyframe's prompts, scaled to the working image, segmented."""
+    """The keyframe's prompts, scaled to the working image, segmented (or its given mask,
+    refined by its clicks)."""
+    if keyframe.mask is not None:
+        return mask_keyframe(backend, image, keyframe, full_size)
     h, w = image.shape[:2]
     prompts = keyframe.prompts.scaled(w / full_size[0], h / full_size[1])
     return backend.segment(image, prompts)
@@ -51,12 +55,12 @@ class ObjectMatte:
     # ---- keys --------------------------------------------------------------------------------
 
     def keyframe_key(self, kf: Keyframe) -> str:
-        return cache_key("key", self._media, self.object_id, kf.frame, kf.prompts.digest(),
+        return cache_key("key", self._media, self.object_id, kf.frame, kf.digest(),
                          self.backend.config_key())
 
     def walk_key(self, walk: Walk) -> str:
         return cache_key("walk", self._media, self.object_id, walk.anchor.frame,
-                         walk.anchor.prompts.digest(), walk.direction, self.backend.config_key())
+                         walk.anchor.digest(), walk.direction, self.backend.config_key())
 
     # ---- work --------------------------------------------------------------------------------
 
@@ -108,6 +112,15 @@ class ObjectMatte:
             writer.commit({"anchor": walk.anchor.frame, "direction": walk.direction,
                            "object": self.object_id, "prompts": walk.anchor.prompts.to_wire(),
                            "backend": self.backend.describe()})
+
+    def given_alpha(self, plan: FramePlan) -> np.ndarray | None:
+        """A keyframe given as a mask without clicks is its own output, soft edges and all, at
+        full resolution (no refinement); None for every other frame."""
+        kf = plan.keyframe
+        if kf is None or kf.mask is None or kf.prompts.given:
+            return None
+        alpha: np.ndarray = kf.mask.alpha
+        return alpha
 
     def soft_mask(self, plan: FramePlan) -> np.ndarray:
         """The frame's working-resolution soft mask (after :meth:`compute`)."""

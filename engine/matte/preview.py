@@ -24,7 +24,8 @@ from moviola.plugin.errors import FrameRangeError, InvalidParamsError
 from ..media.open_readers import OPEN_READERS, media_stamp
 from .backend import MatteBackend
 from .frames import to_working
-from .prompts import Prompts
+from .key_masks import fit_keyframe_masks, mask_keyframe
+from .prompts import Keyframe, Prompts
 from .refine import refine_alpha
 
 __all__ = ["FrameState", "FrameStates", "FRAME_STATES", "preview_mask", "decode_mask_png",
@@ -114,8 +115,11 @@ def bbox(alpha: np.ndarray, threshold: float = 0.01) -> list[int] | None:
 
 def preview_mask(media_path: str, frame: int, prompts: Prompts, backend: MatteBackend,
                  previous_png: bytes | None = None,
-                 states: FrameStates = FRAME_STATES) -> dict[str, Any]:
-    """Segment one frame from prompts (full-resolution pixels); PNG mask + box + timings."""
+                 states: FrameStates = FRAME_STATES,
+                 keyframe: Keyframe | None = None) -> dict[str, Any]:
+    """Segment one frame from prompts (full-resolution pixels); PNG mask + box + timings.
+    ``keyframe``: the frame given as a mask (read, :mod:`.key_masks`): shown as it is, or
+    refined by the prompts."""
     t0 = time.perf_counter()
     stamp = media_stamp(media_path)
     reader, lock = OPEN_READERS.get(media_path, stamp)
@@ -127,6 +131,9 @@ def preview_mask(media_path: str, frame: int, prompts: Prompts, backend: MatteBa
                               detail={"param": "frame", "frame": frame,
                                       "first": reader.first_frame, "last": reader.last_frame})
     prompts.check_inside(info.width, info.height, "prompts")
+    notes: list[str] = []
+    if keyframe is not None:
+        (keyframe,), notes = fit_keyframe_masks([keyframe], info.width, info.height, "mask")
     key = (media_path, stamp, int(frame), backend.working_size)
 
     def make() -> FrameState:
@@ -144,16 +151,22 @@ def preview_mask(media_path: str, frame: int, prompts: Prompts, backend: MatteBa
     previous = None
     if previous_png is not None:
         previous = decode_mask_png(previous_png, ww, wh)
-    soft = backend.segment(state.working, prompts.scaled(ww / width, wh / height), previous,
-                           state.backend_states[backend_key])
-    t2 = time.perf_counter()
-    alpha = refine_alpha(soft, state.plate)
+    if keyframe is not None and keyframe.mask is not None and not prompts.given:
+        alpha = keyframe.mask.alpha   # the artist's own matte, as the job will write it
+        t2 = time.perf_counter()
+    else:
+        soft = (mask_keyframe(backend, state.working, keyframe, (width, height))
+                if keyframe is not None and keyframe.mask is not None else
+                backend.segment(state.working, prompts.scaled(ww / width, wh / height), previous,
+                                state.backend_states[backend_key]))
+        t2 = time.perf_counter()
+        alpha = refine_alpha(soft, state.plate)
     t3 = time.perf_counter()
     png = encode_mask_png(alpha)
     t4 = time.perf_counter()
     ms = lambda a, b: round((b - a) * 1000.0, 2)  # noqa: E731
     return {"frame": int(frame), "width": width, "height": height, "mask_png": png,
             "bbox": bbox(alpha), "coverage": round(float(alpha.mean()), 6),
-            "cached_frame": cached, "backend": backend.describe(),
+            "cached_frame": cached, "backend": backend.describe(), "problems": notes,
             "timings": {"decode_ms": ms(t0, t1), "segment_ms": ms(t1, t2),
                         "refine_ms": ms(t2, t3), "encode_ms": ms(t3, t4), "total_ms": ms(t0, t4)}}

@@ -6,29 +6,36 @@ and y down; a click at (x, y) must satisfy 0 <= x < width and 0 <= y < height.
 On the wire a keyframe is a map::
 
     {"frame": 1012, "object": 1, "include": [[x, y], ...], "exclude": [[x, y], ...],
-     "box": [x0, y0, x1, y1]}
+     "box": [x0, y0, x1, y1], "mask": "/path/to/roto.1012.exr"}
 
-``object`` defaults to 1; a keyframe needs at least one include click or a box. Structure is
-checked as soon as the parameters arrive (:func:`parse_keyframes`); what needs the media
+``object`` defaults to 1; a keyframe needs at least one include click, a box, or a mask. A
+mask is an existing matte of that frame: ``mask`` names an image file (read, never written),
+or ``mask_png`` carries PNG bytes (remote clients; at most :data:`MAX_MASK_PNG_BYTES`); clicks
+on the same keyframe refine it (:mod:`.key_masks`). Structure is checked as soon as the
+parameters arrive (:func:`parse_keyframes`, which reads no file); what needs the media
 (image size, frame range) is checked before any work starts (:func:`check_keyframes`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from moviola.plugin.errors import FrameRangeError, InvalidParamsError
 
 from ..media.identity import cache_key
 
-__all__ = ["Prompts", "Keyframe", "parse_prompts", "parse_keyframes", "check_keyframes",
-           "by_object"]
+__all__ = ["Prompts", "KeyMask", "Keyframe", "parse_prompts", "parse_keyframes",
+           "check_keyframes", "by_object", "MAX_MASK_PNG_BYTES"]
 
 Point = tuple[float, float]
-_KEYS = {"frame", "object", "include", "exclude", "box"}
+_KEYS = {"frame", "object", "include", "exclude", "box", "mask", "mask_png"}
+#: Largest inline mask: a 16-bit 4K PNG matte is a few MB; the whole request is bounded by
+#: the protocol's message limit anyway.
+MAX_MASK_PNG_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,13 @@ class Prompts:
 
     @property
     def empty(self) -> bool:
+        """No include click and no box: not enough to find an object from."""
         return not self.include and self.box is None
+
+    @property
+    def given(self) -> bool:
+        """Any click or box at all (exclude clicks alone can still refine a mask)."""
+        return bool(self.include or self.exclude) or self.box is not None
 
     def scaled(self, sx: float, sy: float) -> Prompts:
         """The same prompts in an image scaled by (sx, sy), e.g. the working resolution."""
@@ -79,15 +92,57 @@ class Prompts:
 
 
 @dataclass(frozen=True)
+class KeyMask:
+    """A keyframe's mask: a file (``path``) or inline PNG bytes (``png``).
+
+    :func:`.key_masks.read_key_mask` fills ``sha256`` (a hash of the decoded alpha: what cache
+    keys use, so an edited mask recomputes and an unchanged one is reused) and ``alpha`` (HxW
+    float32 0..1, the plate's size once fitted)."""
+
+    path: str | None = None
+    png: bytes | None = field(default=None, repr=False)
+    sha256: str | None = None
+    alpha: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def source(self) -> str:
+        """How messages name it."""
+        if self.path is not None:
+            return self.path
+        return f"(inline PNG, {len(self.png or b'')} bytes)"
+
+    def to_wire(self) -> dict[str, Any]:
+        """Provenance: the file, or the inline PNG's own hash (never its bytes)."""
+        out: dict[str, Any] = ({"mask": self.path} if self.path is not None else
+                               {"mask_png_sha256": hashlib.sha256(self.png or b"").hexdigest()})
+        if self.sha256 is not None:
+            out["mask_sha256"] = self.sha256
+        return out
+
+
+@dataclass(frozen=True)
 class Keyframe:
-    """Prompts for one object on one frame (a source media frame number)."""
+    """Prompts for one object on one frame (a source media frame number), and/or its mask."""
 
     frame: int
     object_id: int
     prompts: Prompts
+    mask: KeyMask | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        return {"frame": self.frame, "object": self.object_id, **self.prompts.to_wire()}
+        out = {"frame": self.frame, "object": self.object_id, **self.prompts.to_wire()}
+        if self.mask is not None:
+            out.update(self.mask.to_wire())
+        return out
+
+    def digest(self) -> str:
+        """A stable hash of what the keyframe's mask depends on: the prompts, and the mask's
+        content once read (cache keys)."""
+        if self.mask is None:
+            return self.prompts.digest()
+        if self.mask.sha256 is None:
+            raise ValueError("a keyframe mask's content must be read before it is hashed")
+        return cache_key(self.prompts.to_wire(), {"mask_sha256": self.mask.sha256})
 
 
 def _number(value: Any, where: str) -> float:
@@ -112,7 +167,7 @@ def _points(raw: Any, where: str) -> tuple[Point, ...]:
 
 
 def parse_prompts(include: Any = None, exclude: Any = None, box: Any = None,
-                  where: str = "prompts") -> Prompts:
+                  where: str = "prompts", allow_empty: bool = False) -> Prompts:
     """Prompts from wire values; InvalidParamsError names what is malformed."""
     parsed_box = None
     if box is not None:
@@ -125,10 +180,34 @@ def parse_prompts(include: Any = None, exclude: Any = None, box: Any = None,
                                      detail={"param": f"{where}.box"})
     prompts = Prompts(_points(include, f"{where}.include"), _points(exclude, f"{where}.exclude"),
                       parsed_box)  # type: ignore[arg-type]
-    if prompts.empty:
+    if prompts.empty and not allow_empty:
         raise InvalidParamsError(f"{where} needs at least one include click or a box",
                                  detail={"param": where})
     return prompts
+
+
+def parse_mask(item: dict[str, Any], where: str) -> KeyMask | None:
+    """A keyframe's ``mask`` (a path) or ``mask_png`` (bytes); None when it has neither."""
+    path, png = item.get("mask"), item.get("mask_png")
+    if path is not None and png is not None:
+        raise InvalidParamsError(f"{where}: give mask or mask_png, not both",
+                                 detail={"param": where})
+    if path is not None:
+        if not isinstance(path, str) or not path.strip():
+            raise InvalidParamsError(f"{where}.mask must be the path of an image file, got "
+                                     f"{path!r}", detail={"param": f"{where}.mask"})
+        return KeyMask(path=path)
+    if png is not None:
+        if not isinstance(png, (bytes, bytearray)) or not png:
+            raise InvalidParamsError(f"{where}.mask_png must be PNG bytes",
+                                     detail={"param": f"{where}.mask_png"})
+        if len(png) > MAX_MASK_PNG_BYTES:
+            raise InvalidParamsError(f"{where}.mask_png is {len(png)} bytes; the limit is "
+                                     f"{MAX_MASK_PNG_BYTES}: pass the file's path as mask "
+                                     "instead", detail={"param": f"{where}.mask_png",
+                                                        "limit": MAX_MASK_PNG_BYTES})
+        return KeyMask(png=bytes(png))
+    return None
 
 
 def _int(value: Any, where: str) -> int:
@@ -156,12 +235,14 @@ def parse_keyframes(raw: Sequence[Any], param: str = "keyframes") -> list[Keyfra
         obj = _int(item.get("object", 1), f"{where}.object")
         if obj < 0:
             raise InvalidParamsError(f"{where}.object must be 0 or more", detail={"param": where})
-        prompts = parse_prompts(item.get("include"), item.get("exclude"), item.get("box"), where)
+        mask = parse_mask(item, where)
+        prompts = parse_prompts(item.get("include"), item.get("exclude"), item.get("box"), where,
+                                allow_empty=mask is not None)
         if (obj, frame) in out:
             raise InvalidParamsError(f"{where}: object {obj} already has a keyframe at frame "
-                                     f"{frame}; put all its clicks in one keyframe",
+                                     f"{frame}; put all its clicks (and its mask) in one keyframe",
                                      detail={"param": where})
-        out[(obj, frame)] = Keyframe(frame, obj, prompts)
+        out[(obj, frame)] = Keyframe(frame, obj, prompts, mask)
     return [out[k] for k in sorted(out)]
 
 

@@ -26,8 +26,9 @@ MAX_IN_FLIGHT = 4
 
 
 def _refine_and_write(writer: MatteOutput, soft: np.ndarray, plate: np.ndarray,
-                      frame: int, stages: OpenCLStages | None = None) -> np.ndarray:
-    alpha = refine_alpha(soft, plate, stages=stages)
+                      frame: int, stages: OpenCLStages | None = None,
+                      given: np.ndarray | None = None) -> np.ndarray:
+    alpha = given if given is not None else refine_alpha(soft, plate, stages=stages)
     if not writer.ordered:
         writer.write(alpha, frame, stages)
     return alpha
@@ -53,8 +54,9 @@ def render(media: FrameSource, objects: Sequence[ObjectMatte], writers: Sequence
             for number, plate in media.frames(first, last + 1):
                 check()
                 for obj, writer in zip(objects, writers):
-                    soft = obj.soft_mask(obj.plans[number - first])
-                    frames.submit(_refine_and_write, writer, soft, plate, number, stages,
+                    plan = obj.plans[number - first]
+                    frames.submit(_refine_and_write, writer, obj.soft_mask(plan), plate, number,
+                                  stages, obj.given_alpha(plan),
                                   then=partial(written, writer=writer, frame=number))
     except BaseException:
         for writer in writers:

@@ -1,5 +1,5 @@
 """OpenCL pixel stages against the CPU path, printed, never asserted:
-``python benchmarks/opencl_bench.py [--device opencl|cuda|auto] [--json FILE]``.
+``python benchmarks/opencl_bench.py [--device opencl|cuda|auto] [--frames N] [--json FILE]``.
 
 Per stage and per frame at 1080p and 4K, in one process and interleaved (CPU, device, CPU,
 device...) so a shared machine's noise hits both alike:
@@ -12,11 +12,20 @@ device...) so a shared machine's noise hits both alike:
   size (the walk runs at working size; plate size shows the kernels' cost where it is
   largest);
 - ``quantize``: a matte to 16 bits for PNG and ProRes;
+- ``depth_png``: upsampling and quantising to 16 bits for a depth PNG (on the device only the
+  integers come back);
 - ``frame``: refine + upsample, what one frame of a matte and a depth pass costs at plate size.
 
+Then frames in a stream, as the jobs' writer threads run them (two threads, ``--frames`` frames
+of refine + upsample + quantise, per-frame time = total / frames): the CPU; OpenCL with one
+buffer set (a frame's device work never overlaps another's: the previous behaviour); OpenCL
+with two buffer sets (one frame's uploads beside another's kernels and download).
+
 The device is named in the output. On a CPU OpenCL driver (PoCL) the figures show the
-overhead of the OpenCL path on the same cores, not GPU speed; the same script runs unchanged
-on a GPU machine.
+overhead of the OpenCL path on the same cores, not GPU speed, and overlap cannot show a GPU's
+gain there: PoCL's "transfers" are memory copies on the same cores that run the kernels, so
+two buffer sets only overlap host work (Python, OpenCV) with device work. The same script runs
+unchanged on a GPU machine, where copies go over the bus beside the kernels.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ import json
 import statistics
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -35,6 +45,8 @@ from moviola.engine import devices
 from moviola.engine.depth.temporal import TemporalFilter
 from moviola.engine.depth.upsample import upsample
 from moviola.engine.kernels.choice import choose
+from moviola.engine.kernels.convert import to_uint16
+from moviola.engine.kernels.runtime import BUFFER_SETS
 from moviola.engine.matte.flow import warp
 from moviola.engine.matte.refine import refine_alpha
 
@@ -89,14 +101,14 @@ def _cases(h: int, w: int, stages: Any) -> dict[str, tuple[Callable[[], object],
             s.smooth_mask(raw, s.carry_mask(mask, field), 0.6)
 
     def quantize(s: Any = None) -> None:
-        if s is None:
-            np.round(np.clip(mask, 0.0, 1.0) * 65535.0).astype(np.uint16)
-        else:
-            s.quantize(mask, np.uint16)
+        to_uint16(mask, s)
 
     def frame(s: Any = None) -> None:
         refine_alpha(soft, plate, stages=s)
         upsample(values, plate, stages=s)
+
+    def depth_png(s: Any = None) -> None:
+        upsample(values, plate, stages=s, dtype=np.uint16)
 
     return {"refine": (partial(refine_alpha, soft, plate), partial(refine_alpha, soft, plate,
                                                                  stages=stages)),
@@ -105,13 +117,33 @@ def _cases(h: int, w: int, stages: Any) -> dict[str, tuple[Callable[[], object],
             "temporal": (temporal, partial(temporal, stages)),
             "carry": (carry, partial(carry, stages)),
             "quantize": (quantize, partial(quantize, stages)),
+            "depth_png": (depth_png, partial(depth_png, stages)),
             "frame": (frame, partial(frame, stages))}
+
+
+def _stream(h: int, w: int, stages: Any, frames: int, threads: int = 2) -> float:
+    """Seconds per frame for ``frames`` frames (refine, upsample, quantise the matte) run by
+    ``threads`` threads at once, as a job's writers run them; one frame first as a warm-up."""
+    plate, soft = _plate(h, w), _soft(h // 4, w // 4)
+    values = np.random.default_rng(1).random((h // 4, w // 4), dtype=np.float32) + 0.5
+
+    def one(k: int) -> None:
+        alpha = refine_alpha(soft, plate, stages=stages)
+        to_uint16(alpha, stages)
+        upsample(values + k, plate, stages=stages)
+
+    one(0)
+    with ThreadPoolExecutor(threads) as pool:
+        t = time.perf_counter()
+        list(pool.map(one, range(frames)))
+        return (time.perf_counter() - t) / frames
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="opencl", choices=["opencl", "cuda", "auto"])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--frames", type=int, default=8, help="frames per stream")
     parser.add_argument("--json")
     args = parser.parse_args()
     picked = choose(args.device, devices.devices())
@@ -130,10 +162,29 @@ def main() -> None:
             print(f"{label:6} {stage:9} cpu {cpu_s * 1e3:8.1f} ms   opencl {ocl_s * 1e3:8.1f} ms"
                   f"   opencl/cpu {ocl_s / cpu_s:5.2f}")
     print(f"device buffers held: {stages.runtime.held_bytes / 2**20:.0f} MiB")
+    streams = []
+    runtime = stages.runtime
+    for label, (h, w) in SIZES.items():
+        # Interleaved, each configuration twice, the median kept: a shared machine's noise
+        # hits all three alike.
+        runs: dict[str, list[float]] = {"cpu": [], "opencl_1_set": [], "opencl_2_sets": []}
+        for _ in range(2):
+            runs["cpu"].append(_stream(h, w, None, args.frames))
+            for sets, key in ((1, "opencl_1_set"), (BUFFER_SETS, "opencl_2_sets")):
+                runtime.sets = sets
+                runs[key].append(_stream(h, w, stages, args.frames))
+        runtime.sets = BUFFER_SETS
+        row = {"size": label, **{k: round(statistics.median(v) * 1e3, 1) for k, v in runs.items()}}
+        streams.append(row)
+        print(f"{label:6} stream of {args.frames} frames, 2 threads, ms per frame: cpu "
+              f"{row['cpu']:8.1f}   opencl 1 set {row['opencl_1_set']:8.1f}   opencl 2 sets "
+              f"{row['opencl_2_sets']:8.1f}   2 sets / 1 set "
+              f"{row['opencl_2_sets'] / row['opencl_1_set']:5.2f}")
+    print(f"device buffers held: {runtime.held_bytes / 2**20:.0f} MiB in {runtime.set_count} sets")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"device": name, "rows": rows,
-                       "buffers_mib": round(stages.runtime.held_bytes / 2**20)}, f, indent=1)
+            json.dump({"device": name, "rows": rows, "streams": streams,
+                       "buffers_mib": round(runtime.held_bytes / 2**20)}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -266,3 +266,53 @@ def test_davis_from_a_perfect_first_mask(client, tmp_path):
         scores[name] = score(result, truth).jf
     print(f"DAVIS from the frame-0 mask, frames 0-{DAVIS_FRAMES - 1}:", scores)
     assert sum(scores.values()) / len(scores) >= MIN_JF
+
+
+# --- the panel -------------------------------------------------------------------------------
+
+def test_panel_loads_a_matte_for_the_frame_shows_it_and_applies_it(qtbot, engine, scene,
+                                                                    tmp_path, monkeypatch):
+    pytest.importorskip("pytestqt")
+    from qtpy import QtGui, QtWidgets
+
+    from moviola.ui.panel import MoviolaPanel
+
+    panel = MoviolaPanel(output_dir=str(tmp_path / "out"), poll_ms=500)
+    qtbot.addWidget(panel)
+    panel.resize(900, 600)
+    panel.show()
+    try:
+        panel.open_media(str(scene.path))
+        qtbot.waitUntil(lambda: panel.media is not None and panel.viewer.plate is not None,
+                        timeout=20000)
+        matte = panel.matte
+        roto = write_png(tmp_path / "roto.0000.png", scene.mask(0))
+        asked = []
+
+        def choose(parent, caption, folder, filters):
+            asked.append((caption, filters))
+            return roto, filters.split(";;")[0]
+
+        monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", staticmethod(choose))
+        with qtbot.waitSignal(matte.previewShown, timeout=20000):
+            matte.load_matte_button.click()
+        assert asked and "frame 0" in asked[0][0] and "*.exr" in asked[0][1]
+        sent = matte.preview_requests[-1]
+        assert sent["mask"] == roto and sent["include"] == [] and sent["frame"] == 0
+        assert "matte roto.0000.png" in matte.keyframe_list.item(0).text()
+        # the overlay is the loaded matte
+        layer = panel.viewer.layer
+        ys, xs = np.nonzero(scene.mask(0) > 0.99)
+        inside = (int(xs.mean()), int(ys.mean()))
+        assert QtGui.qGray(layer.image.pixel(*inside)) > 250
+        assert QtGui.qGray(layer.image.pixel(2, 2)) < 5
+        assert matte.model.to_wire() == [{"frame": 0, "object": 1, "include": [], "exclude": [],
+                                          "mask": roto}]
+        qtbot.waitUntil(lambda: matte.apply.run_button.isEnabled(), timeout=20000)
+        with qtbot.waitSignal(matte.apply.finished, timeout=120000) as done:
+            matte.apply.run_button.click()
+        assert done.args[0]["keyframes_computed"] == 1
+        assert len(done.args[0]["frames"]) == scene.frame_count
+        assert matte.model.undo() and matte.model.keyframe(0) is None   # the load is undoable
+    finally:
+        panel.shutdown()

@@ -5,6 +5,8 @@ frame; the newest prompts win). The answer's mask is drawn over the plate (overl
 the plate out (isolate). "Apply" runs the ``matte`` job with every keyframe; afterwards the
 propagated mask of the frame under the playhead is shown with that frame's plate. A frame
 that has prompts shows its own preview instead, so a correction is seen at once.
+"Load matte for this frame…" attaches an existing roto or matte file to the frame as its
+keyframe mask: the engine shows it as the overlay, and clicks on that frame refine it.
 """
 
 from __future__ import annotations
@@ -57,6 +59,10 @@ class MatteMode(Mode):
         self.undo_button.clicked.connect(self.model.undo)
         self.redo_button.clicked.connect(self.model.redo)
         self.clear_button.clicked.connect(lambda: self.model.clear_frame(panel.frame))
+        self.load_matte_button = QtWidgets.QPushButton("Load matte for this frame…")
+        self.load_matte_button.setToolTip("An existing roto or matte of this frame (PNG, EXR "
+                                          "alpha, TIFF...) as its keyframe; clicks refine it")
+        self.load_matte_button.clicked.connect(self.load_matte)
         self.keyframe_list = QtWidgets.QListWidget()
         self.keyframe_list.itemActivated.connect(self._go_to_keyframe)
         self.keyframe_list.itemClicked.connect(self._go_to_keyframe)
@@ -78,6 +84,7 @@ class MatteMode(Mode):
         for b in (self.undo_button, self.redo_button, self.clear_button):
             buttons.addWidget(b)
         layout.addLayout(buttons)
+        layout.addWidget(self.load_matte_button)
         layout.addWidget(QtWidgets.QLabel("Keyframes"))
         layout.addWidget(self.keyframe_list, 1)
         layout.addWidget(self.apply)
@@ -136,6 +143,18 @@ class MatteMode(Mode):
         if self._active():
             self.model.set_box(self.panel.frame, (x0, y0, x1, y1))
 
+    def load_matte(self) -> None:
+        """Ask for a matte file and attach it to the frame under the playhead."""
+        if not self._active():
+            return
+        frame = self.panel.frame
+        current = self.model.mask(frame)
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, f"Matte for frame {frame}", os.path.dirname(current) if current else "",
+            "Mattes (*.png *.exr *.tif *.tiff *.dpx *.tga *.jpg *.jpeg);;All files (*)")
+        if path:
+            self.model.set_mask(frame, os.path.abspath(path))
+
     def _prompts_changed(self, frame: Optional[int]) -> None:
         frames = self.model.frames()
         if frame is None:   # undo/redo/reset: any frame may have changed
@@ -170,8 +189,10 @@ class MatteMode(Mode):
             inc = sum(p.include for p in key.points)
             exc = len(key.points) - inc
             text = f"frame {key.frame}: {inc} in, {exc} out" + (", box" if key.box else "")
+            if key.mask is not None:
+                text += f", matte {os.path.basename(key.mask)}"
             if not key.usable:
-                text += " (needs an include click or a box)"
+                text += " (needs an include click, a box or a matte)"
             item = QtWidgets.QListWidgetItem(text)
             item.setData(QtCore.Qt.ItemDataRole.UserRole, key.frame)
             self.keyframe_list.addItem(item)
@@ -199,6 +220,8 @@ class MatteMode(Mode):
                   **self.model.prompts(frame)}
         if params["box"] is None:
             del params["box"]
+        if key.mask is not None:
+            params["mask"] = key.mask
         self.preview_requests.append(params)
         self._preview_busy[frame] = True
         run = self._generation
@@ -240,7 +263,7 @@ class MatteMode(Mode):
         keyframes = self.model.to_wire()
         if media is None or not keyframes:
             self.panel.show_message("Apply needs a clip and at least one keyframe with an "
-                                    "include click or a box", error=True)
+                                    "include click, a box or a matte", error=True)
             return
         params = {**media.job_input, "out": self.panel.output_dir, "keyframes": keyframes,
                   "format": "png", "backend": self.backend, **self.device.params()}

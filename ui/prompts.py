@@ -1,4 +1,5 @@
-"""What the artist has clicked: keyframes of include/exclude points and boxes, with undo/redo.
+"""What the artist has given: keyframes of include/exclude points, boxes and loaded mattes, with
+undo/redo.
 
 Pure Python (no Qt), so the editing rules are tested without a display. Coordinates are pixels
 of the full-resolution source image, origin top-left; frames are source frame numbers, as the
@@ -23,16 +24,18 @@ class Point:
 
 @dataclass
 class Keyframe:
-    """The prompts on one frame for one object."""
+    """The prompts on one frame for one object; ``mask``: an existing matte of the frame (an
+    image file the engine reads), which the clicks refine."""
 
     frame: int
     points: list[Point] = field(default_factory=list)
     box: Optional[Box] = None
+    mask: Optional[str] = None
 
     @property
     def usable(self) -> bool:
-        """A keyframe needs at least one include click or a box (docs/mattes.md)."""
-        return self.box is not None or any(p.include for p in self.points)
+        """A keyframe needs an include click, a box or a mask (docs/mattes.md)."""
+        return self.box is not None or self.mask is not None or any(p.include for p in self.points)
 
     def to_wire(self, object_id: int = 1) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -41,6 +44,8 @@ class Keyframe:
             "exclude": [[p.x, p.y] for p in self.points if not p.include]}
         if self.box is not None:
             body["box"] = list(self.box)
+        if self.mask is not None:
+            body["mask"] = self.mask
         return body
 
 
@@ -80,6 +85,11 @@ class PromptModel:
             return {"include": [], "exclude": [], "box": None}
         wire = key.to_wire(self.object_id)
         return {"include": wire["include"], "exclude": wire["exclude"], "box": wire.get("box")}
+
+    def mask(self, frame: int) -> Optional[str]:
+        """The matte file loaded for ``frame`` (``matte_preview``'s ``mask``), if any."""
+        key = self._keyframes.get(frame)
+        return None if key is None else key.mask
 
     @property
     def can_undo(self) -> bool:
@@ -121,6 +131,14 @@ class PromptModel:
             x0, y0, x1, y1 = (float(v) for v in box)
             box = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
         key.box = box
+        self._drop_if_empty(frame)
+        self._changed(frame)
+
+    def set_mask(self, frame: int, path: Optional[str]) -> None:
+        """Attach a matte file to the frame (or with None, detach it)."""
+        self._checkpoint()
+        key = self._keyframes.setdefault(frame, Keyframe(frame))
+        key.mask = path
         self._drop_if_empty(frame)
         self._changed(frame)
 
@@ -166,7 +184,7 @@ class PromptModel:
 
     def _drop_if_empty(self, frame: int) -> None:
         key = self._keyframes[frame]
-        if not key.points and key.box is None:
+        if not key.points and key.box is None and key.mask is None:
             del self._keyframes[frame]
 
     def _checkpoint(self) -> None:

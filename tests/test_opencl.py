@@ -265,6 +265,47 @@ def test_depth_job_opencl_gives_the_cpu_files(client, tmp_path):
         _assert_depth_close(_read(b), _read(a))
 
 
+@needs_opencl
+def test_matte_walks_record_the_device_that_computed_them(client, matte_clip, tmp_path):
+    # The device is not in the cache key (results agree within tolerance): a rerun on OpenCL
+    # reuses the CPU's walks and reports them as computed on the CPU.
+    cpu = _matte(client, matte_clip, tmp_path / "out", "cpu")
+    assert cpu["computed_frames"] > 0
+    assert {tuple(w["devices"]) for w in cpu["objects"][0]["walks"]} == {("cpu",)}
+    again = _matte(client, matte_clip, tmp_path / "out", "opencl")
+    assert again["computed_frames"] == 0 and again["reused_frames"] == cpu["computed_frames"]
+    assert {tuple(w["devices"]) for w in again["objects"][0]["walks"]} == {("cpu",)}
+    fresh = client.submit("matte", {"input": str(matte_clip.path), "out": str(tmp_path / "ocl"),
+                                    "keyframes": [{"frame": 0, "object": 1,
+                                                   **matte_clip.clicks(0)}],
+                                    "backend": "classical", "working_size": 96,
+                                    "device": "opencl"}).wait()
+    name = fresh["device"]["opencl_device"]
+    assert {tuple(w["devices"]) for w in fresh["objects"][0]["walks"]} == {(f"opencl: {name}",)}
+
+
+def test_an_extended_walk_lists_both_devices(tmp_path):
+    from moviola.engine.matte.cache import UNRECORDED, MatteCache
+    cache = MatteCache(str(tmp_path))
+    mask = np.full((4, 6), 0.5, np.float32)
+    first = cache.walk_writer("k", 0)
+    first.add(mask)
+    first.commit({"anchor": 0}, device="cpu")
+    assert cache.walk_record("k")["devices"] == ["cpu"]
+    more = cache.walk_writer("k", cache.walk_length("k"))
+    more.add(mask)
+    more.commit({"anchor": 0}, device="opencl: gpu")
+    assert cache.walk_record("k") == {"length": 2, "anchor": 0, "devices": ["cpu", "opencl: gpu"]}
+    same = cache.walk_writer("k", 2)
+    same.commit({"anchor": 0}, device="opencl: gpu")
+    assert cache.walk_record("k")["devices"] == ["cpu", "opencl: gpu"]
+    (cache.root / "old").mkdir()
+    (cache.root / "old" / "walk.json").write_text('{"length": 1}')   # stored before devices
+    cache.walk_writer("old", 1).commit({}, device="cpu")
+    assert cache.walk_record("old")["devices"] == [UNRECORDED, "cpu"]
+    assert cache.walk_record("missing") == {}
+
+
 def _read_u16(path):
     import OpenImageIO as oiio
     image = oiio.ImageBuf(str(path))

@@ -49,6 +49,11 @@ class OpenCLStages:
         self.runtime = runtime
         self.name = runtime.entry["name"]
 
+    @property
+    def label(self) -> str:
+        """Where pixels ran, as records name it (``cpu`` is the CPU path's)."""
+        return f"opencl: {self.name}"
+
     def describe(self) -> dict[str, Any]:
         entry = self.runtime.entry
         return {"pixels": "opencl", "name": entry["name"], "platform": entry.get("platform"),

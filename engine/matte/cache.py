@@ -8,6 +8,12 @@ Its masks are 8-bit PNGs at the working resolution (``<key>/<offset>.png``, offs
 frame next to the anchor), and ``<key>/walk.json`` says how far the walk got; it is written
 last, so a walk cut short by cancellation is simply not there. A keyframe mask is
 ``keyframes/<key>.png``. Every file is written atomically, inside the job's output folder.
+
+``walk.json`` also lists the ``devices`` whose pixel stages computed the walk (``cpu``, or
+``opencl: <device name>``; a walk extended on another device lists both, in order). The
+device is not part of the key: the OpenCL path equals the CPU path within the alpha
+tolerance, so a walk computed on one device is reused on another, and reported as computed
+where it was.
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ import numpy as np
 
 from ..media.outputs import AtomicPath, resolve_output
 
-__all__ = ["MatteCache"]
+__all__ = ["MatteCache", "UNRECORDED"]
+
+UNRECORDED = "unrecorded"   # a walk stored before the cache recorded devices
 
 
 def _encode(mask: np.ndarray) -> bytes:
@@ -76,6 +84,14 @@ class MatteCache:
         except (OSError, ValueError, KeyError, TypeError):
             return 0
 
+    def walk_record(self, key: str) -> dict[str, Any]:
+        """The walk's ``walk.json`` (length, anchor, devices...); empty when none is stored."""
+        try:
+            record = json.loads((self.root / key / "walk.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        return record if isinstance(record, dict) else {}
+
     def walk_mask(self, key: str, offset: int) -> np.ndarray:
         """The mask ``offset`` frames from the anchor (1 = next to it)."""
         return _read(self.root / key / f"{offset:06d}.png")
@@ -94,6 +110,10 @@ class WalkWriter:
 
     def __init__(self, cache: MatteCache, key: str, start: int = 0) -> None:
         self.cache, self.key, self.count = cache, key, start
+        # Who computed the stored prefix being extended (walks stored before devices were
+        # recorded say so).
+        self.devices: list[str] = (list(cache.walk_record(key).get("devices", [UNRECORDED]))
+                                   if start else [])
         if start == 0:
             # A stale manifest must not vouch for masks being rewritten. (When extending,
             # the stored prefix stays valid until the new manifest replaces the old one.)
@@ -106,6 +126,10 @@ class WalkWriter:
         self.count += 1
         _write(resolve_output(self.cache.root, f"{self.key}/{self.count:06d}.png"), _encode(mask))
 
-    def commit(self, meta: dict[str, Any]) -> None:
-        data = json.dumps({"length": self.count, **meta}, default=str).encode()
+    def commit(self, meta: dict[str, Any], device: str = "cpu") -> None:
+        """Record the walk's length, ``meta`` and the devices that computed it, ``device``
+        (``cpu`` or ``opencl: <name>``) being this run's."""
+        devices = self.devices + [device] if device not in self.devices[-1:] else self.devices
+        data = json.dumps({"length": self.count, **meta, "devices": devices},
+                          default=str).encode()
         _write(resolve_output(self.cache.root, f"{self.key}/walk.json"), data)

@@ -111,7 +111,8 @@ class ObjectMatte:
                       walk.length - stored, store, check, stages)
             writer.commit({"anchor": walk.anchor.frame, "direction": walk.direction,
                            "object": self.object_id, "prompts": walk.anchor.prompts.to_wire(),
-                           "backend": self.backend.describe()})
+                           "backend": self.backend.describe()},
+                          device=stages.label if stages is not None else "cpu")
 
     def given_alpha(self, plan: FramePlan) -> np.ndarray | None:
         """A keyframe given as a mask without clicks is its own output, soft edges and all, at
@@ -140,5 +141,7 @@ class ObjectMatte:
     def summary(self) -> dict[str, Any]:
         return {"computed_frames": self.computed_frames, "reused_frames": self.reused_frames,
                 "keyframes_computed": self.keyframes_computed,
-                "walks": [{"anchor": w.anchor.frame, "direction": w.direction, "length": w.length}
+                "walks": [{"anchor": w.anchor.frame, "direction": w.direction, "length": w.length,
+                           # where its masks were computed, this run or an earlier one
+                           "devices": self.cache.walk_record(self.walk_key(w)).get("devices", [])}
                           for w in self.walks]}

@@ -15,6 +15,7 @@ from qtpy import QtWidgets
 from .device_choice import DeviceBox
 from .frames import file_loader
 from .job_controls import JobControls
+from .model_offer import ModelOffer
 from .modes import LayerNeed, MediaClip, Mode, fetch_need
 
 if TYPE_CHECKING:
@@ -53,11 +54,24 @@ class DepthMode(Mode):
         form.addRow("Device", self.device)
         form.addRow("Colours", self.colour)
         form.addRow("Layout", self.layout_box)
+        # Depth Anything V2, where its weights are not installed; the list follows the engine.
+        self.offer = ModelOffer(panel, "depth")
+        self.offer.helloChanged.connect(self._backends_changed)
         layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.offer)
         layout.addLayout(form)
         layout.addWidget(self.job)
         layout.addWidget(self.info)
         layout.addStretch(1)
+
+    def _backends_changed(self, hello: dict[str, Any]) -> None:
+        """The backend list: auto, then every depth backend that can run on this engine."""
+        rows = (hello.get("backends") or {}).get("depth") or []
+        names = ["auto"] + [str(r.get("name")) for r in rows if r.get("available")]
+        chosen = self.backend.currentText()
+        self.backend.clear()
+        self.backend.addItems(names)
+        self.backend.setCurrentText(chosen)
 
     def layer(self, frame: int) -> LayerNeed:
         path = self.files.get(frame)

@@ -65,9 +65,9 @@ def ramp(scene) -> list[np.ndarray]:
     return [np.repeat(np.arange(h, dtype=np.float32)[:, None], w, axis=1)] * len(scene)
 
 
-def measure(frames: int) -> list[dict[str, Any]]:
+def measure(frames: int, scenes: tuple[str, ...] = MOTIONS) -> list[dict[str, Any]]:
     rows = []
-    for motion in MOTIONS:
+    for motion in scenes:
         scene = make_scene(motion, frames)
         gts, corr = ground_truth(scene)
         values, verdict = parallax_clip(scene)
@@ -101,8 +101,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frames", type=int, default=20)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--scenes", nargs="+", choices=MOTIONS, default=list(MOTIONS))
     args = parser.parse_args()
-    rows = measure(args.frames)
+    rows = measure(args.frames, tuple(args.scenes))
     print(table(rows))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))

@@ -57,6 +57,9 @@ MAX_SAMPLES = 4000             # samples for the homography and the essential ma
 EPIPOLAR_PX = 1.0              # a pixel further off its epipolar line is not static scene
 FLOW_NOISE_PX = 0.25           # assumed flow noise, for the precision of each estimate
 RELATIVE_ERROR = 0.05          # expected error (share of the median) where confidence is 1/2
+MIN_PIXEL_PARALLAX_PX = 1.0    # translational parallax a pixel needs for its depth to count
+INDEPENDENT_PX = 2.0           # further off its epipolar line than this: moves on its own
+INDEPENDENT_PATCH = 0.02       # ... in a patch at least this share of the frame's short side
 
 # Shares of a clip's frames with a measurement for each verdict.
 VALID_SHARE = 0.9
@@ -86,6 +89,9 @@ class _Pair:
     p_a: np.ndarray | None = None
     q_b: np.ndarray | None = None
     p_b: np.ndarray | None = None
+    pose: tuple[np.ndarray, np.ndarray] | None = None   # (R, t) from a to b
+    observable: np.ndarray | None = None     # pixels of a whose depth the motion shows
+    independent: np.ndarray | None = None    # pixels of a that move on their own
 
     def maps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(q_a, p_a, q_b, p_b)`` of a valid pair (which always has all four)."""
@@ -114,6 +120,7 @@ class ParallaxBackend(DepthBackend):
         self._reasons: Counter[str] = Counter()
         self._parallax: list[float] = []
         self._stride = 1
+        self._last_pose: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def working_shape(self, width: int, height: int) -> tuple[int, int]:
         return even_shape(width, height, self.working_size)
@@ -142,6 +149,7 @@ class ParallaxBackend(DepthBackend):
     def predict(self, frames: Iterable[tuple[int, np.ndarray]]) -> Iterator[Prediction]:
         self._frame_valid, self._reasons, self._parallax = [], Counter(), []
         self._stride = 1
+        self._last_pose = {}
         window: list[_Frame] = []     # frames MAX_STRIDE behind to MAX_STRIDE ahead
         for number, image in frames:
             window.append(_Frame(number, image, flow.gray(image)))
@@ -210,9 +218,12 @@ class ParallaxBackend(DepthBackend):
             if parallax < enough:
                 failed = _Pair(False, NO_TRANSLATION, {"parallax_px": round(parallax, 3)})
                 continue
-            pair = self._pair(frame.gray, partner.gray, field_)
-            pair.info.update(stride=k if forward else -k, parallax_px=round(parallax, 3))
+            stride = k if forward else -k
+            pair = self._pair(frame.gray, partner.gray, field_, self._last_pose.get(stride))
+            pair.info.update(stride=stride, parallax_px=round(parallax, 3))
             if pair.valid:
+                if pair.pose is not None:
+                    self._last_pose[stride] = pair.pose
                 return pair, partner, forward
             failed = pair
         return failed, None, True
@@ -246,7 +257,10 @@ class ParallaxBackend(DepthBackend):
         self._parallax.append(measured[best])
         return best, measured[best], fields[best]
 
-    def _pair(self, a: np.ndarray, b: np.ndarray, ab: np.ndarray | None = None) -> _Pair:
+    def _pair(self, a: np.ndarray, b: np.ndarray, ab: np.ndarray | None = None,
+              prior: tuple[np.ndarray, np.ndarray] | None = None) -> _Pair:
+        """Depth of ``a`` (and ``b``) from the flow between them; ``prior``: the camera motion
+        of the last pair with the same stride, a candidate where the fit is ambiguous."""
         h, w = a.shape
         K = intrinsics(w, h, self.fov_deg)
         ab, valid_a, ba, valid_b = flow.consistent_flow(a, b, ab)
@@ -259,18 +273,58 @@ class ParallaxBackend(DepthBackend):
             xs, ys = xs[keep], ys[keep]
         pa = np.stack([xs, ys], axis=1).astype(np.float64)
         pb = pa + ab[ys, xs].astype(np.float64)
-        E, mask = cv2.findEssentialMat(pa, pb, K, cv2.USAC_ACCURATE, 0.999, 0.5)
-        if E is None or E.shape != (3, 3):
+        poses = _pose_hypotheses(pa, pb, K) + ([prior] if prior is not None else [])
+        if not poses:
             return _Pair(False, "camera motion could not be estimated", {})
-        _, R, t, _ = cv2.recoverPose(E, pa, pb, K, mask=mask)
-        t = t.ravel()
-        q_a, p_a = triangulate(ab, valid_a, K, R, t)
+        # A small rotation and a translation can explain a sparse sample almost equally well;
+        # the pose that puts the most of the dense, consistent flow on its epipolar lines wins.
+        fits = [(R, t, *_triangulate(ab, valid_a, K, R, t)) for R, t in poses]
+        R, t, q_a, p_a, off_line = max(fits, key=lambda fit: int(np.count_nonzero(fit[3])))
         q_b, p_b = triangulate(ba, valid_b, K, R.T, -R.T @ t)
         angle = math.degrees(math.acos(max(-1.0, min(1.0, (np.trace(R) - 1) / 2))))
-        info = {"translation": [round(float(v), 4) for v in t], "rotation_deg": round(angle, 4)}
+        info: dict[str, Any] = {"translation": [round(float(v), 4) for v in t],
+                                "rotation_deg": round(angle, 4)}
         if not np.any(p_a > 0):
             return _Pair(False, "no pixel could be triangulated", info)
-        return _Pair(True, "", info, q_a, p_a, q_b, p_b)
+        pair = _Pair(True, "", info, q_a, p_a, q_b, p_b, pose=(R, t))
+        pair.observable, pair.independent = _observability(q_a, p_a, off_line, valid_a, K)
+        return pair
+
+
+def _pose_hypotheses(pa: np.ndarray, pb: np.ndarray, K: np.ndarray
+                     ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Camera motions ``(R, t)`` (``t`` of unit length) fitted to the sampled matches: on all
+    of them and on each half, so an ambiguous fit shows as different answers."""
+    poses = []
+    for part in (slice(None), slice(0, None, 2), slice(1, None, 2)):
+        a, b = pa[part], pb[part]
+        if len(a) < MIN_POINTS:
+            continue
+        E, mask = cv2.findEssentialMat(a, b, K, cv2.USAC_ACCURATE, 0.999, 0.5)
+        if E is None or E.shape != (3, 3):
+            continue
+        _, R, t, _ = cv2.recoverPose(E, a, b, K, mask=mask)
+        poses.append((R, t.ravel()))
+    return poses
+
+
+def _observability(q: np.ndarray, precision: np.ndarray, off_line: np.ndarray,
+                   consistent: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel: whether its depth is observable (measured, with enough translational
+    parallax: near the focus of expansion, or far away, the camera's translation moves it too
+    little to say how far it is), and whether it moves on its own (its flow is trustworthy
+    but off the camera's epipolar geometry, in a patch, not a stray pixel)."""
+    measured = precision > 0
+    # Expected relative error of q is FLOW_NOISE_PX over the pixel's translational parallax.
+    relative_error = np.where(measured, 1.0 / np.sqrt(np.maximum(precision, 1e-30))
+                              / np.maximum(q, 1e-12), np.inf)
+    observable = measured & (relative_error <= FLOW_NOISE_PX / MIN_PIXEL_PARALLAX_PX)
+    off = consistent & (off_line >= INDEPENDENT_PX)
+    size = max(3, int(round(min(q.shape) * INDEPENDENT_PATCH)) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    independent = cv2.morphologyEx(off.astype(np.uint8), cv2.MORPH_OPEN, kernel) > 0
+    del K
+    return observable, independent
 
 
 def _parallax_px(field_: np.ndarray) -> float:
@@ -360,6 +414,13 @@ def triangulate(field: np.ndarray, valid: np.ndarray, K: np.ndarray, R: np.ndarr
     With rays r1 = K^-1 x1 and r2 = K^-1 x2: z (r2 x R r1) + r2 x t = 0, solved for q = 1/z in
     the least-squares sense, which stays well conditioned for far points.
     """
+    q, precision, _ = _triangulate(field, valid, K, R, t)
+    return q, precision
+
+
+def _triangulate(field: np.ndarray, valid: np.ndarray, K: np.ndarray, R: np.ndarray,
+                 t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`triangulate`, plus each pixel's distance from its epipolar line (pixels)."""
     h, w = field.shape[:2]
     f = K[0, 0]
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
@@ -373,4 +434,4 @@ def triangulate(field: np.ndarray, valid: np.ndarray, K: np.ndarray, R: np.ndarr
     off_line = np.linalg.norm(a + q[..., None] * c, axis=-1) * f
     ok = valid & (q > 0) & (off_line < EPIPOLAR_PX) & (cc > 1e-8)
     precision = np.where(ok, cc * (f / FLOW_NOISE_PX) ** 2, 0.0)
-    return q.astype(np.float32), precision.astype(np.float32)
+    return q.astype(np.float32), precision.astype(np.float32), off_line.astype(np.float32)

@@ -266,6 +266,46 @@ def test_depth_job_opencl_gives_the_cpu_files(client, tmp_path):
 
 
 @needs_opencl
+def test_matte_preview_on_opencl_gives_the_cpu_mask(client, matte_clip):
+    from moviola.engine.matte.preview import decode_mask_png
+
+    def preview(device):
+        return client.submit("matte_preview", {"input": str(matte_clip.path), "frame": 0,
+                                               "backend": "classical", "working_size": 96,
+                                               "device": device, **matte_clip.clicks(0)}).wait()
+    cpu, ocl = preview("cpu"), preview("opencl")
+    assert cpu["device"]["pixels"] == "cpu" and cpu["problems"] == []
+    assert ocl["device"]["pixels"] == "opencl" and ocl["problems"] == []
+    masks = [decode_mask_png(r["mask_png"], r["width"], r["height"]) for r in (cpu, ocl)]
+    assert 0.0 < masks[0].mean() < 1.0 and (masks[0] % 1.0 > 0).any()   # a soft edge, refined
+    _assert_alpha_close(masks[1], masks[0])
+
+
+@needs_opencl
+def test_preview_refines_on_the_device_it_is_given(stages, matte_clip, monkeypatch):
+    # The routing itself: the real device stages, counted, refine the preview's edge.
+    from moviola.engine.matte.classical import ClassicalBackend
+    from moviola.engine.matte.preview import FrameStates, preview_mask
+    from moviola.engine.matte.prompts import parse_prompts
+    clicks = matte_clip.clicks(0)
+    prompts = parse_prompts(clicks.get("include"), clicks.get("exclude"), clicks.get("box"))
+    calls = []
+    real = stages.guided_band
+
+    def counted(*args, **kwargs):
+        calls.append(args[1].shape)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(stages, "guided_band", counted)
+    backend = ClassicalBackend(working_size=96)
+    on_cpu = preview_mask(str(matte_clip.path), 0, prompts, backend, states=FrameStates())
+    assert calls == []
+    on_device = preview_mask(str(matte_clip.path), 0, prompts, backend, states=FrameStates(),
+                             stages=stages)
+    assert len(calls) == 1 and on_device["bbox"] == on_cpu["bbox"]
+
+
+@needs_opencl
 def test_matte_walks_record_the_device_that_computed_them(client, matte_clip, tmp_path):
     # The device is not in the cache key (results agree within tolerance): a rerun on OpenCL
     # reuses the CPU's walks and reports them as computed on the CPU.

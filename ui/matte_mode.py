@@ -217,7 +217,7 @@ class MatteMode(Mode):
             self._preview_dirty[frame] = True   # send the newest prompts once this one is back
             return
         params = {"input": media.media_path, "frame": frame, "backend": self.backend,
-                  **self.model.prompts(frame)}
+                  **self.device.params(), **self.model.prompts(frame)}   # refined on the device
         if params["box"] is None:
             del params["box"]
         if key.mask is not None:

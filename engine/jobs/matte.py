@@ -101,6 +101,7 @@ class MattePreviewParams:
     working_size: int | None = param(None, help="longest side of the working resolution "
                                                    "(default: the backend's; 0: full size)",
                                         bounds=MATTE_WORKING_SIZE)
+    device: Device | None = device_param()
 
 
 def pick_unit(source: ResolvedInput, clip: int | None) -> WorkUnit:
@@ -282,7 +283,11 @@ class MattePreviewJob(JobKind):
         if params.mask is not None:
             keyframe, = load_keyframe_masks([Keyframe(params.frame, params.object, prompts,
                                                       KeyMask(path=params.mask))], "mask")
+        # The edge refinement runs where ``device`` says, as in the matte job.
+        device = resolve_device(params.device, ctx.engine.settings, ctx.engine.devices)
         result = preview_mask(media_path, params.frame, prompts, backend, params.previous_mask,
-                              keyframe=keyframe)
+                              keyframe=keyframe, stages=device.stages)
         result["object"] = params.object
+        result["device"] = {k: v for k, v in device.describe().items() if k != "model"}
+        result["problems"] = [*result.get("problems", []), *device.problems]
         return result

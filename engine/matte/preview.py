@@ -14,7 +14,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -27,6 +27,9 @@ from .frames import to_working
 from .key_masks import fit_keyframe_masks, mask_keyframe
 from .prompts import Keyframe, Prompts
 from .refine import refine_alpha
+
+if TYPE_CHECKING:
+    from ..kernels.stages import OpenCLStages
 
 __all__ = ["FrameState", "FrameStates", "FRAME_STATES", "preview_mask", "decode_mask_png",
            "encode_mask_png"]
@@ -116,10 +119,11 @@ def bbox(alpha: np.ndarray, threshold: float = 0.01) -> list[int] | None:
 def preview_mask(media_path: str, frame: int, prompts: Prompts, backend: MatteBackend,
                  previous_png: bytes | None = None,
                  states: FrameStates = FRAME_STATES,
-                 keyframe: Keyframe | None = None) -> dict[str, Any]:
+                 keyframe: Keyframe | None = None,
+                 stages: OpenCLStages | None = None) -> dict[str, Any]:
     """Segment one frame from prompts (full-resolution pixels); PNG mask + box + timings.
     ``keyframe``: the frame given as a mask (read, :mod:`.key_masks`): shown as it is, or
-    refined by the prompts."""
+    refined by the prompts. ``stages``: the OpenCL device refining the edge (None: the CPU)."""
     t0 = time.perf_counter()
     stamp = media_stamp(media_path)
     reader, lock = OPEN_READERS.get(media_path, stamp)
@@ -160,7 +164,7 @@ def preview_mask(media_path: str, frame: int, prompts: Prompts, backend: MatteBa
                 backend.segment(state.working, prompts.scaled(ww / width, wh / height), previous,
                                 state.backend_states[backend_key]))
         t2 = time.perf_counter()
-        alpha = refine_alpha(soft, state.plate)
+        alpha = refine_alpha(soft, state.plate, stages=stages)
     t3 = time.perf_counter()
     png = encode_mask_png(alpha)
     t4 = time.perf_counter()

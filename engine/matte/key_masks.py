@@ -9,9 +9,11 @@ walks start from it at the working resolution, where trackers cut it at 0.5.
 
 Checked before any work: a missing, unreadable or empty mask (no pixel at 0.5 or more) is a
 typed error naming the file (:func:`load_keyframe_masks`, run in the job's check too), and so
-is a mask whose size does not fit the plate (:func:`fit_keyframe_masks`). A mask of another
-size but the plate's aspect ratio (a proxy-resolution roto) is scaled to the plate, and the
-job's result says so in its problems.
+is a mask whose size does not fit the plate (:func:`fit_keyframe_masks`). A mask of the
+plate at another scale (a proxy-resolution roto) is scaled to the plate, and the job's
+result says so in its problems. Pixels are not held for the whole job (a job may have many
+mask keyframes): they are read again where they are used (:func:`mask_alpha`), and checked
+against the hash the cache keys were made from.
 
 Clicks on the same frame refine the mask (:func:`mask_keyframe`): the backend segments the
 frame with the mask as its starting guess, and the clicks override the mask only where they
@@ -35,8 +37,8 @@ from ..media.sequence import read_image
 from .backend import MatteBackend
 from .prompts import Keyframe, KeyMask, Prompts
 
-__all__ = ["alpha_of", "read_key_mask", "load_keyframe_masks", "fit_keyframe_masks",
-           "mask_keyframe", "override_with_clicks"]
+__all__ = ["alpha_of", "read_key_mask", "mask_alpha", "load_keyframe_masks",
+           "fit_keyframe_masks", "same_aspect", "mask_keyframe", "override_with_clicks"]
 
 
 def same_aspect(w: int, h: int, width: int, height: int) -> bool:
@@ -61,14 +63,8 @@ def _describe(kf: Keyframe) -> str:
     return f"keyframe mask of object {kf.object_id} at frame {kf.frame}"
 
 
-def read_key_mask(kf: Keyframe, param: str = "keyframes") -> KeyMask:
-    """The keyframe's mask read and checked, with its content hash and full alpha.
-
-    Raises:
-        MediaNotFoundError: the mask file does not exist.
-        MediaDecodeError: it is not a regular file, or not a readable image.
-        InvalidParamsError: the mask is empty (no pixel at 0.5 or more).
-    """
+def _decode(kf: Keyframe, param: str) -> np.ndarray:
+    """The keyframe's mask as HxW float32 0..1, at its own size, checked not empty."""
     ref = kf.mask
     assert ref is not None
     what = _describe(kf)
@@ -77,8 +73,8 @@ def read_key_mask(kf: Keyframe, param: str = "keyframes") -> KeyMask:
         decoded = cv2.imdecode(np.frombuffer(ref.png, np.uint8), cv2.IMREAD_UNCHANGED)
         if decoded is None:
             raise InvalidParamsError(f"{what}: mask_png is not a readable PNG image", detail=detail)
-        if decoded.ndim == 3 and decoded.shape[2] >= 3:   # OpenCV reads BGR(A): alpha stays last
-            decoded = decoded[..., ::-1] if decoded.shape[2] == 3 else decoded
+        if decoded.ndim == 3 and decoded.shape[2] == 3:   # OpenCV reads BGR: first is red
+            decoded = decoded[..., ::-1]
         alpha = alpha_of(decoded)
     else:
         assert ref.path is not None
@@ -91,9 +87,50 @@ def read_key_mask(kf: Keyframe, param: str = "keyframes") -> KeyMask:
     if alpha.size == 0 or not (alpha >= 0.5).any():
         raise InvalidParamsError(f"{what} {ref.source} is empty: no pixel is 0.5 or more",
                                  path=ref.path, detail=detail)
+    return alpha
+
+
+def _digest(alpha: np.ndarray) -> str:
     digest = hashlib.sha256(f"{alpha.shape}".encode())
     digest.update(np.ascontiguousarray(alpha).tobytes())
-    return dataclasses.replace(ref, sha256=digest.hexdigest()[:32], alpha=alpha)
+    return digest.hexdigest()[:32]
+
+
+def read_key_mask(kf: Keyframe, param: str = "keyframes") -> KeyMask:
+    """The keyframe's mask checked, with its content hash and size. Its pixels are not kept
+    (a job may have many mask keyframes): :func:`mask_alpha` reads them where they are used.
+
+    Raises:
+        MediaNotFoundError: the mask file does not exist.
+        MediaDecodeError: it is not a regular file, or not a readable image.
+        InvalidParamsError: the mask is empty (no pixel at 0.5 or more), or ``mask_png`` is
+            not a PNG.
+    """
+    assert kf.mask is not None
+    alpha = _decode(kf, param)
+    return dataclasses.replace(kf.mask, sha256=_digest(alpha),
+                               size=(alpha.shape[1], alpha.shape[0]))
+
+
+def mask_alpha(kf: Keyframe, param: str = "keyframes") -> np.ndarray:
+    """The pixels of a read keyframe mask (:func:`read_key_mask`), at the plate's size once
+    fitted (:func:`fit_keyframe_masks`).
+
+    Raises:
+        InvalidParamsError: the file changed since it was read: the cache keys would not
+            describe what is used.
+    """
+    ref = kf.mask
+    assert ref is not None and ref.sha256 is not None
+    alpha = _decode(kf, param)
+    if _digest(alpha) != ref.sha256:
+        raise InvalidParamsError(f"{_describe(kf)} {ref.source} changed while the job ran; "
+                                 "run it again", path=ref.path, detail={"param": param})
+    if ref.plate is not None and (alpha.shape[1], alpha.shape[0]) != ref.plate:
+        shrink = alpha.shape[1] > ref.plate[0]
+        alpha = cv2.resize(alpha, ref.plate, interpolation=cv2.INTER_AREA if shrink
+                           else cv2.INTER_LINEAR)
+    return alpha
 
 
 def load_keyframe_masks(keyframes: Sequence[Keyframe], param: str = "keyframes") -> list[Keyframe]:
@@ -106,33 +143,30 @@ def load_keyframe_masks(keyframes: Sequence[Keyframe], param: str = "keyframes")
 
 def fit_keyframe_masks(keyframes: Sequence[Keyframe], width: int, height: int,
                        param: str = "keyframes") -> tuple[list[Keyframe], list[str]]:
-    """Every loaded mask at the plate's ``width`` x ``height``, and a note for each scaled one.
+    """Every read mask set to the plate's ``width`` x ``height``, and a note for each one
+    that will be scaled.
 
     Raises:
-        InvalidParamsError: a mask's aspect ratio differs from the plate's (naming the file
-            and both sizes).
+        InvalidParamsError: a mask is not the plate at some scale (naming the file and both
+            sizes).
     """
     out, notes = [], []
     for kf in keyframes:
         ref = kf.mask
-        if ref is None or ref.alpha is None:
+        if ref is None or ref.size is None:
             out.append(kf)
             continue
-        h, w = ref.alpha.shape
+        w, h = ref.size
         if (w, h) != (width, height):
             if not same_aspect(w, h, width, height):
                 raise InvalidParamsError(
                     f"{_describe(kf)} {ref.source} is {w}x{h}, the plate is {width}x{height}: "
-                    "it must have the plate's size (or its aspect ratio, to be scaled)",
+                    "it must have the plate's size (or be the plate at another scale)",
                     path=ref.path, detail={"param": param, "mask_size": [w, h],
                                            "plate_size": [width, height]})
-            shrink = w > width
-            scaled = cv2.resize(ref.alpha, (width, height),
-                                interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
             notes.append(f"{_describe(kf)} {ref.source} is {w}x{h}: scaled to the plate's "
                          f"{width}x{height}")
-            kf = dataclasses.replace(kf, mask=dataclasses.replace(ref, alpha=scaled))
-        out.append(kf)
+        out.append(dataclasses.replace(kf, mask=dataclasses.replace(ref, plate=(width, height))))
     return out, notes
 
 
@@ -170,12 +204,11 @@ def override_with_clicks(mask: np.ndarray, refined: np.ndarray, prompts: Prompts
 
 
 def mask_keyframe(backend: MatteBackend, image: np.ndarray, kf: Keyframe,
-                  full_size: tuple[int, int]) -> np.ndarray:
-    """The working-resolution mask of a keyframe given as a mask (loaded and fitted), refined
-    by its clicks when it has any."""
-    assert kf.mask is not None and kf.mask.alpha is not None
+                  full_size: tuple[int, int], alpha: np.ndarray | None = None) -> np.ndarray:
+    """The working-resolution mask of a keyframe given as a mask (read and fitted), refined
+    by its clicks when it has any. ``alpha``: its pixels when already at hand."""
     h, w = image.shape[:2]
-    mask = kf.mask.alpha
+    mask = mask_alpha(kf) if alpha is None else alpha
     if mask.shape != (h, w):
         mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_AREA)
     if not kf.prompts.given:

@@ -13,7 +13,7 @@ from ..media.identity import cache_key
 from .backend import MatteBackend
 from .cache import MatteCache
 from .frames import to_working
-from .key_masks import mask_keyframe
+from .key_masks import mask_alpha, mask_keyframe
 from .plan import FramePlan, Walk, plan_object
 from .prompts import Keyframe
 from .propagate import propagate
@@ -120,8 +120,7 @@ class ObjectMatte:
         kf = plan.keyframe
         if kf is None or kf.mask is None or kf.prompts.given:
             return None
-        alpha: np.ndarray = kf.mask.alpha
-        return alpha
+        return mask_alpha(kf)
 
     def soft_mask(self, plan: FramePlan) -> np.ndarray:
         """The frame's working-resolution soft mask (after :meth:`compute`)."""

@@ -24,7 +24,7 @@ from moviola.plugin.errors import FrameRangeError, InvalidParamsError
 from ..media.open_readers import OPEN_READERS, media_stamp
 from .backend import MatteBackend
 from .frames import to_working
-from .key_masks import fit_keyframe_masks, mask_keyframe
+from .key_masks import fit_keyframe_masks, mask_alpha, mask_keyframe
 from .prompts import Keyframe, Prompts
 from .refine import refine_alpha
 
@@ -156,7 +156,7 @@ def preview_mask(media_path: str, frame: int, prompts: Prompts, backend: MatteBa
     if previous_png is not None:
         previous = decode_mask_png(previous_png, ww, wh)
     if keyframe is not None and keyframe.mask is not None and not prompts.given:
-        alpha = keyframe.mask.alpha   # the artist's own matte, as the job will write it
+        alpha = mask_alpha(keyframe, "mask")   # the artist's own matte, as the job writes it
         t2 = time.perf_counter()
     else:
         soft = (mask_keyframe(backend, state.working, keyframe, (width, height))

@@ -96,13 +96,15 @@ class KeyMask:
     """A keyframe's mask: a file (``path``) or inline PNG bytes (``png``).
 
     :func:`.key_masks.read_key_mask` fills ``sha256`` (a hash of the decoded alpha: what cache
-    keys use, so an edited mask recomputes and an unchanged one is reused) and ``alpha`` (HxW
-    float32 0..1, the plate's size once fitted)."""
+    keys use, so an edited mask recomputes and an unchanged one is reused) and ``size`` (its
+    width and height); :func:`.key_masks.fit_keyframe_masks` sets ``plate``, the size it is
+    used at."""
 
     path: str | None = None
     png: bytes | None = field(default=None, repr=False)
     sha256: str | None = None
-    alpha: Any = field(default=None, compare=False, repr=False)
+    size: tuple[int, int] | None = None
+    plate: tuple[int, int] | None = None
 
     @property
     def source(self) -> str:

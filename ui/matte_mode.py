@@ -19,6 +19,7 @@ from qtpy import QtCore, QtWidgets
 from .device_choice import DeviceBox
 from .frames import FrameImage, file_loader, image_from_png
 from .job_controls import JobControls
+from .model_offer import ModelOffer
 from .modes import LayerNeed, MediaClip, Mode, fetch_need
 from .prompts import PromptModel
 from .worker import describe_error
@@ -75,6 +76,8 @@ class MatteMode(Mode):
         self.hint.setWordWrap(True)
 
         layout = QtWidgets.QVBoxLayout(self)
+        self.offer = ModelOffer(panel, "matte")   # SAM 2.1, where its weights are not installed
+        layout.addWidget(self.offer)
         form = QtWidgets.QFormLayout()
         form.addRow("View", self.view)
         self.device = DeviceBox()

@@ -6,6 +6,8 @@ real H.264 with PyAV, frames drawn lazily so memory stays one shot's background.
 
 - :func:`cuts_reel`: hard cuts, a dissolve, a fade to black and back, a flash inside a shot
   and a fast pan (the last two are not cuts); :class:`Reel` holds every cut exactly.
+- :func:`motion_reel`: whip pans, camera shake, fast objects and a flash inside shots (none
+  a cut), beside hard cuts, dissolves and a fade.
 - :func:`matchcut_reel`: planted frame matches (same silhouette framing, different look),
   planted motion matches (same camera move, different content), a near-duplicate shot and
   distractors; :class:`MatchReel` holds the planted pairs.
@@ -46,6 +48,12 @@ class ShotSpec:
     size: float = 0.3                           # object height / frame height
     camera: tuple[float, float, float] = (0.0, 0.0, 1.0)  # vx, vy, zoom per frame
     flash: tuple[int, ...] = ()                 # frames (in the shot) washed to white
+    # A whip pan: (first frame, frames, travel in frame widths); the camera eases in and out
+    # of a horizontal sweep, motion-blurred as a shutter open the whole frame would blur it.
+    whip: tuple[int, int, float] | None = None
+    shake: float = 0.0                          # camera jitter, shares of the width per frame
+    motion: tuple[float, float] = (0.0, 0.0)    # object velocity (shares of width, height per
+                                                # frame); it bounces off the frame's edges
 
 
 @dataclass(frozen=True)
@@ -91,8 +99,9 @@ def _noise(rng: np.random.Generator, h: int, w: int, cells: int) -> np.ndarray:
 def _canvas(spec: ShotSpec, w: int, h: int) -> np.ndarray:
     """The world a shot's camera looks at: big enough for the whole camera move."""
     vx, vy, _ = spec.camera
-    cw = w + int(abs(vx) * w * spec.frames) + 2 * w
-    ch = h + int(abs(vy) * w * spec.frames) + 2 * h
+    extra = (abs(spec.whip[2]) * w if spec.whip else 0) + 8 * spec.shake * w
+    cw = w + int(abs(vx) * w * spec.frames + extra) + 2 * w
+    ch = h + int(abs(vy) * w * spec.frames + 8 * spec.shake * w) + 2 * h
     rng = np.random.default_rng(spec.seed)
     mix = _noise(rng, ch, cw, max(4, cw // 90))[..., None]
     texture = 0.55 * _noise(rng, ch, cw, max(8, cw // 12)) + 0.45 * _noise(rng, ch, cw, cw // 4)
@@ -122,6 +131,33 @@ def _silhouette(spec: ShotSpec, w: int, h: int) -> np.ndarray:
     return cv2.resize(big, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
 
 
+def _whip_offset(spec: ShotSpec, t: float) -> float:
+    """How far (frame widths) the whip pan has taken the camera at time ``t`` (frames)."""
+    if spec.whip is None:
+        return 0.0
+    first, length, travel = spec.whip
+    u = min(1.0, max(0.0, (t - first) / length))
+    return travel * (1 - np.cos(np.pi * u)) / 2        # eases in and out
+
+
+def _bounce(x: float) -> float:
+    """``x`` folded into 0.15..0.85, as an object bouncing off the frame's edges moves."""
+    span = 0.7
+    y = (x - 0.15) % (2 * span)
+    return 0.15 + (y if y <= span else 2 * span - y)
+
+
+def _camera_offsets(spec: ShotSpec, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame camera jitter (x, y) in pixels: a smoothed random walk around the path."""
+    if not spec.shake:
+        return np.zeros(spec.frames), np.zeros(spec.frames)
+    rng = np.random.default_rng(spec.seed + 11)
+    jitter = rng.normal(0.0, spec.shake * w, (spec.frames, 2))
+    kernel = np.array([0.25, 0.5, 0.25])
+    smooth = [np.convolve(jitter[:, k], kernel, mode="same") for k in (0, 1)]
+    return smooth[0], smooth[1]
+
+
 def shot_frames(spec: ShotSpec, size: tuple[int, int] = SIZE) -> Iterator[np.ndarray]:
     """The shot's frames as HxWx3 float32 RGB (0..255), drawn one at a time."""
     w, h = size
@@ -132,16 +168,36 @@ def shot_frames(spec: ShotSpec, size: tuple[int, int] = SIZE) -> Iterator[np.nda
     vx, vy, zoom = spec.camera
     ch, cw = canvas.shape[:2]
     # Start where the whole move stays inside the canvas.
-    x0 = cw / 2 - np.sign(vx) * (abs(vx) * w * spec.frames) / 2
+    travel = abs(vx) * w * spec.frames + (abs(spec.whip[2]) * w if spec.whip else 0)
+    direction = np.sign(vx) if vx else (np.sign(spec.whip[2]) if spec.whip else 0)
+    x0 = cw / 2 - direction * travel / 2
     y0 = ch / 2 - np.sign(vy) * (abs(vy) * w * spec.frames) / 2
-    for i in range(spec.frames):
+    shake_x, shake_y = _camera_offsets(spec, w)
+
+    def background(t: float, i: int) -> np.ndarray:
         scale = zoom ** i
-        # frame (x, y) -> canvas (x0 + vx*w*i + (x - w/2)/scale, ...)
-        m = np.array([[1 / scale, 0, x0 + vx * w * i - w / 2 / scale],
-                      [0, 1 / scale, y0 + vy * w * i - h / 2 / scale]], np.float32)
-        bg = cv2.warpAffine(canvas, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                            borderMode=cv2.BORDER_REFLECT)
-        img = bg * (1 - alpha) + obj * alpha
+        x = x0 + vx * w * t + _whip_offset(spec, t) * w + shake_x[i]
+        y = y0 + vy * w * t + shake_y[i]
+        # frame (x', y') -> canvas (x + (x' - w/2)/scale, y + (y' - h/2)/scale)
+        m = np.array([[1 / scale, 0, x - w / 2 / scale],
+                      [0, 1 / scale, y - h / 2 / scale]], np.float32)
+        return cv2.warpAffine(canvas, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                              borderMode=cv2.BORDER_REFLECT)
+
+    for i in range(spec.frames):
+        whipping = spec.whip is not None and spec.whip[0] - 1 <= i <= spec.whip[0] + spec.whip[1]
+        if whipping:   # motion blur: the shutter is open from t - 1/2 to t + 1/2
+            bg = np.mean([background(i + d, i) for d in np.linspace(-0.5, 0.5, 9)], axis=0)
+        else:
+            bg = background(i, i)
+        a, o = alpha, obj
+        if spec.motion != (0.0, 0.0):
+            cx = _bounce(spec.centre[0] + spec.motion[0] * i) - spec.centre[0]
+            cy = _bounce(spec.centre[1] + spec.motion[1] * i) - spec.centre[1]
+            m = np.array([[1, 0, cx * w], [0, 1, cy * h]], np.float32)
+            a = cv2.warpAffine(alpha, m, (w, h))[..., None]
+            o = cv2.warpAffine(obj, m, (w, h), borderMode=cv2.BORDER_REFLECT)
+        img = bg * (1 - a) + o * a
         if i in spec.flash:
             img = img * 0.25 + 245.0 * 0.75
         yield img
@@ -207,6 +263,36 @@ def cuts_reel(path: str | Path, *, variant: int = 0) -> Reel:
     # Transitions into shot i: "cut", ("dissolve", n) or ("fade", out, black, in).
     into: dict[int, tuple] = {4: ("dissolve", 12), 8: ("fade", 8, 4, 8)}
 
+    plan = _plan(specs, into)
+    n = encode(path, plan.frames())
+    return Reel(Path(path), n, tuple(plan.cuts), tuple(plan.shots))
+
+
+def motion_reel(path: str | Path, *, variant: int = 0) -> Reel:
+    """A ~20 s reel where fast motion inside shots is no transition: two whip pans, shaky
+    camera, big objects moving fast, a fast pan and a flash, beside real transitions: hard
+    cuts, three dissolves (8 to 16 frames, one between two moving shots) and a fade through
+    black. ``variant`` changes the shots' content, lengths and the motions' speeds."""
+    rng = np.random.default_rng(100 + variant)
+    lengths = [int(x) for x in rng.integers(30, 44, 14)]
+    speed = 1.0 + 0.25 * variant
+    specs = [_spec(i + 40 + 14 * variant, lengths[i]) for i in range(14)]
+    moving = {
+        1: {"whip": (10, 6, 2.5 * speed), "frames": max(lengths[1], 34)},       # whip pan
+        2: {"shake": 0.025 * speed},                                               # handheld
+        3: {"motion": (0.07 * speed, 0.03), "size": 0.5},                          # fast object
+        4: {"shake": 0.02 * speed, "motion": (-0.05 * speed, 0.04)},
+        5: {"flash": (lengths[5] // 2,), "camera": (0.02, 0.0, 1.0)},              # flash
+        7: {"whip": (14, 5, -2.0 * speed), "shake": 0.01, "frames": max(lengths[7], 36)},
+        8: {"camera": (0.03 * speed, 0.0, 1.0), "motion": (0.04, 0.0)},
+        9: {"camera": (0.1 * speed, 0.0, 1.0)},                                   # fast pan
+        10: {"motion": (0.09 * speed, -0.05), "size": 0.55, "shake": 0.015},
+        11: {"shake": 0.02, "camera": (0.0, 0.0, 1.015)},
+        12: {"camera": (0.0, 0.0, 0.985), "motion": (0.05, 0.05)},
+    }
+    specs = [replace(spec, **moving.get(i, {})) for i, spec in enumerate(specs)]  # type: ignore[arg-type]
+    into: dict[int, tuple] = {3: ("dissolve", 12), 6: ("fade", 6, 3, 6), 8: ("dissolve", 16),
+                              11: ("dissolve", 8)}
     plan = _plan(specs, into)
     n = encode(path, plan.frames())
     return Reel(Path(path), n, tuple(plan.cuts), tuple(plan.shots))

@@ -2,12 +2,13 @@
 
 Three tests run over small frames (64x36 for changes, 32x18 for blends):
 
-- **Hard cuts.** The mean RGB change between two frames must pass an absolute threshold and
-  be several times the local motion level (the median change around it), so a fast pan or
-  shaky footage, which changes every frame, does not cut. A candidate is a **flash** and is
-  dropped when the picture before it comes back within a few frames (or the picture after
-  it was there a few frames before), or when the two frames differ only in exposure (same
-  contrast-normalised picture, same overall colour).
+- **Hard cuts.** The mean RGB change between two frames must pass an absolute threshold, be
+  several times the local motion level (the median change around it), so a fast pan or
+  shaky footage, which changes every frame, does not cut, and be a spike: twice the change
+  into and out of it, since a whip pan or a fast move builds up and dies down over frames.
+  A candidate is a **flash** and is dropped when the picture before it comes back within a
+  few frames (or the picture after it was there a few frames before), or when the two frames
+  differ only in exposure (same contrast-normalised picture, same overall colour).
 - **Dissolves.** Around each frame t and for several half-lengths k, the frames between
   t-k and t+k must be blends of those two ends: each fits ``A + alpha (B - A)`` with a small
   residual and alpha rising from 0 to 1 without a jump. A pan or a zoom changes as much
@@ -38,7 +39,10 @@ class ClassicalSettings:
     share of full scale (0..1); levels are 8-bit (0..255)."""
 
     cut_threshold: float = 0.06      # smallest change a hard cut makes
-    cut_ratio: float = 3.0           # ... and at least this many times the local motion level
+    cut_ratio: float = 2.0           # ... at least this many times the local motion level
+    # ... and this many times the change into and out of it: a cut is one frame's jump, a whip
+    # pan or a fast move builds up and dies down over several frames.
+    cut_spike: float = 2.0
     flash_frames: int = 4            # the picture coming back within this many frames: a flash
     gradual_change: float = 0.07     # smallest change across a dissolve
     gradual_residual: float = 0.35   # blend misfit / change above this: not a dissolve
@@ -150,6 +154,10 @@ class ClassicalDetector(ShotDetector):
         level = float(np.median(around)) if around else 0.0
         if change < s.cut_ratio * level + 0.01:
             return
+        neighbours = max(self._change[t - 1] if t > 1 else 0.0,
+                         self._change[t + 1] if t + 1 < len(self._change) else 0.0)
+        if change < s.cut_spike * neighbours:
+            return
         before, after = self._frame(t - 1), self._frame(t)
         assert before is not None and after is not None
         # A flash: the picture before it comes back within a few frames (its start), or the
@@ -167,7 +175,8 @@ class ClassicalDetector(ShotDetector):
         if (a is not None and b is not None and float(np.abs(a - b).mean()) < 0.3
                 and float(np.abs(_chromaticity(before) - _chromaticity(after)).max()) < 0.04):
             return
-        margin = min(change / s.cut_threshold, change / (s.cut_ratio * level + 0.01)) - 1.0
+        margin = min(change / s.cut_threshold, change / (s.cut_ratio * level + 0.01),
+                     change / max(s.cut_spike * neighbours, 1e-6)) - 1.0
         confidence = 0.5 + 0.5 * min(1.0, margin)
         n = self._number(t)
         self._hard.append(Cut(n, "hard", confidence, n, n + 1))

@@ -15,15 +15,20 @@ from typing import Any
 
 import numpy as np
 
+from .appearance import ColourMemory
 from .backend import MatteBackend, Tracker
-from .flow import motion_evidence
+from .flow import motion_evidence, object_motion
 from .graphcut import resegment_band, segment_from_prompts
 from .prompts import Prompts
+from .shape_memory import ShapeMemory
+from .track_cut import cut, hold_labels, keep_connected, reacquire_labels
 
 __all__ = ["ClassicalBackend"]
 
 
 class ClassicalTracker(Tracker):
+    """The band cut alone: each frame is re-cut around the mask carried from the last one."""
+
     def __init__(self, band: int, motion_threshold: float, iterations: int) -> None:
         self.band = band
         self.motion_threshold = motion_threshold
@@ -36,6 +41,61 @@ class ClassicalTracker(Tracker):
         return cut.astype(np.float32)
 
 
+class HoldingTracker(ClassicalTracker):
+    """The cut told by what the keyframe taught, so the walk holds the object.
+
+    Each step cuts a region that reaches as far as the object may have grown or come back,
+    offering it only pixels whose colours look like the keyframe's object (:mod:`.appearance`)
+    or parts of its remembered shape (:mod:`.shape_memory`). Then the cut is checked against
+    the flow's prediction: a cut that lost much of the carried mask keeps the carried pixels
+    that still look like the object, and a mask that (nearly) vanished is re-acquired from
+    the remembered colours near the remembered shape. Only frames whose cut agrees with the
+    prediction teach the colour model.
+    """
+
+    # Share of the object's size (square root of its area) it may grow or move beyond the
+    # carried mask in one frame.
+    REACH = 0.15
+    # The cut kept less than this share of the flow-predicted area: it lost the object.
+    SHRINK = 0.6
+    # Less than this share of the remembered area: the object vanished; look for it.
+    VANISH = 0.25
+    # Area change against the prediction within which a frame is trusted to teach colours.
+    TRUSTED = (0.8, 1.25)
+
+    def __init__(self, image: np.ndarray, mask: np.ndarray, band: int, motion_threshold: float,
+                 iterations: int) -> None:
+        super().__init__(band, motion_threshold, iterations)
+        self.colours = ColourMemory(image, mask)
+        self.shape = ShapeMemory(mask)
+
+    def step(self, image: np.ndarray, flow: np.ndarray, carried: np.ndarray) -> np.ndarray:
+        hard = carried > 0.5
+        predicted = int(np.count_nonzero(hard))
+        models = object_motion(flow, carried, self.band) if predicted else (None, None)
+        remembered = self.shape.carry(flow, models[0])
+        known = hard | remembered
+        reach = max(self.band, int(round(self.REACH * np.sqrt(max(int(np.count_nonzero(known)), 1)))))
+        odds = self.colours.log_odds(image)
+        found = np.zeros_like(hard)
+        if predicted:
+            motion = motion_evidence(flow, carried, self.band, models=models)
+            labels = hold_labels(hard, remembered, odds, motion, self.band, reach,
+                                 self.motion_threshold)
+            found = keep_connected(cut(image, labels, 3 * self.band, self.iterations), known)
+            if np.count_nonzero(found) < self.SHRINK * predicted:
+                found |= hard & (odds > 0)
+        remembered_area = self.shape.area
+        if remembered_area and np.count_nonzero(found) < self.VANISH * remembered_area:
+            search = reacquire_labels(known, odds, 2 * reach, max(1, int(self.VANISH * remembered_area)))
+            if search is not None:
+                found = cut(image, search, 3 * self.band, self.iterations)
+        if self.TRUSTED[0] <= np.count_nonzero(found) / max(predicted, 1) <= self.TRUSTED[1]:
+            self.colours.update(image, found)
+        self.shape.remember(found)
+        return found.astype(np.float32)
+
+
 class ClassicalBackend(MatteBackend):
     """Click-seeded GrabCut + DIS-flow propagation; runs anywhere OpenCV does."""
 
@@ -44,8 +104,10 @@ class ClassicalBackend(MatteBackend):
 
     def __init__(self, working_size: int | None = None, band: float = 0.015,
                  motion_threshold: float = 6.0, key_iterations: int = 5,
-                 track_iterations: int = 2) -> None:
+                 track_iterations: int = 2, memory: bool = True) -> None:
         super().__init__(working_size)
+        # False: the band cut alone, without the remembered colours and shape (the old walk).
+        self.memory = bool(memory)
         self.band = float(band)                  # share of the working image diagonal
         self.motion_threshold = float(motion_threshold)
         self.key_iterations = int(key_iterations)
@@ -55,7 +117,7 @@ class ClassicalBackend(MatteBackend):
         return {**super().describe(), "model": "grabcut+dis-flow",
                 "settings": {"band": self.band, "motion_threshold": self.motion_threshold,
                              "key_iterations": self.key_iterations,
-                             "track_iterations": self.track_iterations,
+                             "track_iterations": self.track_iterations, "memory": self.memory,
                              "temporal_blend": self.TEMPORAL_BLEND}}
 
     def _band_px(self, image: np.ndarray) -> int:
@@ -68,4 +130,7 @@ class ClassicalBackend(MatteBackend):
         return mask.astype(np.float32)
 
     def tracker(self, image: np.ndarray, mask: np.ndarray) -> Tracker:
+        if self.memory:
+            return HoldingTracker(image, mask, self._band_px(image), self.motion_threshold,
+                                  self.track_iterations)
         return ClassicalTracker(self._band_px(image), self.motion_threshold, self.track_iterations)

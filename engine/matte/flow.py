@@ -13,7 +13,7 @@ import numpy as np
 
 from ..imaging import flow as optical
 
-__all__ = ["backward_flow", "warp", "motion_evidence"]
+__all__ = ["backward_flow", "warp", "object_motion", "motion_evidence"]
 
 
 def backward_flow(current: np.ndarray, previous: np.ndarray) -> np.ndarray:
@@ -51,17 +51,11 @@ def _residual(model: np.ndarray, flow: np.ndarray, gx: np.ndarray, gy: np.ndarra
     return px * px + py * py
 
 
-def motion_evidence(flow: np.ndarray, prior: np.ndarray, band: int, sigma: float = 1.0,
-                    seed: int = 0) -> np.ndarray | None:
-    """Per-pixel log-odds that a pixel moves with the object rather than its surroundings.
-
-    One affine motion is fitted to the object's interior (``prior`` > 0.5, eroded by
-    ``band``), one to a ring of background around it; each pixel scores by which model
-    explains its flow better, with ``sigma`` pixels of flow noise. Where object and
-    background move alike the evidence is near zero, so it only speaks when motion tells
-    them apart (e.g. a similar-coloured distractor the object passes). None when either
-    region is too small to fit.
-    """
+def object_motion(flow: np.ndarray, prior: np.ndarray, band: int, seed: int = 0
+                  ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Robust affine motions (2x3, current frame -> previous) of the object's interior
+    (``prior`` > 0.5, eroded by ``band``) and of a ring of background around it; None where
+    a region is too small to fit."""
     hard = (prior > 0.5).astype(np.uint8)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1))
     wide = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (6 * band + 1, 6 * band + 1))
@@ -70,8 +64,23 @@ def motion_evidence(flow: np.ndarray, prior: np.ndarray, band: int, sigma: float
     rng = np.random.default_rng(seed)
     inner_ys, inner_xs = np.nonzero(inner)
     ring_ys, ring_xs = np.nonzero(ring)
-    obj = _fit_affine(inner_ys, inner_xs, flow, rng)
-    bg = _fit_affine(ring_ys, ring_xs, flow, rng)
+    return _fit_affine(inner_ys, inner_xs, flow, rng), _fit_affine(ring_ys, ring_xs, flow, rng)
+
+
+def motion_evidence(flow: np.ndarray, prior: np.ndarray, band: int, sigma: float = 1.0,
+                    seed: int = 0,
+                    models: tuple[np.ndarray | None, np.ndarray | None] | None = None
+                    ) -> np.ndarray | None:
+    """Per-pixel log-odds that a pixel moves with the object rather than its surroundings.
+
+    One affine motion is fitted to the object's interior (``prior`` > 0.5, eroded by
+    ``band``), one to a ring of background around it (:func:`object_motion`; ``models``: those
+    two, if already fitted); each pixel scores by which model explains its flow better, with
+    ``sigma`` pixels of flow noise. Where object and background move alike the evidence is
+    near zero, so it only speaks when motion tells them apart (e.g. a similar-coloured
+    distractor the object passes). None when either region is too small to fit.
+    """
+    obj, bg = object_motion(flow, prior, band, seed) if models is None else models
     if obj is None or bg is None:
         return None
     h, w = prior.shape

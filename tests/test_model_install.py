@@ -224,7 +224,8 @@ def install_engine(tmp_path_factory, server, certificate):
     listing.write_text(json.dumps([
         entry("depth-anything-v2-small", server),    # the depth offer: a pinned download
         entry("test-download", server),
-        entry("test-cancel", server)]))
+        entry("test-cancel", server),
+        entry("test-interrupt", server)]))
     site = folder / "site"
     (site / "site-model").mkdir(parents=True)
     (site / "site-model" / "model.safetensors").write_bytes(MODEL)
@@ -332,6 +333,38 @@ def test_cli_install_asks_first_and_yes_downloads(install_engine):
     assert again.returncode == 0 and "already installed" in again.stdout
     unpinned = cli(install_engine, "models", "install", "sam2.1-hiera-tiny", "--yes")
     assert unpinned.returncode == 1 and "--from FILE --sha256" in unpinned.stderr
+
+
+def test_cli_ctrl_c_cancels_the_download(install_engine, server):
+    import signal
+
+    server.delay = 0.05
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moviola.cli", "models", "install", "test-interrupt", "--yes"],
+            env=install_engine.cli_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        with install_engine.client(timeout=10.0) as client:
+            while time.monotonic() < deadline:   # until the download is under way
+                jobs = [j for j in client.list_jobs() if j["kind"] == "install_model"
+                        and j["state"] == "running" and (j.get("progress") or {}).get("done", 0) > 0]
+                if jobs:
+                    break
+                time.sleep(0.1)
+            assert jobs, "the download never started"
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=30)
+            assert process.returncode == 130 and "install cancelled" in stderr
+            deadline = time.monotonic() + 20
+            while client.job_status(jobs[0]["job_id"])["state"] == "running" \
+                    and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert client.job_status(jobs[0]["job_id"])["state"] == "cancelled"
+            assert not models_of(client)["test-interrupt"]["installed"]
+    finally:
+        server.delay = 0.0
+    assert temp_files(install_engine.home / "weights") == []
 
 
 def test_cli_matte_and_depth_offer_the_neural_model(install_engine, tmp_path):

@@ -51,8 +51,7 @@ def parallax_clip(scene) -> tuple[list[np.ndarray] | None, dict[str, Any]]:
         stab.add(p)
         predictions.append(p)
     alignment = stab.solve()
-    verdict = backend.verdict()
-    verdict["stabilisation_residual"] = round(alignment.residual, 3)
+    verdict = backend.verdict(alignment)
     measured = {p.frame: alignment.apply(p.frame, p.values) for p in predictions if p.valid}
     if not measured:
         return None, verdict
@@ -88,8 +87,8 @@ def table(rows: list[dict[str, Any]]) -> str:
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         v = r["verdict"]
-        extra = ", ".join(f"{k} {v[k]}" for k in ("frames_measured", "observable_share",
-                                                  "independent_share",
+        extra = ", ".join(f"{k} {v[k]}" for k in ("frames_measured", "frames_observable",
+                                                  "observable_share", "independent_share",
                                                   "stabilisation_residual") if k in v)
         lines.append(f"| {r['scene']} | {r.get('delta1', '—')} | {r.get('abs_rel', '—')} | "
                      f"{r.get('flicker', '—')} | {r['ramp']['delta1']} | {r['ramp']['abs_rel']} | "

@@ -12,11 +12,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from .links import Link
+
+if TYPE_CHECKING:
+    from .stabilise import Alignment
 
 __all__ = ["DepthBackend", "Prediction", "even_shape"]
 
@@ -67,8 +70,9 @@ class DepthBackend(ABC):
         """What ran, for provenance: backend, model, weights hash, licence, device."""
         return {"backend": self.NAME}
 
-    def verdict(self) -> dict[str, Any]:
-        """Whether the clip last predicted is valid for this backend (and why not)."""
+    def verdict(self, alignment: Alignment | None = None) -> dict[str, Any]:
+        """Whether the clip last predicted is valid for this backend (and why not);
+        ``alignment``: the clip's stabilisation, for a backend that judges it too."""
         return {"status": "valid", "reason": ""}
 
     def close(self) -> None:  # noqa: B027 -- a deliberate no-op default: backends holding nothing skip it

@@ -42,6 +42,7 @@ from ..imaging import flow
 from .base import DepthBackend, Prediction, even_shape
 from .fill import fill
 from .links import Link, measure_link
+from .stabilise import Alignment
 
 __all__ = ["ParallaxBackend", "DEFAULT_FOV_DEG", "intrinsics", "triangulate"]
 
@@ -57,13 +58,18 @@ MAX_SAMPLES = 4000             # samples for the homography and the essential ma
 EPIPOLAR_PX = 1.0              # a pixel further off its epipolar line is not static scene
 FLOW_NOISE_PX = 0.25           # assumed flow noise, for the precision of each estimate
 RELATIVE_ERROR = 0.05          # expected error (share of the median) where confidence is 1/2
-MIN_PIXEL_PARALLAX_PX = 1.0    # translational parallax a pixel needs for its depth to count
+FILL_BOUND_SIGMAS = 1.0       # a filled value stays within this many errors of a measurement
+MIN_PIXEL_PARALLAX_PX = 2.0    # translational parallax a pixel needs for its depth to count
 INDEPENDENT_PX = 2.0           # further off its epipolar line than this: moves on its own
 INDEPENDENT_PATCH = 0.02       # ... in a patch at least this share of the frame's short side
 
-# Shares of a clip's frames with a measurement for each verdict.
+# Shares of a clip's frames with a measurement (and with observable depth) for each verdict.
 VALID_SHARE = 0.9
 PARTIAL_SHARE = 0.5
+FRAME_OBSERVABLE = 0.6         # a frame shows depth when this share of its pixels is observable
+FRAME_INDEPENDENT = 0.005      # a frame has independent motion above this share of its pixels
+CLIP_INDEPENDENT = 0.15        # beyond this mean share the clip is not the static scene assumed
+MAX_RESIDUAL = 0.25            # stabilisation residual above which frames disagree on the unit
 
 NO_TRANSLATION = ("the camera does not translate (or the scene is flat): the motion has no "
                   "parallax")
@@ -90,7 +96,6 @@ class _Pair:
     q_b: np.ndarray | None = None
     p_b: np.ndarray | None = None
     pose: tuple[np.ndarray, np.ndarray] | None = None   # (R, t) from a to b
-    observable: np.ndarray | None = None     # pixels of a whose depth the motion shows
     independent: np.ndarray | None = None    # pixels of a that move on their own
 
     def maps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -119,6 +124,8 @@ class ParallaxBackend(DepthBackend):
         self._frame_valid: list[bool] = []
         self._reasons: Counter[str] = Counter()
         self._parallax: list[float] = []
+        self._observable: list[float] = []     # per frame: share of pixels with observable depth
+        self._independent: list[float] = []    # per frame: share of pixels moving on their own
         self._stride = 1
         self._last_pose: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -130,24 +137,54 @@ class ParallaxBackend(DepthBackend):
                 "method": "dense DIS flow, essential matrix, per-pixel triangulation",
                 "fov_deg": self.fov_deg, "working_size": self.working_size}
 
-    def verdict(self) -> dict[str, Any]:
+    def verdict(self, alignment: Alignment | None = None) -> dict[str, Any]:
+        """``valid`` only when the motion shows depth almost everywhere, in almost every frame,
+        and (given the clip's ``alignment``) the frames agree on one unit; otherwise
+        ``partial`` or ``not_valid`` with every reason, and the measured shares either way."""
         frames = len(self._frame_valid)
         valid = sum(self._frame_valid)
         share = valid / frames if frames else 0.0
         parallax = float(np.median(self._parallax)) if self._parallax else 0.0
-        if frames and share >= VALID_SHARE:
-            status, reason = "valid", ""
+        observable = float(np.mean(self._observable)) if self._observable else 0.0
+        independent = float(np.mean(self._independent)) if self._independent else 0.0
+        seen = sum(o >= FRAME_OBSERVABLE for o in self._observable)
+        moving = sum(i >= FRAME_INDEPENDENT for i in self._independent)
+        residual = alignment.residual if alignment is not None else 0.0
+        reasons, notes = [], []
+        if share < VALID_SHARE:
+            reasons.append(self._reasons.most_common(1)[0][0] if self._reasons
+                           else "the clip has fewer than two frames")
+        if frames and valid and seen / frames < VALID_SHARE:
+            reasons.append(f"too little parallax in {frames - seen} of {frames} frames: under "
+                           f"{FRAME_OBSERVABLE:.0%} of their pixels show depth (the focus of a "
+                           "forward move, or a scene far away); those pixels are filled from "
+                           "their neighbours")
+        if independent >= CLIP_INDEPENDENT:
+            reasons.append(f"independent motion: {independent:.0%} of the pixels move on their "
+                           "own; their depth is filled from around them")
+        elif moving:
+            notes.append(f"independent motion in {moving} of {frames} frames "
+                         f"({independent:.1%} of the pixels), filled from around it")
+        if residual > MAX_RESIDUAL:
+            reasons.append(f"the frames do not agree on one depth unit (stabilisation residual "
+                           f"{residual:.2f})")
+        if not reasons:
+            status = "valid"
+        elif frames and share >= PARTIAL_SHARE and seen / frames >= PARTIAL_SHARE:
+            status = "partial"
         else:
-            reason = (self._reasons.most_common(1)[0][0] if self._reasons
-                      else "the clip has fewer than two frames")
-            status = "partial" if frames and share >= PARTIAL_SHARE else "not_valid"
-        return {"status": status, "reason": reason, "frames_measured": valid, "frames": frames,
-                "median_parallax_px": round(parallax, 3)}
+            status = "not_valid"
+        return {"status": status, "reason": "; ".join(reasons), "frames_measured": valid,
+                "frames": frames, "median_parallax_px": round(parallax, 3),
+                "observable_share": round(observable, 3), "frames_observable": seen,
+                "independent_share": round(independent, 4), "frames_independent": moving,
+                "stabilisation_residual": round(residual, 3), "notes": notes}
 
     # ---- per clip -----------------------------------------------------------------------------
 
     def predict(self, frames: Iterable[tuple[int, np.ndarray]]) -> Iterator[Prediction]:
         self._frame_valid, self._reasons, self._parallax = [], Counter(), []
+        self._observable, self._independent = [], []
         self._stride = 1
         self._last_pose = {}
         window: list[_Frame] = []     # frames MAX_STRIDE behind to MAX_STRIDE ahead
@@ -179,6 +216,8 @@ class ParallaxBackend(DepthBackend):
             reason = pair.reason if pair is not None else "the clip has fewer than two frames"
             self._reasons[reason] += 1
             self._frame_valid.append(False)
+            self._observable.append(0.0)
+            self._independent.append(0.0)
             return Prediction(frame.number, np.zeros(frame.gray.shape, np.float32), frame.image,
                               valid=False, info=info)
         pixels = frame.gray.size
@@ -191,21 +230,32 @@ class ParallaxBackend(DepthBackend):
                          partner.precision, pixels)
             if link is not None:
                 links.append(link)
-        confidence = _confidence(q, precision)
-        values = fill(q, confidence).astype(np.float32)
+        observable = _observable(q, precision)
+        independent = (pair.independent if measured is not None and pair is not None
+                       and pair.independent is not None else np.zeros(q.shape, bool))
+        # Unobservable and independently moving pixels are filled from their neighbours.
+        # Low-parallax pixels weigh little (their expected error is large) and are filled
+        # mostly from their neighbours; independently moving ones are filled entirely.
+        confidence = np.where(independent, 0.0, _confidence(q, precision))
+        values = _within_measurement(fill(q, confidence), q, np.where(independent, 0, precision))
         self._frame_valid.append(True)
+        self._observable.append(float(np.mean(observable)))
+        self._independent.append(float(np.mean(independent)))
         info.update(estimates=len(estimates), unit_of=estimates[0][0],
-                    measured=round(float(np.mean(precision > 0)), 4))
+                    measured=round(float(np.mean(precision > 0)), 4),
+                    observable=round(self._observable[-1], 4),
+                    independent=round(self._independent[-1], 4))
         return Prediction(frame.number, values, frame.image, links=links, info=info)
 
     # ---- steps --------------------------------------------------------------------------------
 
     def _own_pair(self, frame: _Frame, window: list[_Frame], index: int,
                   needed: bool) -> tuple[_Pair | None, _Frame | None, bool]:
-        """This frame's own pair: a partner ahead with enough parallax at the smallest stride;
-        when the frame has no other estimate, also one behind, or with less parallax."""
+        """This frame's own pair: a partner ahead with enough parallax at the smallest stride,
+        else one behind; when the frame has no other estimate, one with less parallax."""
         ahead = [k for k in STRIDES if index + k < len(window)]
-        behind = [k for k in STRIDES if index - k >= 0] if needed else []
+        # Behind too, when ahead falls short: the last frames of a clip get a wide baseline.
+        behind = [k for k in STRIDES if index - k >= 0]
         if not ahead and not behind:
             return (None, None, True) if needed else (_Pair(False, "", {}), None, True)
         failed = _Pair(False, NO_TRANSLATION, {})
@@ -287,7 +337,7 @@ class ParallaxBackend(DepthBackend):
         if not np.any(p_a > 0):
             return _Pair(False, "no pixel could be triangulated", info)
         pair = _Pair(True, "", info, q_a, p_a, q_b, p_b, pose=(R, t))
-        pair.observable, pair.independent = _observability(q_a, p_a, off_line, valid_a, K)
+        pair.independent = _independent(off_line, valid_a)
         return pair
 
 
@@ -308,23 +358,13 @@ def _pose_hypotheses(pa: np.ndarray, pb: np.ndarray, K: np.ndarray
     return poses
 
 
-def _observability(q: np.ndarray, precision: np.ndarray, off_line: np.ndarray,
-                   consistent: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per pixel: whether its depth is observable (measured, with enough translational
-    parallax: near the focus of expansion, or far away, the camera's translation moves it too
-    little to say how far it is), and whether it moves on its own (its flow is trustworthy
-    but off the camera's epipolar geometry, in a patch, not a stray pixel)."""
-    measured = precision > 0
-    # Expected relative error of q is FLOW_NOISE_PX over the pixel's translational parallax.
-    relative_error = np.where(measured, 1.0 / np.sqrt(np.maximum(precision, 1e-30))
-                              / np.maximum(q, 1e-12), np.inf)
-    observable = measured & (relative_error <= FLOW_NOISE_PX / MIN_PIXEL_PARALLAX_PX)
+def _independent(off_line: np.ndarray, consistent: np.ndarray) -> np.ndarray:
+    """Pixels that move on their own: their flow is trustworthy but off the camera's epipolar
+    geometry by ``INDEPENDENT_PX`` or more, in a patch (not a stray flow error)."""
     off = consistent & (off_line >= INDEPENDENT_PX)
-    size = max(3, int(round(min(q.shape) * INDEPENDENT_PATCH)) | 1)
+    size = max(3, int(round(min(off.shape) * INDEPENDENT_PATCH)) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    independent = cv2.morphologyEx(off.astype(np.uint8), cv2.MORPH_OPEN, kernel) > 0
-    del K
-    return observable, independent
+    return cv2.morphologyEx(off.astype(np.uint8), cv2.MORPH_OPEN, kernel) > 0
 
 
 def _parallax_px(field_: np.ndarray) -> float:
@@ -350,6 +390,25 @@ def _trim(window: list[_Frame]) -> list[_Frame]:
     """Drop emitted frames no longer reachable as a partner."""
     first_open = next((i for i, f in enumerate(window) if not f.emitted), len(window))
     return window[max(0, first_open - MAX_STRIDE):]
+
+
+def _observable(q: np.ndarray, precision: np.ndarray) -> np.ndarray:
+    """Pixels whose depth the camera's translation shows: measured, with at least
+    ``MIN_PIXEL_PARALLAX_PX`` of translational parallax (the expected relative error of q is
+    FLOW_NOISE_PX over that parallax). Near the focus of expansion, and far away, it is less."""
+    measured = precision > 0
+    error = np.where(measured, 1.0 / np.sqrt(np.maximum(precision, 1e-30)), np.inf)
+    return measured & (error <= np.maximum(q, 0.0) * (FLOW_NOISE_PX / MIN_PIXEL_PARALLAX_PX))
+
+
+def _within_measurement(filled: np.ndarray, q: np.ndarray, precision: np.ndarray) -> np.ndarray:
+    """A filled map kept within the measurement wherever there is one: a pixel with too little
+    parallax to trust still bounds its depth (far points near the focus of expansion are not
+    as near as the objects around them)."""
+    measured = precision > 0
+    sigma = FILL_BOUND_SIGMAS / np.sqrt(np.maximum(precision, 1e-30))
+    bounded = np.clip(filled, q - sigma, q + sigma)
+    return np.where(measured, bounded, filled).astype(np.float32)
 
 
 def _confidence(q: np.ndarray, precision: np.ndarray) -> np.ndarray:

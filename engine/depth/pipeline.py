@@ -102,7 +102,7 @@ def analyse(source: FrameSource, first: int, last: int, backend: DepthBackend,
         progress(f"predicting frame {prediction.frame}")
     predicted = time.perf_counter()
     alignment = stabiliser.solve()
-    return Analysis(frames, measured, alignment, backend.verdict(), shapes.get("working", (0, 0)),
+    return Analysis(frames, measured, alignment, backend.verdict(alignment), shapes.get("working", (0, 0)),
                     shapes.get("plate", (0, 0)),
                     {"predict_s": round(predicted - started, 3),
                      "solve_s": round(time.perf_counter() - predicted, 3)})

@@ -226,6 +226,10 @@ def test_preview_shows_a_mask_and_refines_it_with_clicks(client, scene, tmp_path
                                             "backend": "classical"}).wait()
     alpha = alpha_of(cv2.imdecode(np.frombuffer(shown["mask_png"], np.uint8), -1))
     assert np.abs(alpha - scene.mask(0)).max() <= 1 / 255 + 1e-3
+    inline = client.submit("matte_preview", {"input": str(scene.path), "frame": 0,
+                                             "mask_png": Path(mask).read_bytes(),
+                                             "backend": "classical"}).wait()
+    assert inline["mask_png"] == shown["mask_png"]
     with pytest.raises(errors.InvalidParamsError, match="include click or a box"):
         client.submit("matte_preview", {"input": str(scene.path), "frame": 0}).wait()
     missing = str(tmp_path / "none.exr")

@@ -28,10 +28,10 @@ from ..matte.outputs import MatteOutput, check_format, header_attributes, write_
 from ..matte.preview import preview_mask
 from ..matte.prompts import (
     Keyframe,
-    KeyMask,
     by_object,
     check_keyframes,
     parse_keyframes,
+    parse_mask,
     parse_prompts,
 )
 from ..matte.render import render
@@ -94,6 +94,8 @@ class MattePreviewParams:
     previous_mask: bytes | None = param(None, help="PNG of this frame's mask to refine")
     mask: str | None = param(None, help="an existing matte of this frame (image file), as a "
                                         "keyframe mask: shown as it is, or refined by clicks")
+    mask_png: bytes | None = param(None, help="the same matte as PNG bytes (a client whose "
+                                              "files the engine cannot see)")
     object: int = param(1, help="object id (echoed back)")
     clip: int | None = param(None, help="for a timeline: index of the clip")
     backend: Backend = param("auto", help="classical (no weights), sam2, or auto")
@@ -269,20 +271,22 @@ class MattePreviewJob(JobKind):
 
     def check(self, params: MattePreviewParams, engine: EngineView) -> Any:
         checked = check_input(params.input)
+        mask = parse_mask({"mask": params.mask, "mask_png": params.mask_png}, "matte_preview")
         parse_prompts(params.include, params.exclude, params.box, "prompts",
-                      allow_empty=params.mask is not None)
+                      allow_empty=mask is not None)
         return checked
 
     def run(self, params: MattePreviewParams, ctx: JobContext) -> dict[str, Any]:
+        mask = parse_mask({"mask": params.mask, "mask_png": params.mask_png}, "matte_preview")
         prompts = parse_prompts(params.include, params.exclude, params.box, "prompts",
-                                allow_empty=params.mask is not None)
+                                allow_empty=mask is not None)
         media_path = media_of(ctx.checked(self, params), params.clip)
         backend = create_backend(params.backend, params.working_size, params.model,
                                  where=ctx.engine)
         keyframe = None
-        if params.mask is not None:
+        if mask is not None:
             keyframe, = load_keyframe_masks([Keyframe(params.frame, params.object, prompts,
-                                                      KeyMask(path=params.mask))], "mask")
+                                                      mask)], "mask")
         # The edge refinement runs where ``device`` says, as in the matte job.
         device = resolve_device(params.device, ctx.engine.settings, ctx.engine.devices)
         result = preview_mask(media_path, params.frame, prompts, backend, params.previous_mask,

@@ -29,7 +29,7 @@ from moviola.plugin.errors import FrameRangeError, InvalidParamsError
 from ..media.identity import cache_key
 
 __all__ = ["Prompts", "KeyMask", "Keyframe", "parse_prompts", "parse_keyframes",
-           "check_keyframes", "by_object", "MAX_MASK_PNG_BYTES"]
+           "parse_mask", "check_keyframes", "by_object", "MAX_MASK_PNG_BYTES"]
 
 Point = tuple[float, float]
 _KEYS = {"frame", "object", "include", "exclude", "box", "mask", "mask_png"}

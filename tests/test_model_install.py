@@ -450,3 +450,10 @@ def test_panel_offers_the_depth_model_installs_it_and_lists_it(qtbot, install_en
         server.delay = 0.0
         panel.shutdown()
         shutil.rmtree(weights, ignore_errors=True)
+
+
+def test_the_matte_offer_names_the_matte_backends_default_model():
+    from moviola.engine.matte.sam2 import DEFAULT_MODEL
+    from moviola.engine.models import offers
+
+    assert offers.MATTE_MODEL == DEFAULT_MODEL

@@ -18,19 +18,28 @@ from moviola.plugin.errors import InvalidParamsError
 
 from .jobs_cmd import run_job
 
-__all__ = ["size_text", "offer_line", "run_with_offer"]
+__all__ = ["size_text", "offer_size", "offer_line", "run_with_offer"]
 
 #: The backend each task falls back to, which needs no weights.
 FALLBACKS = {"matte": "classical", "depth": "parallax"}
 
 
-def size_text(size: int | None) -> str:
-    return f"{size / 1e6:.0f} MB" if size else "size not published"
+def size_text(size: int | None, exact: bool = True) -> str:
+    """``size`` bytes in MB; not ``exact``: the sum of the sizes listed, some files unlisted."""
+    if not size:
+        return "size not published"
+    text = f"{size / 1e6:.0f} MB" if size >= 10e6 else f"{size / 1e6:.1f} MB"
+    return text if exact else f"at least {text}"
+
+
+def offer_size(offer: dict[str, Any]) -> str:
+    """The download size of one of ``hello``'s ``offers``."""
+    return size_text(offer.get("size"), bool(offer.get("size_exact", True)))
 
 
 def offer_line(offer: dict[str, Any]) -> str:
     """``offer`` (one entry of ``hello``'s ``offers``) as one line: what, size, licence, how."""
-    head = f"{offer['model']} ({size_text(offer.get('size'))}, {offer['license']})"
+    head = f"{offer['model']} ({offer_size(offer)}, {offer['license']})"
     how = offer["command"]
     if offer.get("needs_packages"):
         how = f"pip install 'moviola[ml]', then {how}"

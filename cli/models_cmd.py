@@ -75,7 +75,7 @@ def _print_installed(result: dict[str, Any]) -> None:
 def _confirmed(args: argparse.Namespace, model: dict[str, Any], files: list[dict[str, Any]]) -> bool:
     """Say what will be downloaded, then ask (``--yes``: don't). False: not confirmed."""
     sizes = [f.get("size") for f in files]
-    size = size_text(sum(s for s in sizes if s) if all(sizes) else None)
+    size = size_text(sum(s for s in sizes if s), all(sizes))
     hosts = sorted({str(f["url"]).split("/")[2] for f in files})
     terms = "" if model["commercial_use"] else " (non-commercial use only)"
     out = sys.stderr if args.json else sys.stdout

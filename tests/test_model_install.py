@@ -258,7 +258,7 @@ def test_the_job_downloads_with_progress_size_and_licence_up_front(install_engin
     with install_engine.client(timeout=10.0) as client:
         offer = client.hello()["offers"]["depth"]
         assert offer["model"] == "depth-anything-v2-small" and offer["download"]
-        assert offer["size"] is None   # config.json's size is not listed: no false total
+        assert offer["size"] == len(MODEL) and not offer["size_exact"]   # config.json's is unlisted
         server.delay = 0.02   # about a second: progress events come every 0.1 s
         try:
             job = client.submit("install_model", {"model": "test-download"})
@@ -323,8 +323,7 @@ def test_cli_install_asks_first_and_yes_downloads(install_engine):
     assert "without confirmation: run again with --yes" in refused.stderr
     assert "licence Apache-2.0" in refused.stdout and "checksums pinned" in refused.stdout
     fresh = cli(install_engine, "models", "install", "depth-anything-v2-small")
-    assert fresh.returncode == 2 and "3 MB" not in fresh.stdout   # a size not fully listed
-    assert "size not published" in fresh.stdout
+    assert fresh.returncode == 2 and "download at least 3.1 MB" in fresh.stdout   # config's unlisted
     assert not (install_engine.home / "weights" / "depth-anything-v2-small").exists()
     done = cli(install_engine, "models", "install", "test-cancel", "--yes")
     assert done.returncode == 0, done.stderr
@@ -407,7 +406,7 @@ def test_panel_offers_the_depth_model_installs_it_and_lists_it(qtbot, install_en
         offer = panel.depth_mode.offer
         qtbot.waitUntil(lambda: offer.offer is not None and offer.isVisible(), timeout=20000)
         assert offer.install_button.text() == \
-            "Install Depth-Anything-V2-Small (size not published, Apache-2.0)…"
+            "Install Depth-Anything-V2-Small (at least 3.1 MB, Apache-2.0)…"
         matte_offer = panel.matte.offer
         qtbot.waitUntil(lambda: matte_offer.offer is not None and not matte_offer.isHidden(),
                         timeout=20000)

@@ -19,11 +19,20 @@ from .job_controls import JobControls
 if TYPE_CHECKING:
     from .panel import MoviolaPanel
 
-__all__ = ["ModelOffer", "offer_title", "size_text"]
+__all__ = ["ModelOffer", "offer_size", "offer_title", "size_text"]
 
 
-def size_text(size: Optional[int]) -> str:
-    return f"{size / 1e6:.0f} MB" if size else "size not published"
+def size_text(size: Optional[int], exact: bool = True) -> str:
+    """``size`` bytes in MB; not ``exact``: the sum of the sizes listed, some files unlisted."""
+    if not size:
+        return "size not published"
+    text = f"{size / 1e6:.0f} MB" if size >= 10e6 else f"{size / 1e6:.1f} MB"
+    return text if exact else f"at least {text}"
+
+
+def offer_size(offer: dict[str, Any]) -> str:
+    """The download size of one of ``hello``'s ``offers``."""
+    return size_text(offer.get("size"), bool(offer.get("size_exact", True)))
 
 
 def offer_title(offer: dict[str, Any]) -> str:
@@ -88,7 +97,7 @@ class ModelOffer(QtWidgets.QFrame):
             if offer.get("download"):
                 self.text.setText(f"{title} is not installed: {offer.get('adds', '')}.{stack}")
                 self.install_button.setText(
-                    f"Install {title} ({size_text(offer.get('size'))}, {offer['license']})…")
+                    f"Install {title} ({offer_size(offer)}, {offer['license']})…")
                 self.install_button.setVisible(True)
             else:
                 self.text.setText(f"{title} is not installed: {offer.get('adds', '')}.{stack} "
@@ -111,7 +120,7 @@ class ModelOffer(QtWidgets.QFrame):
         box.setWindowTitle("Install model")
         box.setText(f"Download and install {offer_title(offer)}?")
         box.setInformativeText(
-            f"Download of {size_text(offer.get('size'))} from {', '.join(hosts)}, checksums pinned.\n"
+            f"Download of {offer_size(offer)} from {', '.join(hosts)}, checksums pinned.\n"
             f"Licence: {offer['license']}{terms}.")
         box.setStandardButtons(QtWidgets.QMessageBox.StandardButton.Yes
                                | QtWidgets.QMessageBox.StandardButton.Cancel)

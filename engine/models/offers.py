@@ -2,9 +2,10 @@
 
 For mattes and depth, the model ``auto`` would run when its weights are in the store: SAM 2.1
 Hiera-Tiny (the matte backend's default) and the first commercial-safe depth model of the
-registry. An offer names the model, its licence, its download size where every file's size is
-known, whether the registry pins a download (else: install from a file), the exact command, and
-what it adds over the backend that needs no weights. No offer where the model is installed.
+registry. An offer names the model, its licence, its download size (the sum of the sizes the
+registry lists, ``size_exact`` when it lists them all), whether the registry pins a download
+(else: install from a file), the exact command, and what it adds over the backend that needs
+no weights. No offer where the model is installed.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def offer_for(spec: ModelSpec, store: WeightsStore, task: str | None = None) -> 
     sizes = [f.size for f in spec.weights]
     return {"task": task or spec.task, "model": spec.name, "description": spec.description,
             "license": spec.license, "commercial_use": spec.commercial_use,
-            "size": sum(s for s in sizes if s) if all(sizes) else None,
+            "size": sum(s for s in sizes if s) or None, "size_exact": all(sizes),
             "download": all(f.url and f.sha256 for f in spec.weights),
             "files": [{"name": f.name, "size": f.size, "url": f.url} for f in spec.weights],
             "source": spec.source, "command": install_command(spec),

@@ -260,6 +260,18 @@ def test_cli_mask_flag_gives_mask_keyframes_merged_with_that_frames_clicks(tmp_p
         cli_args("--mask", "roto.png")
 
 
+def test_cli_mattes_from_a_mask_alone(engine, scene, tmp_path, capsys):
+    import json
+
+    from moviola.cli.main import main as cli_main
+    roto = write_png(tmp_path / "roto.png", scene.mask(0))
+    code = cli_main(["matte", str(scene.path), "--mask", f"0={roto}", "--range", "0-2", "--out",
+                     str(tmp_path / "out"), "--backend", "classical", "--json"])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["frames"] == [0, 1, 2] and result["keyframes_computed"] == 1
+
+
 # --- real footage ----------------------------------------------------------------------------
 
 DAVIS_FRAMES = 25   # a subset keeps the test quick; docs/mattes.md reports what was measured

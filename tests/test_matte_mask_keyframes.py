@@ -19,7 +19,7 @@ import pytest
 from matte_clips import render_matte_clip
 from moviola.cli.matte_cmd import add_parsers, build_keyframes
 from moviola.engine.matte.key_masks import alpha_of, override_with_clicks, same_aspect
-from moviola.engine.matte.metrics import ClipScore
+from moviola.engine.matte.metrics import ClipScore, region_j
 from moviola.engine.matte.prompts import MAX_MASK_PNG_BYTES, Prompts, parse_keyframes
 from moviola.plugin import errors
 from shared_data import MISSING_REASON, SHARED_DATA
@@ -186,6 +186,17 @@ def test_clicks_on_a_mask_keyframe_refine_it(client, scene, tmp_path):
     first = read_alpha(result["files"][0])
     assert first[205:225, 25:55].max() < 0.5                     # the blob is gone
     assert ((first > 0.5) & (truth > 0.5)).sum() >= 0.97 * (truth > 0.5).sum()
+    # a roto missing the object's right quarter, and one include click on what it misses
+    xs = np.nonzero(truth > 0.5)[1]
+    cut = int(np.percentile(xs, 75))
+    short = truth.copy()
+    short[:, cut:] = 0.0
+    missed = np.argwhere((truth > 0.9) & (np.arange(scene.width)[None, :] > cut + 5))
+    y, x = missed[len(missed) // 2]
+    mask = write_png(tmp_path / "short.png", short)
+    keys = [{"frame": 0, "mask": mask, "include": [[float(x), float(y)]]}]
+    first = read_alpha(matte(client, scene.path, tmp_path / "out2", keys, range=[0, 1])["files"][0])
+    assert region_j(short, truth) < 0.8 and region_j(first, truth) >= 0.9
 
 
 def submit_error(client, media, out, keyframes, **params) -> errors.MoviolaError:

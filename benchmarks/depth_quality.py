@@ -29,7 +29,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from depth_scenes import MOTIONS, make_scene  # noqa: E402
-
 from moviola.engine.depth import metrics  # noqa: E402
 from moviola.engine.depth.parallax import ParallaxBackend  # noqa: E402
 from moviola.engine.depth.pipeline import stabiliser_for  # noqa: E402

@@ -3,9 +3,10 @@
 A scene is a textured ground plane, a back wall, a side wall and three spheres, seen by a
 pinhole camera that moves along a path: a dolly in, a truck (sideways), a crane (up), an orbit
 around a point in the scene, a pan, or nothing. ``dolly_drift`` is a faster dolly in that
-drifts sideways: most of the frame sits near the focus of expansion, where motion parallax
-carries little depth. ``pass`` is the truck with a near ball that enters the frame half-way:
-the depth range of the frame changes, which is what makes per-frame normalisation pump.
+drifts sideways. ``dolly_slow`` creeps straight in, looking almost level: most of the frame
+sits near the focus of expansion, where motion parallax carries little depth. ``pass`` is
+the truck with a near ball that enters the frame half-way: the depth range of the frame
+changes, which is what makes per-frame normalisation pump.
 ``late_truck`` holds still for the first half, then trucks. ``mover`` is the truck with a
 ball that rolls across the ground on its own (independent motion: its flow disagrees with
 the camera's epipolar geometry).
@@ -37,7 +38,7 @@ import numpy as np
 import OpenImageIO as oiio
 
 MOTIONS = ("dolly", "truck", "crane", "orbit", "dolly_drift", "mover", "pass", "late_truck",
-           "pan", "static")
+           "dolly_slow", "pan", "static")
 
 
 @dataclass(frozen=True)
@@ -148,9 +149,10 @@ def orbit_pose(target: tuple[float, float, float], radius: float, angle_deg: flo
 
 def camera_path(motion: str, frames: int) -> list[Pose]:
     """Poses of a camera move: ``dolly`` (in, drifting a little sideways), ``dolly_drift``
-    (in, faster, drifting more), ``truck``, ``pass`` and ``mover`` (sideways), ``crane`` (up,
-    tilting down a little), ``orbit`` (around a point 6.5 units ahead), ``late_truck`` (still,
-    then sideways from half-way), ``pan`` (rotation only) or ``static``."""
+    (in, faster, drifting more), ``dolly_slow`` (creeping in, level), ``truck``, ``pass`` and
+    ``mover`` (sideways), ``crane`` (up, tilting down a little), ``orbit`` (around a point 6.5
+    units ahead), ``late_truck`` (still, then sideways from half-way), ``pan`` (rotation only)
+    or ``static``."""
     if motion not in MOTIONS:
         raise ValueError(f"motion must be one of {MOTIONS}, not {motion!r}")
     poses = []
@@ -159,6 +161,8 @@ def camera_path(motion: str, frames: int) -> list[Pose]:
             poses.append(look_pose((0.3 + 0.015 * i, 1.5, -1.0 + 0.09 * i)))
         elif motion == "dolly_drift":
             poses.append(look_pose((-0.4 + 0.03 * i, 1.4, -1.0 + 0.16 * i), yaw_deg=2.0))
+        elif motion == "dolly_slow":
+            poses.append(look_pose((0.3 + 0.006 * i, 1.5, -1.0 + 0.04 * i), pitch_deg=-2.0))
         elif motion == "crane":
             poses.append(look_pose((0.2, 0.9 + 0.07 * i, -1.0), pitch_deg=-4.0 - 0.4 * i))
         elif motion == "orbit":

@@ -25,6 +25,14 @@ Thresholds, and why (figures measured on these scenes, 160x120, 20 frames; see d
 - the temporal filter (strength 0.5) on a relative model with 3 % per-frame noise: flicker
   must drop to at most 0.6x (measured 0.44x) without raising AbsRel.
 - parallax must call a pan and a locked-off camera not valid.
+- the verdict is measured, not assumed: wherever parallax says ``valid`` (truck, dolly, crane,
+  orbit, the faster dolly that drifts, the truck past a ball rolling on its own, the pass),
+  delta1 after one clip-wide affine fit must reach 0.85 (the issue's goal; measured 0.865 to
+  0.967, see benchmarks/depth_quality.py). A dolly creeping in near the focus of expansion
+  (measured delta1 0.81) must be ``partial`` with the reason and under 60 % of its pixels
+  observable; the rolling ball must be found (independent motion in at least 5 frames, on
+  about its true share of the frame: measured 2.3 % against 4.2 %), a static truck must show
+  none; a stabilisation residual above 0.25 must make a valid clip ``partial``.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ from moviola.engine.depth import metrics
 from moviola.engine.depth.base import Prediction
 from moviola.engine.depth.parallax import ParallaxBackend
 from moviola.engine.depth.pipeline import stabiliser_for
-from moviola.engine.depth.stabilise import Stabiliser
+from moviola.engine.depth.stabilise import Alignment, Stabiliser
 from moviola.engine.depth.temporal import TemporalFilter
 from moviola.engine.depth.upsample import upsample
 
@@ -52,6 +60,8 @@ def ground_truth(scene):
 
 
 def parallax_pass(scene, stabilize=True):
+    """The aligned pass as the depth job writes it (a frame without a map holds the nearest
+    measured one) and the verdict."""
     backend = ParallaxBackend()
     stab = stabiliser_for(backend, stabilize)
     predictions = []
@@ -59,7 +69,9 @@ def parallax_pass(scene, stabilize=True):
         stab.add(p)
         predictions.append(p)
     aligned = stab.solve()
-    return [aligned.apply(p.frame, p.values) for p in predictions], backend.verdict()
+    maps = {p.frame: aligned.apply(p.frame, p.values) for p in predictions if p.valid}
+    held = [maps[min(maps, key=lambda m: (abs(m - p.frame), m))] for p in predictions]
+    return held, backend.verdict(aligned)
 
 
 def baselines(gts, corr):
@@ -98,6 +110,61 @@ def test_parallax_says_when_it_is_not_valid(motion):
     assert len(predictions) == len(scene) and not any(p.valid for p in predictions)
     verdict = backend.verdict()
     assert verdict["status"] == "not_valid" and "does not translate" in verdict["reason"]
+
+
+@pytest.mark.parametrize("motion", ["truck", "dolly", "crane", "orbit", "dolly_drift", "mover",
+                                    "pass"])
+def test_where_parallax_says_valid_the_pass_is_good(motion):
+    scene = make_scene(motion, FRAMES)
+    gts, corr = ground_truth(scene)
+    stable, verdict = parallax_pass(scene)
+    assert verdict["status"] == "valid", verdict
+    assert metrics.evaluate_clip(stable, gts, corr).delta1 >= 0.85
+    assert verdict["observable_share"] >= 0.6 and verdict["stabilisation_residual"] <= 0.25
+
+
+def test_forward_motion_near_the_focus_of_expansion_is_partial():
+    scene = make_scene("dolly_slow", FRAMES)
+    gts, corr = ground_truth(scene)
+    stable, verdict = parallax_pass(scene)
+    assert verdict["status"] == "partial" and "too little parallax" in verdict["reason"]
+    assert verdict["observable_share"] < 0.6 and verdict["frames_measured"] == FRAMES
+    # Partial, not useless: the filled pass still beats a ground-plane ramp by far.
+    assert metrics.evaluate_clip(stable, gts, corr).delta1 >= baselines(gts, corr)[1] + 0.15
+
+
+def test_independent_motion_is_found_and_filled():
+    scene = make_scene("mover", FRAMES)
+    backend = ParallaxBackend()
+    predictions = list(backend.predict((i, scene.image(i)) for i in range(len(scene))))
+    verdict = backend.verdict()
+    true_share = np.mean([scene.moving_mask(i).mean() for i in range(len(scene))])
+    assert verdict["frames_independent"] >= 5
+    assert 0.3 * true_share <= verdict["independent_share"] <= 1.5 * true_share
+    assert any("independent motion" in note for note in verdict["notes"])
+    # Where it is found, it is the ball: most flagged pixels of a pair lie on or next to it.
+    pair = backend._pair(cv2.cvtColor(scene.image(4), cv2.COLOR_RGB2GRAY),
+                         cv2.cvtColor(scene.image(8), cv2.COLOR_RGB2GRAY))
+    near = cv2.dilate(scene.moving_mask(4).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    assert pair.valid and pair.independent is not None and pair.independent.sum() >= 50
+    assert np.mean(near[pair.independent]) >= 0.9
+    assert predictions[4].info["independent"] > 0
+    still = ParallaxBackend()
+    truck = make_scene("truck", FRAMES)
+    list(still.predict((i, truck.image(i)) for i in range(len(truck))))
+    assert still.verdict()["frames_independent"] == 0
+
+
+def test_frames_that_disagree_on_the_unit_make_the_clip_partial():
+    scene = make_scene("truck", 10)
+    backend = ParallaxBackend()
+    list(backend.predict((i, scene.image(i)) for i in range(len(scene))))
+    assert backend.verdict()["status"] == "valid"
+    frames = range(len(scene))
+    drifting = Alignment("scale", {f: 1.0 for f in frames}, {f: 0.0 for f in frames}, {},
+                         residual=0.6)
+    verdict = backend.verdict(drifting)
+    assert verdict["status"] == "partial" and "one depth unit" in verdict["reason"]
 
 
 def relative_model(scene, seed=0, noise=0.0):

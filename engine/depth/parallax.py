@@ -67,6 +67,7 @@ INDEPENDENT_PATCH = 0.02       # ... in a patch at least this share of the frame
 VALID_SHARE = 0.9
 PARTIAL_SHARE = 0.5
 FRAME_OBSERVABLE = 0.6         # a frame shows depth when this share of its pixels is observable
+MIN_OBSERVABLE_SHARE = 0.25    # below this mean share the clip is not valid at all
 FRAME_INDEPENDENT = 0.005      # a frame has independent motion above this share of its pixels
 CLIP_INDEPENDENT = 0.15        # beyond this mean share the clip is not the static scene assumed
 MAX_RESIDUAL = 0.25            # stabilisation residual above which frames disagree on the unit
@@ -170,8 +171,8 @@ class ParallaxBackend(DepthBackend):
                            f"{residual:.2f})")
         if not reasons:
             status = "valid"
-        elif frames and share >= PARTIAL_SHARE and seen / frames >= PARTIAL_SHARE:
-            status = "partial"
+        elif frames and share >= PARTIAL_SHARE and observable >= MIN_OBSERVABLE_SHARE:
+            status = "partial"      # written, with the reason: filled where depth is unknown
         else:
             status = "not_valid"
         return {"status": status, "reason": "; ".join(reasons), "frames_measured": valid,

@@ -35,10 +35,11 @@ def _histogram(bins: np.ndarray, where: np.ndarray) -> np.ndarray:
 
 def surroundings(mask: np.ndarray) -> np.ndarray:
     """A wide ring around ``mask`` (bool): the background the object will be told from."""
-    area = int(np.count_nonzero(mask))
-    r = max(3, int(round(0.5 * np.sqrt(max(area, 1)))))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool) & ~mask
+    if not mask.any():
+        return mask
+    radius = max(3.0, 0.5 * float(np.sqrt(np.count_nonzero(mask))))
+    distance = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 3)
+    return (distance <= radius) & ~mask
 
 
 class ColourMemory:

@@ -17,7 +17,7 @@ import numpy as np
 
 from .appearance import ColourMemory
 from .backend import MatteBackend, Tracker
-from .flow import motion_evidence, object_motion
+from .flow import motion_evidence
 from .graphcut import resegment_band, segment_from_prompts
 from .prompts import Prompts
 from .shape_memory import ShapeMemory
@@ -68,30 +68,38 @@ class HoldingTracker(ClassicalTracker):
         super().__init__(band, motion_threshold, iterations)
         self.colours = ColourMemory(image, mask)
         self.shape = ShapeMemory(mask)
+        self.lost = 0      # frames since the last trusted one
 
     def step(self, image: np.ndarray, flow: np.ndarray, carried: np.ndarray) -> np.ndarray:
         hard = carried > 0.5
         predicted = int(np.count_nonzero(hard))
-        models = object_motion(flow, carried, self.band) if predicted else (None, None)
-        remembered = self.shape.carry(flow, models[0])
+        remembered = self.shape.carry(flow, hard)
         known = hard | remembered
-        reach = max(self.band, int(round(self.REACH * np.sqrt(max(int(np.count_nonzero(known)), 1)))))
+        whole = max(self.shape.area, 1)     # the object's remembered size, hidden parts too
+        reach = max(self.band, int(round(self.REACH * np.sqrt(whole))))
         odds = self.colours.log_odds(image)
         found = np.zeros_like(hard)
         if predicted:
-            motion = motion_evidence(flow, carried, self.band, models=models)
+            motion = motion_evidence(flow, carried, self.band)
             labels = hold_labels(hard, remembered, odds, motion, self.band, reach,
                                  self.motion_threshold)
             found = keep_connected(cut(image, labels, 3 * self.band, self.iterations), known)
             if np.count_nonzero(found) < self.SHRINK * predicted:
                 found |= hard & (odds > 0)
-        remembered_area = self.shape.area
-        if remembered_area and np.count_nonzero(found) < self.VANISH * remembered_area:
-            search = reacquire_labels(known, odds, 2 * reach, max(1, int(self.VANISH * remembered_area)))
+        if np.count_nonzero(found) < self.VANISH * whole:
+            # Lost: look where it was lately, wider the longer it has been gone.
+            search = reacquire_labels(self.shape.trace | known, self.shape.soft, odds,
+                                      int(reach * (2 + self.lost)),
+                                      max(1, int(self.VANISH * whole)))
             if search is not None:
                 found = cut(image, search, 3 * self.band, self.iterations)
-        if self.TRUSTED[0] <= np.count_nonzero(found) / max(predicted, 1) <= self.TRUSTED[1]:
+        area = int(np.count_nonzero(found))
+        if (predicted and self.TRUSTED[0] <= area / predicted <= self.TRUSTED[1]
+                and area >= self.VANISH * whole):
             self.colours.update(image, found)
+            self.lost = 0
+        else:
+            self.lost += 1
         self.shape.remember(found)
         return found.astype(np.float32)
 

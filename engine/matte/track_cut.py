@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["hold_labels", "cut", "keep_connected", "reacquire_labels"]
+__all__ = ["hold_labels", "cut", "keep_connected", "reacquire_labels", "within"]
 
 # Colour log-odds (see ColourMemory.log_odds) above which a pixel beyond the carried edge is
 # offered to the object: e^1.0, the colour is about three times likelier on the object.
@@ -29,6 +29,14 @@ def disk(radius: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
 
 
+def within(mask: np.ndarray, radius: float) -> np.ndarray:
+    """Pixels within ``radius`` of ``mask`` (bool): a dilation by a disc whose cost does not
+    grow with the radius (a distance transform)."""
+    if not mask.any():
+        return np.zeros(mask.shape, bool)
+    return cv2.distanceTransform((~mask.astype(bool)).astype(np.uint8), cv2.DIST_L2, 3) <= radius
+
+
 def hold_labels(carried: np.ndarray, remembered: np.ndarray, odds: np.ndarray,
                 motion: np.ndarray | None, band: int, reach: int,
                 motion_threshold: float) -> np.ndarray:
@@ -41,8 +49,7 @@ def hold_labels(carried: np.ndarray, remembered: np.ndarray, odds: np.ndarray,
     hard = carried.astype(np.uint8)
     inner = cv2.erode(hard, disk(band)).astype(bool)
     near = cv2.dilate(hard, disk(band)).astype(bool)
-    known = carried | remembered
-    wide = cv2.dilate(known.astype(np.uint8), disk(reach)).astype(bool)
+    wide = within(carried | remembered, reach)
     looks = odds > GROW_ODDS
     labels = np.full((h, w), cv2.GC_BGD, np.uint8)
     labels[near | remembered | (wide & looks)] = cv2.GC_PR_BGD
@@ -58,26 +65,25 @@ def hold_labels(carried: np.ndarray, remembered: np.ndarray, odds: np.ndarray,
     return labels
 
 
-def reacquire_labels(remembered: np.ndarray, odds: np.ndarray, reach: int,
+def reacquire_labels(where: np.ndarray, weight: np.ndarray, odds: np.ndarray, reach: int,
                      min_area: int) -> np.ndarray | None:
-    """Labels that look for a lost object near where it was remembered: the connected parts
-    that look like it (most overlap with the remembered shape first); None when nothing
-    there looks like it."""
-    h, w = remembered.shape
-    search = cv2.dilate(remembered.astype(np.uint8), disk(reach)).astype(bool)
+    """Labels that look for a lost object within ``reach`` of ``where`` (bool): the connected
+    part that looks like it and is at least ``min_area`` pixels, the one most covered by
+    ``weight`` (the remembered shape, soft) first, else the largest; None when none does."""
+    h, w = where.shape
+    search = within(where, reach)
     looks = cv2.morphologyEx((search & (odds > GROW_ODDS)).astype(np.uint8), cv2.MORPH_OPEN, disk(1))
     count, parts, stats, _ = cv2.connectedComponentsWithStats(looks, connectivity=8)
     if count <= 1:
         return None
-    overlap = np.bincount(parts.ravel(), weights=remembered.ravel().astype(np.float64), minlength=count)
+    overlap = np.bincount(parts.ravel(), weights=weight.ravel().astype(np.float64), minlength=count)
     sizes = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
-    order = [i for i in np.argsort(-(overlap[1:] + 0.1 * sizes[1:])) + 1 if sizes[i] >= min_area]
+    order = [int(i) for i in np.argsort(-(overlap[1:] + 0.1 * sizes[1:])) + 1 if sizes[i] >= min_area]
     if not order:
         return None
-    found = parts == order[0]
     labels = np.full((h, w), cv2.GC_BGD, np.uint8)
     labels[search] = cv2.GC_PR_BGD
-    labels[found] = cv2.GC_PR_FGD
+    labels[parts == order[0]] = cv2.GC_PR_FGD
     return labels
 
 

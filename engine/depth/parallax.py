@@ -10,10 +10,21 @@ than far ones. For each frame this backend
    a tilt, a zoom, a locked-off camera, or a flat scene), there is no depth to measure and the
    frame is marked invalid ("the camera does not translate");
 4. estimates the camera motion (essential matrix, RANSAC) with a pinhole camera of the given
-   horizontal field of view (45 degrees unless told);
+   horizontal field of view (45 degrees unless told): fits on all samples, on each half, and
+   the last pair's motion compete on how much of the dense flow they explain, because a small
+   rotation and a translation can fit a sparse sample almost equally well;
 5. triangulates every consistent pixel's inverse depth along its flow, in units of the
    pair's camera travel, rejects pixels off their epipolar line (moving objects, flow errors)
-   or behind the camera, and fills the holes from their neighbours.
+   or behind the camera, and fills the holes from their neighbours, within the error of any
+   measurement there.
+
+It also measures what the motion can show. A pixel is *observable* when its translational
+parallax (the flow left once the camera's rotation is removed) is at least
+``MIN_PIXEL_PARALLAX_PX``: near the focus of expansion of a forward move, or far away, it is
+less, and the depth there comes mostly from the neighbours. A pixel *moves on its own* when its
+flow is trustworthy but off the epipolar geometry, in a patch; it is filled from around it.
+The verdict reports these shares, and is ``valid`` only when almost every frame shows depth
+and the frames agree on one unit (the stabilisation residual).
 
 Each frame's map is inverse depth with an exact zero shift but its own unit (its pair's
 camera travel), so the backend is scale-invariant per frame. The pair also estimates the
@@ -23,8 +34,9 @@ unit for the whole clip.
 
 Valid for: a static scene, a camera that translates by a visible amount (half a pixel of
 parallax at working resolution within ``MAX_STRIDE`` frames or more), small lens distortion.
-Not valid: a locked-off camera, pans/tilts/zooms without translation, a flat scene, and
-moving objects (their depth is wrong; pixels off the epipolar geometry are filled instead).
+Partial: frames where under ``FRAME_OBSERVABLE`` of the pixels are observable (a slow forward
+move), much independent motion, frames that disagree on the unit. Not valid: a locked-off
+camera, pans/tilts/zooms without translation, a flat scene.
 """
 
 from __future__ import annotations

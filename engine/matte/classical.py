@@ -49,7 +49,8 @@ class HoldingTracker(ClassicalTracker):
     or parts of its remembered shape (:mod:`.shape_memory`). Then the cut is checked against
     the flow's prediction: a cut that lost much of the carried mask keeps the carried pixels
     that still look like the object, and a mask that (nearly) vanished is re-acquired from
-    the remembered colours near the remembered shape. Only frames whose cut agrees with the
+    the remembered colours near the remembered shape; when nothing there looks like the
+    object, a small remnant that looks like the background is dropped (the object is hidden). Only frames whose cut agrees with the
     prediction teach the colour model.
     """
 
@@ -93,6 +94,8 @@ class HoldingTracker(ClassicalTracker):
                                       max(1, int(self.VANISH * whole)))
             if search is not None:
                 found = cut(image, search, 3 * self.band, self.iterations)
+            elif found.any() and float(odds[found].mean()) < 0:
+                found = np.zeros_like(found)    # a remnant that looks like the background: hidden
         area = int(np.count_nonzero(found))
         if (predicted and self.TRUSTED[0] <= area / predicted <= self.TRUSTED[1]
                 and area >= self.VANISH * whole):

@@ -7,7 +7,9 @@ Measured in one process, each next to a baseline from the same run:
    in-process and through a real engine (``matte_preview`` round trips); as milliseconds
    and as a ratio to decoding that one frame (random access) in the same run.
 2. Propagation at 1080p: frames/s of the walk alone and of the whole ``matte`` job (walk,
-   full-resolution refine, EXR writes), as a ratio to decoding the clip alone with PyAV.
+   full-resolution refine, EXR writes), as a ratio to decoding the clip alone with PyAV; and
+   the classical walk with its remembered colours and shape against the band cut alone
+   (``memory=False``), alternated in the same process.
 3. With ``--davis``: J&F of the no-weights backend on the whole DAVIS clips in
    ../shared/data/davis, prompted from frame 0's mask (3 include, 2 exclude clicks).
 
@@ -36,9 +38,11 @@ from matte_clips import prompts_from_mask, render_matte_clip  # noqa: E402
 from moviola.engine.jobs.base import JobContext  # noqa: E402
 from moviola.engine.jobs.matte import MatteJob  # noqa: E402
 from moviola.engine.matte.backend import backend_status, create_backend  # noqa: E402
+from moviola.engine.matte.frames import to_working  # noqa: E402
 from moviola.engine.matte.metrics import ClipScore  # noqa: E402
 from moviola.engine.matte.preview import FrameStates, preview_mask  # noqa: E402
 from moviola.engine.matte.prompts import parse_prompts  # noqa: E402
+from moviola.engine.matte.propagate import propagate  # noqa: E402
 from moviola.engine.media.source import open_source  # noqa: E402
 
 DAVIS = ROOT.parent / "shared" / "data" / "davis"
@@ -114,6 +118,30 @@ def propagation(path: Path, clip, out: Path) -> dict:
             "job_frames_per_s": round(len(result["frames"]) / total, 2)}
 
 
+def walk_speed(path: Path, clip, rounds: int = 2) -> dict:
+    """Frames/s of the classical walk alone (working-size frames, keyframe from clicks), with
+    the remembered colours and shape and without them (the band cut alone), alternated so
+    both see the same machine load; the median round of each."""
+    backends = {"holding": create_backend("classical"),
+                "band_only": create_backend("classical", memory=False)}
+    times: dict[str, list[float]] = {name: [] for name in backends}
+    frames = 0
+    for _ in range(rounds):
+        for name, backend in backends.items():
+            with open_source(path) as media:
+                image = to_working(media.read(0), backend.working_size)
+                h, w = image.shape[:2]
+                prompts = parse_prompts(**clip.clicks(0)).scaled(w / clip.width, h / clip.height)
+                mask = backend.segment(image, prompts)
+                t0 = time.perf_counter()
+                frames = propagate(media, backend, 0, image, mask, +1, media.last_frame,
+                                   lambda n, m: None)
+                times[name].append(time.perf_counter() - t0)
+    fps = {name: frames / statistics.median(t) for name, t in times.items()}
+    return {"frames": frames, **{f"{name}_frames_per_s": round(v, 2) for name, v in fps.items()},
+            "holding_vs_band_only": round(fps["holding"] / fps["band_only"], 3)}
+
+
 def davis(out: Path) -> dict:
     scores = {}
     job = MatteJob()
@@ -165,6 +193,7 @@ def main() -> int:
         prop["decode_frames_per_s"] = round(decode_fps, 2)
         prop["job_vs_decode"] = round(prop["job_frames_per_s"] / decode_fps, 3)
         figures["propagation_1080p_classical"] = prop
+        figures["walk_1080p_classical_memory"] = walk_speed(clip.path, clip)
         if args.davis and DAVIS.is_dir():
             figures["davis_classical"] = davis(tmp_path / "davis")
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,13 +30,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from matte_clips import prompts_from_mask  # noqa: E402
+from matte_clips import walk_and_score  # noqa: E402
 from moviola.engine.matte.backend import MatteBackend, create_backend  # noqa: E402
-from moviola.engine.matte.frames import to_working  # noqa: E402
-from moviola.engine.matte.metrics import ClipScore, region_j  # noqa: E402
-from moviola.engine.matte.prompts import parse_prompts  # noqa: E402
-from moviola.engine.matte.propagate import propagate  # noqa: E402
-from moviola.engine.media.source import open_source  # noqa: E402
 
 PROTOCOLS = ("clicks", "mask")
 
@@ -57,45 +51,11 @@ def truth_reader(folder: Path) -> Callable[[int], np.ndarray]:
     return truth
 
 
-def keyframe(backend: MatteBackend, image: np.ndarray, truth0: np.ndarray, protocol: str) -> np.ndarray:
-    """Frame 0's working-resolution mask under ``protocol``."""
-    h, w = image.shape[:2]
-    if protocol == "mask":
-        return cv2.resize(truth0.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
-    clicks = prompts_from_mask(truth0, include=3, exclude=2)
-    prompts = parse_prompts(**clicks).scaled(w / truth0.shape[1], h / truth0.shape[0])
-    return backend.segment(image, prompts)
-
-
 def run_clip(folder: Path, backend: MatteBackend, protocol: str, max_frames: int | None) -> dict:
-    truth = truth_reader(folder)
-    with open_source(media_of(folder)) as source:
-        first = source.first_frame
-        last = source.last_frame if max_frames is None else min(source.last_frame,
-                                                                first + max_frames - 1)
-        image = to_working(source.read(first), backend.working_size)
-        truth0 = truth(0)
-        t0 = time.perf_counter()
-        mask = keyframe(backend, image, truth0, protocol)
-        key_s = time.perf_counter() - t0
-        score = ClipScore()
-        full = truth0.shape[::-1]
-
-        def add(frame: int, m: np.ndarray) -> None:
-            score.add(frame - first, at_truth_size(m, full), truth(frame - first))
-
-        add(first, mask)
-        key_j = region_j(at_truth_size(mask, full), truth0)
-        t0 = time.perf_counter()
-        walked = propagate(source, backend, first, image, mask, +1, last - first, add)
-        walk_s = time.perf_counter() - t0
-    return {**score.summary(), "key_J": round(key_j, 4), "key_s": round(key_s, 3),
-            "walk_frames_per_s": round(walked / walk_s, 2) if walked else None,
-            "working": list(image.shape[1::-1])}
-
-
-def at_truth_size(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    return cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
+    walk = walk_and_score(media_of(folder), truth_reader(folder), backend, protocol, max_frames)
+    fps = walk.walk_frames_per_s
+    return {**walk.score.summary(), "key_J": round(walk.key_j, 4),
+            "walk_frames_per_s": round(fps, 2) if fps else None, "working": list(walk.working)}
 
 
 def main() -> int:

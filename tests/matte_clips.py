@@ -11,6 +11,8 @@ Import from tests as ``from matte_clips import ...`` (pytest puts ``tests/`` on 
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -18,6 +20,13 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
+
+from moviola.engine.matte.backend import MatteBackend
+from moviola.engine.matte.frames import to_working
+from moviola.engine.matte.metrics import ClipScore
+from moviola.engine.matte.prompts import parse_prompts
+from moviola.engine.matte.propagate import propagate
+from moviola.engine.media.source import open_source
 
 
 @dataclass
@@ -176,3 +185,148 @@ def render_matte_clip(path: str | Path, *, width: int = 320, height: int = 240,
         for packet in stream.encode():
             container.mux(packet)
     return MatteClip(path, w, h, frames, rate, masks, distractors)
+
+
+# ---- hard clips: the walk must hold the object -------------------------------------------------
+
+HARD_KINDS = ("occluder", "behind", "fast", "scale")
+
+
+def render_hard_clip(path: str | Path, kind: str, *, width: int = 320, height: int = 240,
+                     frames: int = 40, rate: Fraction = Fraction(24), seed: int = 5,
+                     crf: int = 20) -> MatteClip:
+    """A clip where a walk that only carries the last mask loses the object; exact masks.
+
+    - ``occluder``: a textured post in front sweeps across the object, hiding up to half of it
+      for about a third of the clip; the hidden part comes back (the truth is what is visible).
+    - ``behind``: the object passes wholly behind a wide post for a few frames and comes out
+      on the other side.
+    - ``fast``: the object crosses the frame and comes back, about 12 pixels a frame (at 320
+      wide), bobbing, motion-blurred.
+    - ``scale``: the object grows to 2.2 times its first size while drifting.
+
+    The object (textured, five-lobed) differs in colour from the textured background, as a
+    real subject usually does; ``distractor`` holds the occluder's coverage (or nothing).
+    """
+    if kind not in HARD_KINDS:
+        raise ValueError(f"kind must be one of {HARD_KINDS}")
+    rng = np.random.default_rng(seed)
+    w, h = width, height
+    bg_tex = _texture(rng, h, w, 0.05 * w)
+    background = (0.3 + 0.7 * bg_tex)[..., None] * np.array([110, 140, 120], np.float32)
+    obj_colour = np.array([225, 120, 70], np.float32)
+    obj_tex = _texture(rng, 256, 256, 6.0)
+    post_colour = np.array([70, 80, 150], np.float32)
+    post_tex = _texture(rng, h, w, 0.03 * w)
+
+    masks, occluders = [], []
+    path = Path(path)
+    with av.open(str(path), mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.options = {"preset": "veryfast", "crf": str(crf),
+                          "x264-params": "keyint=24:min-keyint=24:scenecut=0"}
+        for i in range(frames):
+            # Three sub-frame samples: a fast object is motion-blurred, as a camera sees it.
+            alpha = np.zeros((h, w), np.float32)
+            obj = np.zeros((h, w, 3), np.float32)
+            for sub in (-1 / 3, 0.0, 1 / 3):
+                cx, cy, radius, angle = _hard_path(kind, (i + sub) / max(frames - 1, 1), w, h)
+                a = _blob_coverage(cx, cy, radius, angle, w, h)
+                tex = _object_texture(obj_tex, cx, cy, radius / 60.0, angle, w, h)
+                alpha += a / 3
+                obj += ((0.55 + 0.45 * tex) * a / 3)[..., None] * obj_colour
+            img = background * (1 - alpha[..., None]) + obj
+            t = i / max(frames - 1, 1)
+            post = np.zeros((h, w), np.float32)
+            if kind in ("occluder", "behind"):
+                # "occluder": a post 0.2 of the width wide sweeps from left of the object to
+                # right of it; "behind": a post 0.36 wide stands still in the middle.
+                px, half = ((-0.1 + 1.0 * t) * w, 0.1 * w) if kind == "occluder" else (0.5 * w, 0.18 * w)
+                xs = np.arange(w, dtype=np.float32) + 0.5
+                post[:] = np.clip(half - np.abs(xs - px) + 0.5, 0.0, 1.0)[None, :]
+                img = img * (1 - post[..., None]) + ((0.6 + 0.4 * post_tex)[..., None] * post_colour
+                                                     ) * post[..., None]
+            rgb = np.clip(img + 0.5, 0, 255).astype(np.uint8)
+            masks.append(alpha * (1 - post))
+            occluders.append(post)
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts = i
+            frame.time_base = 1 / rate
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return MatteClip(path, w, h, frames, rate, masks, occluders)
+
+
+def _hard_path(kind: str, t: float, w: int, h: int) -> tuple[float, float, float, float]:
+    """The hard clip's object at time ``t`` (0..1): centre, radius, angle."""
+    if kind == "fast":
+        # Across the frame and back (about 12 pixels a frame over 40 frames at 320 wide).
+        across = 1.0 - abs(2.0 * t - 1.0)
+        return ((0.15 + 0.7 * across) * w, (0.5 + 0.18 * np.sin(3 * np.pi * t)) * h,
+                0.15 * h, 2.0 * t)
+    if kind == "behind":
+        return (0.12 + 0.76 * t) * w, (0.5 + 0.05 * np.sin(2 * np.pi * t)) * h, 0.15 * h, 0.5 * t
+    if kind == "scale":
+        return (0.35 + 0.2 * t) * w, (0.45 + 0.08 * t) * h, 0.12 * h * (1.0 + 1.2 * t), 0.8 * t
+    return (0.4 + 0.15 * t) * w, 0.5 * h, 0.2 * h, 0.6 * t
+
+
+@dataclass
+class WalkScore:
+    """A keyframe on the first frame walked forward through a clip, scored."""
+
+    score: ClipScore
+    key_j: float
+    walk_frames_per_s: float | None
+    working: tuple[int, int]
+
+
+def walk_and_score(media: str | Path, truth_of: Callable[[int], np.ndarray], backend: MatteBackend,
+                   protocol: str, max_frames: int | None = None) -> WalkScore:
+    """Frame 0's keyframe walked forward with ``propagate``, every frame scored from 0.
+
+    ``protocol``: ``"clicks"`` (3 include clicks at interior maxima of frame 0's true mask, 2
+    exclude clicks just outside it, segmented by ``backend``) or ``"mask"`` (frame 0's true
+    mask itself). ``truth_of(n)``: frame n's true mask (bool, full resolution).
+    """
+    with open_source(media) as source:
+        first = source.first_frame
+        last = source.last_frame if max_frames is None else min(source.last_frame, first + max_frames - 1)
+        image = to_working(source.read(first), backend.working_size)
+        truth0 = truth_of(0)
+        h, w = image.shape[:2]
+        if protocol == "mask":
+            mask = cv2.resize(truth0.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
+        elif protocol == "clicks":
+            prompts = parse_prompts(**prompts_from_mask(truth0, include=3, exclude=2))
+            mask = backend.segment(image, prompts.scaled(w / truth0.shape[1], h / truth0.shape[0]))
+        else:
+            raise ValueError(f"unknown protocol {protocol!r}")
+        score = ClipScore()
+        full = truth0.shape[::-1]
+
+        def add(frame: int, m: np.ndarray) -> None:
+            pred = cv2.resize(m.astype(np.float32), full, interpolation=cv2.INTER_LINEAR)
+            score.add(frame - first, pred, truth_of(frame - first))
+
+        add(first, mask)
+        t0 = time.perf_counter()
+        walked = propagate(source, backend, first, image, mask, +1, last - first, add)
+        seconds = time.perf_counter() - t0
+    return WalkScore(score, score.j[0], walked / seconds if walked and seconds > 0 else None, (w, h))
+
+
+def write_davis_layout(clip: MatteClip, folder: str | Path) -> Path:
+    """``clip`` as a DAVIS-layout folder (``clip.mp4`` linked, ``masks/NNNNN.png``), for
+    benchmarks/matte_quality.py."""
+    folder = Path(folder)
+    (folder / "masks").mkdir(parents=True, exist_ok=True)
+    movie = folder / "clip.mp4"
+    if not movie.exists():
+        movie.symlink_to(Path(clip.path).resolve())
+    for n, mask in enumerate(clip.masks):
+        cv2.imwrite(str(folder / "masks" / f"{n:05d}.png"), np.where(mask > 0.5, 255, 0).astype(np.uint8))
+    return folder

@@ -11,7 +11,8 @@ import numpy as np
 import OpenImageIO as oiio
 import pytest
 
-from matte_clips import prompts_from_mask, render_matte_clip
+from matte_clips import HARD_KINDS, prompts_from_mask, render_hard_clip, render_matte_clip, walk_and_score
+from moviola.engine.matte.backend import create_backend
 from moviola.engine.matte.metrics import ClipScore
 from shared_data import MISSING_REASON, SHARED_DATA
 
@@ -97,3 +98,80 @@ def test_davis_clip_from_first_frame_clicks(client, tmp_path, name):
     s = score(result, truth)
     print(f"DAVIS {name}, frames 0-{DAVIS_FRAMES - 1}:", s.summary())
     assert s.jf >= DAVIS_MIN_JF[name]
+
+
+# ---- the walk holds the object ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def hard_clips(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hard")
+    return {kind: render_hard_clip(folder / f"{kind}.mp4", kind) for kind in HARD_KINDS}
+
+
+# About 0.05 under what the walk measures from frame 0's clicks through the job (occluder
+# 0.96, behind 0.77, fast 0.89, scale 0.98); the band cut alone, without the remembered colours
+# and shape, loses the occluded object (occluder 0.58, behind 0.50).
+HARD_MIN_JF = {"occluder": 0.9, "behind": 0.7, "fast": 0.84, "scale": 0.93}
+
+
+@pytest.mark.parametrize("kind", HARD_KINDS)
+def test_hard_clip_holds_the_object(client, hard_clips, tmp_path, kind):
+    clip = hard_clips[kind]
+    prompts = prompts_from_mask(clip.mask(0) > 0.5, include=3, exclude=2)
+    s = score(matte(client, clip.path, tmp_path, [{"frame": 0, **prompts}]), clip.mask)
+    print(f"hard clip {kind}:", s.summary(), "worst frame J", round(min(s.j), 3))
+    assert s.jf >= HARD_MIN_JF[kind]
+    if kind != "behind":
+        # Never lost: no frame's mask collapses while some of the object shows.
+        assert min(s.j) >= 0.5
+
+
+def walk_from_true_mask(clip):
+    return walk_and_score(clip.path, lambda n: clip.mask(n) > 0.5, create_backend("classical"), "mask")
+
+
+def test_occluded_part_comes_back(hard_clips):
+    """Once the post has passed, the part it hid is in the mask again."""
+    clip = hard_clips["occluder"]
+    walk = walk_from_true_mask(clip)
+    hidden = [n for n in range(clip.frame_count) if (clip.distractor[n] * (clip.mask(0) > 0.5)).sum() > 0]
+    after = list(range(max(hidden) + 3, clip.frame_count))
+    j_after = [walk.score.j[n] for n in after]
+    print(f"occluder: hidden over frames {min(hidden)}-{max(hidden)}, J after: {min(j_after):.3f} min")
+    assert after and min(j_after) >= 0.85
+
+
+def test_hidden_object_is_found_again(hard_clips):
+    """The object goes wholly behind a post: the matte is empty while it is hidden, and holds
+    the object again once it is out."""
+    clip = hard_clips["behind"]
+    walk = walk_from_true_mask(clip)
+    areas = [float((m > 0.5).sum()) for m in clip.masks]
+    hidden = [n for n, a in enumerate(areas) if a == 0]
+    out = [n for n in range(max(hidden), clip.frame_count) if areas[n] >= 0.9 * areas[0]]
+    j_hidden = [round(walk.score.j[n], 3) for n in hidden]
+    j_out = [round(walk.score.j[n], 3) for n in out]
+    print(f"behind: hidden over frames {min(hidden)}-{max(hidden)}; J while hidden {j_hidden}, "
+          f"once out {j_out}")
+    # Measured: 1.0 on every hidden frame (empty); once out 0.76 rising to 0.95, mean 0.89.
+    assert np.mean(j_hidden) >= 0.8
+    assert out and min(j_out) >= 0.7 and np.mean(j_out) >= 0.85
+
+
+# About 0.04 under the mean J&F the walk measures over the three whole clips (from the mask
+# 0.72, from clicks 0.70; the band cut alone: 0.70 and 0.67).
+DAVIS_MEAN_MIN_JF = {"mask": 0.68, "clicks": 0.66}
+
+
+@pytest.mark.skipif(not DAVIS.is_dir(), reason=MISSING_REASON)
+@pytest.mark.parametrize("protocol", sorted(DAVIS_MEAN_MIN_JF))
+def test_davis_whole_clips_mean(protocol):
+    backend = create_backend("classical")
+    scores = {}
+    for name in sorted(DAVIS_MIN_JF):
+        folder = DAVIS / name
+        truth = lambda n, f=folder: cv2.imread(str(f / "masks" / f"{n:05d}.png"), 0) > 127  # noqa: E731
+        scores[name] = walk_and_score(folder / "clip.mp4", truth, backend, protocol).score.jf
+    mean = float(np.mean(list(scores.values())))
+    print(f"DAVIS from the {protocol}:", {k: round(v, 3) for k, v in scores.items()}, f"mean {mean:.3f}")
+    assert mean >= DAVIS_MEAN_MIN_JF[protocol]

@@ -1,8 +1,8 @@
 """The backend that needs no downloaded weights: graph cuts seeded by clicks, carried by
 optical flow, re-segmented around the carried mask on every frame.
 
-- Keyframe: GrabCut (colour GMMs + max-flow) seeded by the clicks and box
-  (:func:`.graphcut.segment_from_prompts`).
+- Keyframe: GrabCut (colour GMMs + max-flow) seeded by the clicks and box, with the region
+  the clicks geodesically reach as probable foreground (:func:`.keyframe.segment_keyframe`).
 - Each next frame: DIS optical flow carries the previous mask over (:mod:`.flow`); an
   affine motion fitted to the object and one to its surroundings say which band pixels move
   with the object; GrabCut then re-cuts only a thin band around the carried edge
@@ -18,7 +18,8 @@ import numpy as np
 from .appearance import ColourMemory
 from .backend import MatteBackend, Tracker
 from .flow import motion_evidence
-from .graphcut import resegment_band, segment_from_prompts
+from .graphcut import resegment_band
+from .keyframe import segment_keyframe
 from .prompts import Prompts
 from .shape_memory import ShapeMemory
 from .track_cut import cut, hold_labels, keep_connected, reacquire_labels
@@ -50,8 +51,8 @@ class HoldingTracker(ClassicalTracker):
     the flow's prediction: a cut that lost much of the carried mask keeps the carried pixels
     that still look like the object, and a mask that (nearly) vanished is re-acquired from
     the remembered colours near the remembered shape; when nothing there looks like the
-    object, a small remnant that looks like the background is dropped (the object is hidden). Only frames whose cut agrees with the
-    prediction teach the colour model.
+    object, a small remnant that looks like the background is dropped (the object is hidden).
+    Only frames whose cut agrees with the prediction teach the colour model and the shape.
     """
 
     # Share of the object's size (square root of its area) it may grow or move beyond the
@@ -70,13 +71,16 @@ class HoldingTracker(ClassicalTracker):
         self.colours = ColourMemory(image, mask)
         self.shape = ShapeMemory(mask)
         self.lost = 0      # frames since the last trusted one
+        self.trusted_area = int(np.count_nonzero(mask > 0.5))   # the object's area then
 
     def step(self, image: np.ndarray, flow: np.ndarray, carried: np.ndarray) -> np.ndarray:
         hard = carried > 0.5
         predicted = int(np.count_nonzero(hard))
         remembered = self.shape.carry(flow, hard)
         known = hard | remembered
-        whole = max(self.shape.area, 1)     # the object's remembered size, hidden parts too
+        # The object's remembered size, hidden parts too (its area when last trusted once the
+        # remembered shape has faded).
+        whole = max(self.shape.area, self.trusted_area, 1)
         reach = max(self.band, int(round(self.REACH * np.sqrt(whole))))
         odds = self.colours.log_odds(image)
         found = np.zeros_like(hard)
@@ -88,9 +92,10 @@ class HoldingTracker(ClassicalTracker):
             if np.count_nonzero(found) < self.SHRINK * predicted:
                 found |= hard & (odds > 0)
         if np.count_nonzero(found) < self.VANISH * whole:
-            # Lost: look where it was lately, wider the longer it has been gone.
+            # Lost: look where it was lately, an object's size further for every frame it has
+            # been gone (the flow misses what moves much faster than its size).
             search = reacquire_labels(self.shape.trace | known, self.shape.soft, odds,
-                                      int(reach * (2 + self.lost)),
+                                      int(reach + np.sqrt(whole) * (1 + self.lost)),
                                       max(1, int(self.VANISH * whole)))
             if search is not None:
                 found = cut(image, search, 3 * self.band, self.iterations)
@@ -100,10 +105,10 @@ class HoldingTracker(ClassicalTracker):
         if (predicted and self.TRUSTED[0] <= area / predicted <= self.TRUSTED[1]
                 and area >= self.VANISH * whole):
             self.colours.update(image, found)
-            self.lost = 0
+            self.shape.remember(found)
+            self.lost, self.trusted_area = 0, area
         else:
             self.lost += 1
-        self.shape.remember(found)
         return found.astype(np.float32)
 
 
@@ -137,7 +142,7 @@ class ClassicalBackend(MatteBackend):
 
     def segment(self, image: np.ndarray, prompts: Prompts, previous: np.ndarray | None = None,
                 state: Any = None) -> np.ndarray:
-        mask = segment_from_prompts(image, prompts, previous, self.key_iterations)
+        mask = segment_keyframe(image, prompts, previous, self.key_iterations)
         return mask.astype(np.float32)
 
     def tracker(self, image: np.ndarray, mask: np.ndarray) -> Tracker:

@@ -140,7 +140,7 @@ class ParallaxBackend(DepthBackend):
         self._observable: list[float] = []     # per frame: share of pixels with observable depth
         self._independent: list[float] = []    # per frame: share of pixels moving on their own
         self._stride = 1
-        self._last_pose: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._last_pose: tuple[int, np.ndarray, np.ndarray] | None = None   # stride, R, t
 
     def working_shape(self, width: int, height: int) -> tuple[int, int]:
         return even_shape(width, height, self.working_size)
@@ -199,7 +199,7 @@ class ParallaxBackend(DepthBackend):
         self._frame_valid, self._reasons, self._parallax = [], Counter(), []
         self._observable, self._independent = [], []
         self._stride = 1
-        self._last_pose = {}
+        self._last_pose = None
         window: list[_Frame] = []     # frames MAX_STRIDE behind to MAX_STRIDE ahead
         for number, image in frames:
             window.append(_Frame(number, image, flow.gray(image)))
@@ -282,11 +282,11 @@ class ParallaxBackend(DepthBackend):
                 failed = _Pair(False, NO_TRANSLATION, {"parallax_px": round(parallax, 3)})
                 continue
             stride = k if forward else -k
-            pair = self._pair(frame.gray, partner.gray, field_, self._last_pose.get(stride))
+            pair = self._pair(frame.gray, partner.gray, field_, _carried(self._last_pose, stride))
             pair.info.update(stride=stride, parallax_px=round(parallax, 3))
             if pair.valid:
                 if pair.pose is not None:
-                    self._last_pose[stride] = pair.pose
+                    self._last_pose = (stride, *pair.pose)
                 return pair, partner, forward
             failed = pair
         return failed, None, True
@@ -323,7 +323,7 @@ class ParallaxBackend(DepthBackend):
     def _pair(self, a: np.ndarray, b: np.ndarray, ab: np.ndarray | None = None,
               prior: tuple[np.ndarray, np.ndarray] | None = None) -> _Pair:
         """Depth of ``a`` (and ``b``) from the flow between them; ``prior``: the camera motion
-        of the last pair with the same stride, a candidate where the fit is ambiguous."""
+        of the last pair carried to this stride, a candidate where the fit is ambiguous."""
         h, w = a.shape
         K = intrinsics(w, h, self.fov_deg)
         ab, valid_a, ba, valid_b = flow.consistent_flow(a, b, ab)
@@ -340,9 +340,11 @@ class ParallaxBackend(DepthBackend):
         if not poses:
             return _Pair(False, "camera motion could not be estimated", {})
         # A small rotation and a translation can explain a sparse sample almost equally well;
-        # the pose that puts the most of the dense, consistent flow on its epipolar lines wins.
+        # the pose closest to the dense, consistent flow wins: the smallest median distance of
+        # a pixel from its epipolar line (a point behind the camera is infinitely far). The
+        # median ignores a moving object, which a share of inliers would reward explaining.
         fits = [(R, t, *_triangulate(ab, valid_a, K, R, t)) for R, t in poses]
-        R, t, q_a, p_a, off_line = max(fits, key=lambda fit: int(np.count_nonzero(fit[3])))
+        R, t, q_a, p_a, off_line = min(fits, key=lambda fit: _epipolar_misfit(*fit[2:], valid_a))
         q_b, p_b = triangulate(ba, valid_b, K, R.T, -R.T @ t)
         angle = math.degrees(math.acos(max(-1.0, min(1.0, (np.trace(R) - 1) / 2))))
         info: dict[str, Any] = {"translation": [round(float(v), 4) for v in t],
@@ -352,6 +354,27 @@ class ParallaxBackend(DepthBackend):
         pair = _Pair(True, "", info, q_a, p_a, q_b, p_b, pose=(R, t))
         pair.independent = _independent(off_line, valid_a)
         return pair
+
+
+def _epipolar_misfit(q: np.ndarray, precision: np.ndarray, off_line: np.ndarray,
+                     consistent: np.ndarray) -> float:
+    """Median distance (pixels) of the consistent pixels from their epipolar lines; a pixel
+    that triangulates behind the camera counts as infinitely far."""
+    del precision
+    return float(np.median(np.where(q > 0, off_line, np.inf)[consistent]))
+
+
+def _carried(pose: tuple[int, np.ndarray, np.ndarray] | None, stride: int
+             ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The last pair's motion ``(stride, R, t)`` as it would be over ``stride`` frames at the
+    same speed (a candidate only: the dense flow decides): the rotation scaled along its axis,
+    the direction of travel kept (reversed for a partner behind)."""
+    if pose is None:
+        return None
+    k, R, t = pose
+    rotation, _ = cv2.Rodrigues(R)
+    scaled, _ = cv2.Rodrigues(rotation * (stride / k))
+    return scaled, t * (1.0 if stride * k > 0 else -1.0)
 
 
 def _pose_hypotheses(pa: np.ndarray, pb: np.ndarray, K: np.ndarray

@@ -18,7 +18,7 @@ import numpy as np
 
 from .prompts import Prompts
 
-__all__ = ["segment_from_prompts", "resegment_band", "keep_clicked"]
+__all__ = ["segment_from_prompts", "prompt_labels", "click_radius", "resegment_band", "keep_clicked"]
 
 # Share of the shorter image side: probable-foreground disc around an include click.
 SEED_RADIUS = 0.08
@@ -65,17 +65,19 @@ def keep_clicked(mask: np.ndarray, prompts: Prompts) -> np.ndarray:
     return np.isin(labels, list(keep))
 
 
-def segment_from_prompts(image: np.ndarray, prompts: Prompts, previous: np.ndarray | None = None,
-                         iterations: int = 5) -> np.ndarray:
-    """A bool mask of the object the prompts point at, on 8-bit RGB ``image``.
+def click_radius(height: int, width: int) -> int:
+    """Radius of the sure disc under a click: 1.2 % of the image diagonal."""
+    return max(2, int(round(0.012 * float(np.hypot(height, width)))))
 
-    ``prompts`` are in ``image`` pixels. ``previous`` (float or bool, same size) is the mask
-    being refined: it replaces the click discs as the initial guess, and the new clicks
-    correct it.
-    """
-    h, w = image.shape[:2]
+
+def prompt_labels(shape: tuple[int, int], prompts: Prompts, previous: np.ndarray | None = None,
+                  likely: np.ndarray | None = None) -> np.ndarray:
+    """GrabCut's initial labels for ``prompts`` on an image of ``shape`` (see the module
+    docstring). ``likely`` (bool) marks more probable foreground for the clicks alone, e.g.
+    where the clicks' region is expected to reach; the clicks still override it."""
+    h, w = shape
     diag = float(np.hypot(h, w))
-    click_r = max(2, int(round(0.012 * diag)))
+    click_r = click_radius(h, w)
     seed_r = max(click_r + 1, int(round(SEED_RADIUS * min(h, w))))
     labels = np.full((h, w), cv2.GC_PR_BGD, np.uint8)
     if previous is not None:
@@ -91,6 +93,8 @@ def segment_from_prompts(image: np.ndarray, prompts: Prompts, previous: np.ndarr
         if previous is None:
             for p in prompts.include:
                 _disc(labels, p, seed_r, cv2.GC_PR_FGD)
+            if likely is not None:
+                labels[likely] = cv2.GC_PR_FGD
         # The frame's border is background, except near the object's clicks.
         border = max(1, int(round(0.01 * diag)))
         edge = np.zeros((h, w), bool)
@@ -105,6 +109,20 @@ def segment_from_prompts(image: np.ndarray, prompts: Prompts, previous: np.ndarr
         _disc(labels, p, click_r, cv2.GC_FGD)
     for p in prompts.exclude:
         _disc(labels, p, click_r, cv2.GC_BGD)
+    return labels
+
+
+def segment_from_prompts(image: np.ndarray, prompts: Prompts, previous: np.ndarray | None = None,
+                         iterations: int = 5) -> np.ndarray:
+    """A bool mask of the object the prompts point at, on 8-bit RGB ``image``: GrabCut from
+    :func:`prompt_labels` alone (a box, or a previous mask being corrected; the clicks-only
+    keyframe is :func:`.keyframe.segment_keyframe`).
+
+    ``prompts`` are in ``image`` pixels. ``previous`` (float or bool, same size) is the mask
+    being refined: it replaces the click discs as the initial guess, and the new clicks
+    correct it.
+    """
+    labels = prompt_labels(image.shape[:2], prompts, previous)
     return keep_clicked(_grabcut(image, labels, iterations), prompts)
 
 

@@ -1,0 +1,129 @@
+"""Clicks on one frame -> the object's mask, for the classical backend (no learned weights).
+
+GrabCut seeded only with discs under the include clicks learns the object's colours from
+those discs, so the parts of the object the discs miss (another colour, a far limb) stay
+background: three clicks on a dog gave about a third of it. Here the clicks first say how
+far the object probably reaches, with geodesic distances on a colour-edge cost (as in
+Gulshan et al., "Geodesic star convexity for interactive image segmentation", CVPR 2010): a
+pixel reached from an include click along a path that crosses clearly fewer colour edges
+than any path from an exclude click or the frame's border probably belongs to the object.
+That region joins the discs as probable foreground, so GrabCut's object colour model starts
+from all of it; the clicks stay hard labels, and only the parts holding an include click
+are kept.
+
+The region can mislead GrabCut when it covers most of one part of the object and little of
+another (its colour model then outweighs the less covered part). Then the cut drops an
+include click to the thin sure disc around it: the click is *ignored*. When that happens,
+the disc-seeded cut alone is tried too, and the result that ignores fewer clicks wins.
+
+A box, or a previous mask being corrected, already tells GrabCut where the object is: those
+keep :func:`.graphcut.segment_from_prompts`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import cv2
+import numpy as np
+
+from .graphcut import _grabcut, click_radius, keep_clicked, prompt_labels, segment_from_prompts
+from .prompts import Prompts
+
+__all__ = ["segment_keyframe", "clicks_region", "geodesic_distance", "ignored_clicks"]
+
+# How much a colour edge costs a path, against one pixel of distance, per squared step of the
+# image's typical neighbour difference.
+EDGE_WEIGHT = 0.25
+# A pixel is in the clicks' region when its geodesic distance from the include clicks is
+# below this share of its distance from the exclude clicks and the border.
+REGION_RATIO = 0.5
+
+
+def _sweep(dist: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """One exact left-to-right relaxation of every row: ``step[:, x]`` is the cost of moving
+    from column x to x + 1. A min-plus prefix scan: d[x] = C[x] + min over k <= x of
+    (d[k] - C[k]), with C the running sum of the steps."""
+    run = np.zeros_like(dist)
+    np.cumsum(step, axis=1, out=run[:, 1:])
+    return np.minimum(dist, run + np.minimum.accumulate(dist - run, axis=1))
+
+
+def geodesic_distance(seeds: np.ndarray, step_x: np.ndarray, step_y: np.ndarray,
+                      rounds: int = 3) -> np.ndarray:
+    """Least 4-connected path cost from the seeds (``seeds``: start cost, inf elsewhere).
+
+    ``step_x`` (H, W-1) and ``step_y`` (H-1, W) are the costs between neighbours. Each round
+    relaxes every row both ways, then every column both ways, each exactly; paths that turn
+    more often than the rounds allow come out a little long.
+    """
+    d = seeds.astype(np.float32)
+    sx = step_x.astype(np.float32)
+    sy = np.ascontiguousarray(step_y.T, np.float32)
+    for _ in range(rounds):
+        d = _sweep(d, sx)
+        d = _sweep(d[:, ::-1], sx[:, ::-1])[:, ::-1]
+        t = _sweep(np.ascontiguousarray(d.T), sy)
+        d = np.ascontiguousarray(_sweep(t[:, ::-1], sy[:, ::-1])[:, ::-1].T)
+    return d
+
+
+def edge_costs(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Neighbour step costs on 8-bit RGB ``image``: 1 + EDGE_WEIGHT * (colour difference /
+    the image's typical neighbour difference)^2, so texture costs little and edges a lot."""
+    lab = cv2.cvtColor(cv2.GaussianBlur(image, (0, 0), 1.0), cv2.COLOR_RGB2Lab).astype(np.float32)
+    dx = np.sqrt((np.diff(lab, axis=1) ** 2).sum(axis=2))
+    dy = np.sqrt((np.diff(lab, axis=0) ** 2).sum(axis=2))
+    typical = max(float(np.median(np.concatenate([dx.ravel(), dy.ravel()]))), 1.0)
+    return 1.0 + EDGE_WEIGHT * (dx / typical) ** 2, 1.0 + EDGE_WEIGHT * (dy / typical) ** 2
+
+
+def _discs(shape: tuple[int, int], points: Iterable[tuple[float, float]], radius: int) -> np.ndarray:
+    mark = np.zeros(shape, np.uint8)
+    for x, y in points:
+        cv2.circle(mark, (int(x), int(y)), radius, 1, -1)
+    return mark.astype(bool)
+
+
+def clicks_region(image: np.ndarray, prompts: Prompts, click_r: int) -> np.ndarray:
+    """Where the include clicks' object probably reaches (bool): geodesically much nearer the
+    include clicks than the exclude clicks and the frame's border."""
+    h, w = image.shape[:2]
+    include = _discs((h, w), prompts.include, click_r)
+    exclude = _discs((h, w), prompts.exclude, click_r) & ~include
+    border = np.zeros((h, w), bool)
+    b = max(1, int(round(0.01 * float(np.hypot(h, w)))))
+    border[:b], border[-b:], border[:, :b], border[:, -b:] = True, True, True, True
+    step_x, step_y = edge_costs(image)
+    to_object = geodesic_distance(np.where(include, 0.0, np.inf), step_x, step_y)
+    to_background = geodesic_distance(np.where(exclude | (border & ~include), 0.0, np.inf),
+                                      step_x, step_y)
+    return to_object < REGION_RATIO * to_background
+
+
+def ignored_clicks(mask: np.ndarray, prompts: Prompts, click_r: int) -> int:
+    """How many include clicks ``mask`` holds only by their forced disc: no more than 1.5
+    click radii of object around them."""
+    h, w = mask.shape
+    depth = cv2.distanceTransform(np.pad(mask.astype(np.uint8), 1), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    return sum(int(depth[min(max(int(y), 0), h - 1), min(max(int(x), 0), w - 1)] <= 1.5 * click_r)
+               for x, y in prompts.include)
+
+
+def segment_keyframe(image: np.ndarray, prompts: Prompts, previous: np.ndarray | None = None,
+                     iterations: int = 5) -> np.ndarray:
+    """A bool mask of the object the prompts point at, on 8-bit RGB ``image`` (prompts in
+    ``image`` pixels). Clicks alone: see the module docstring; with a box or a ``previous``
+    mask: :func:`.graphcut.segment_from_prompts`."""
+    if previous is not None or prompts.box is not None or not prompts.include:
+        return segment_from_prompts(image, prompts, previous, iterations)
+    h, w = image.shape[:2]
+    click_r = click_radius(h, w)
+    likely = clicks_region(image, prompts, click_r)
+    grown = keep_clicked(_grabcut(image, prompt_labels((h, w), prompts, likely=likely), iterations),
+                         prompts)
+    missed = ignored_clicks(grown, prompts, click_r)
+    if not missed:
+        return grown
+    plain = segment_from_prompts(image, prompts, None, iterations)
+    return plain if ignored_clicks(plain, prompts, click_r) < missed else grown

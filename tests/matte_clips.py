@@ -189,7 +189,7 @@ def render_matte_clip(path: str | Path, *, width: int = 320, height: int = 240,
 
 # ---- hard clips: the walk must hold the object -------------------------------------------------
 
-HARD_KINDS = ("occluder", "behind", "fast", "scale")
+HARD_KINDS = ("occluder", "behind", "fast", "scale", "small")
 
 
 def render_hard_clip(path: str | Path, kind: str, *, width: int = 320, height: int = 240,
@@ -204,6 +204,8 @@ def render_hard_clip(path: str | Path, kind: str, *, width: int = 320, height: i
     - ``fast``: the object crosses the frame and comes back, about 12 pixels a frame (at 320
       wide), bobbing, motion-blurred.
     - ``scale``: the object grows to 2.2 times its first size while drifting.
+    - ``small``: a small object (radius 7 % of the height) loops around the frame at about
+      1.5 of its own sizes a frame: faster than the flow can follow it.
 
     The object (textured, five-lobed) differs in colour from the textured background, as a
     real subject usually does; ``distractor`` holds the occluder's coverage (or nothing).
@@ -269,6 +271,9 @@ def _hard_path(kind: str, t: float, w: int, h: int) -> tuple[float, float, float
                 0.15 * h, 2.0 * t)
     if kind == "behind":
         return (0.12 + 0.76 * t) * w, (0.5 + 0.05 * np.sin(2 * np.pi * t)) * h, 0.15 * h, 0.5 * t
+    if kind == "small":
+        turn = 3.0 * np.pi * t
+        return (0.5 + 0.32 * np.cos(turn)) * w, (0.5 + 0.3 * np.sin(2 * turn)) * h, 0.07 * h, 3.0 * t
     if kind == "scale":
         return (0.35 + 0.2 * t) * w, (0.45 + 0.08 * t) * h, 0.12 * h * (1.0 + 1.2 * t), 0.8 * t
     return (0.4 + 0.15 * t) * w, 0.5 * h, 0.2 * h, 0.6 * t

@@ -114,7 +114,7 @@ def hard_clips(tmp_path_factory):
 HARD_MIN_JF = {"occluder": 0.9, "behind": 0.7, "fast": 0.84, "scale": 0.93}
 
 
-@pytest.mark.parametrize("kind", HARD_KINDS)
+@pytest.mark.parametrize("kind", sorted(HARD_MIN_JF))
 def test_hard_clip_holds_the_object(client, hard_clips, tmp_path, kind):
     clip = hard_clips[kind]
     prompts = prompts_from_mask(clip.mask(0) > 0.5, include=3, exclude=2)
@@ -156,6 +156,18 @@ def test_hidden_object_is_found_again(hard_clips):
     # Measured: 1.0 on every hidden frame (empty); once out 0.76 rising to 0.95, mean 0.89.
     assert np.mean(j_hidden) >= 0.8
     assert out and min(j_out) >= 0.7 and np.mean(j_out) >= 0.85
+
+
+def test_fast_small_object_is_found_again(hard_clips):
+    """A small object moving 1.5 of its sizes a frame: the flow loses it; the walk finds it
+    again from the keyframe's colours around where it was, again and again."""
+    clip = hard_clips["small"]
+    walk = walk_from_true_mask(clip)
+    found = [n for n, j in enumerate(walk.score.j) if j >= 0.5]
+    print(f"small: J&F {walk.score.jf:.3f}, frames with J >= 0.5: {len(found)} of {clip.frame_count}")
+    # Measured 0.49 J&F; the band cut alone keeps it only on the keyframe (0.03).
+    assert walk.score.jf >= 0.4
+    assert max(found) >= clip.frame_count // 2      # still found in the clip's second half
 
 
 # About 0.04 under the mean J&F the walk measures over the three whole clips (from the mask

@@ -64,12 +64,14 @@ def _without_self(ids: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-# A candidate: (every vector, the rows to answer) -> (their top K without themselves,
-# build seconds, query seconds for those rows).
-Candidate = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, float, float]]
+# A candidate: (every vector, the rows to answer, a callback told how many rows are built so
+# far) -> (their top K without themselves, build seconds, query seconds for those rows).
+Progress = Callable[[int], None]
+Candidate = Callable[[np.ndarray, np.ndarray, Progress], tuple[np.ndarray, float, float]]
+_CHUNKS = 10                  # a graph is built in this many steps, so a stopped one says how far it got
 
 
-def engine(x: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, float, float]:
+def engine(x: np.ndarray, rows: np.ndarray, progress: Progress) -> tuple[np.ndarray, float, float]:
     ids, _, info = search._ivf(x, K, THREADS, search.TARGET_RECALL)
     print(f"    engine phases: {info}", flush=True)
     query_s = float(info.get("search_s", 0.0))
@@ -77,58 +79,60 @@ def engine(x: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, float, float]:
     return ids[rows], build_s, query_s
 
 
-def _graph(build: Callable[[np.ndarray], Any],
+def _graph(new: Callable[[np.ndarray], Any], add: Callable[[Any, np.ndarray, np.ndarray], None],
            query: Callable[[Any, np.ndarray], np.ndarray]) -> Candidate:
-    """A graph library: build on every vector, then query the given rows."""
-    def run(x: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """A graph library: built on every vector in steps, then asked for the given rows."""
+    def run(x: np.ndarray, rows: np.ndarray, progress: Progress) -> tuple[np.ndarray, float, float]:
         t0 = time.perf_counter()
-        index = build(x)
+        index = new(x)
+        for ids in np.array_split(np.arange(len(x)), _CHUNKS):
+            add(index, x[ids], ids)
+            progress(int(ids[-1]) + 1)
         t1 = time.perf_counter()
-        ids = query(index, x[rows])
+        found = query(index, x[rows])
         t2 = time.perf_counter()
-        return _without_self(ids, rows), t1 - t0, t2 - t1
+        return _without_self(found, rows), t1 - t0, t2 - t1
     return run
 
 
-def _faiss_hnsw_build(x: np.ndarray) -> Any:
+def _faiss_hnsw(x: np.ndarray) -> Any:
     import faiss
     faiss.omp_set_num_threads(THREADS)
     index = faiss.IndexHNSWFlat(x.shape[1], 16, faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = 64
-    index.add(x)
     index.hnsw.efSearch = 32
     return index
 
 
-def _hnswlib_build(x: np.ndarray) -> Any:
+def _hnswlib(x: np.ndarray) -> Any:
     import hnswlib
     index = hnswlib.Index(space="ip", dim=x.shape[1])
     index.init_index(max_elements=len(x), ef_construction=100, M=12, random_seed=7)
     index.set_num_threads(THREADS)
-    index.add_items(x, np.arange(len(x)))
     index.set_ef(64)
     return index
 
 
-def _usearch_build(dtype: str) -> Callable[[np.ndarray], Any]:
-    def build(x: np.ndarray) -> Any:
+def _usearch(dtype: str) -> Callable[[np.ndarray], Any]:
+    def new(x: np.ndarray) -> Any:
         from usearch.index import Index
-        index = Index(ndim=x.shape[1], metric="ip", dtype=dtype, connectivity=16,
-                      expansion_add=64, expansion_search=32)
-        index.add(np.arange(len(x)), x, threads=THREADS)
-        return index
-    return build
+        return Index(ndim=x.shape[1], metric="ip", dtype=dtype, connectivity=16,
+                     expansion_add=64, expansion_search=32)
+    return new
 
 
-def _voyager_build(x: np.ndarray) -> Any:
+def _voyager(x: np.ndarray) -> Any:
     import voyager
-    index = voyager.Index(voyager.Space.InnerProduct, num_dimensions=x.shape[1], M=16,
-                          ef_construction=64)
-    index.add_items(x, num_threads=THREADS)
-    return index
+    return voyager.Index(voyager.Space.InnerProduct, num_dimensions=x.shape[1], M=16,
+                         ef_construction=64)
 
 
-def _pynndescent(x: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, float, float]:
+def _usearch_query(index: Any, q: np.ndarray) -> np.ndarray:
+    return index.search(q, K + 1, threads=THREADS).keys
+
+
+def _pynndescent(x: np.ndarray, rows: np.ndarray,
+                 progress: Progress) -> tuple[np.ndarray, float, float]:
     import pynndescent
     pynndescent.NNDescent(x[:2000], metric="dot", n_neighbors=K + 1)   # compile outside the timing
     t0 = time.perf_counter()
@@ -139,14 +143,16 @@ def _pynndescent(x: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, float, fl
 
 # name -> (module that must import, candidate, whether its queries are sampled and scaled)
 CANDIDATES: dict[str, tuple[str, Candidate, bool]] = {
-    "engine": ("faiss", engine, False),           # faiss IVF, nprobe calibrated (search.py)
-    "faiss-hnsw": ("faiss", _graph(_faiss_hnsw_build, lambda i, q: i.search(q, K + 1)[1]), True),
-    "hnswlib": ("hnswlib", _graph(_hnswlib_build, lambda i, q: i.knn_query(q, k=K + 1)[0]), True),
-    "usearch": ("usearch", _graph(_usearch_build("f32"),
-                                  lambda i, q: i.search(q, K + 1, threads=THREADS).keys), True),
-    "usearch-i8": ("usearch", _graph(_usearch_build("i8"),
-                                     lambda i, q: i.search(q, K + 1, threads=THREADS).keys), True),
-    "voyager": ("voyager", _graph(_voyager_build,
+    "engine": ("faiss", engine, False),           # faiss k-means partition, nprobe calibrated (search.py)
+    "faiss-hnsw": ("faiss", _graph(_faiss_hnsw, lambda i, v, ids: i.add(v),
+                                   lambda i, q: i.search(q, K + 1)[1]), True),
+    "hnswlib": ("hnswlib", _graph(_hnswlib, lambda i, v, ids: i.add_items(v, ids),
+                                  lambda i, q: i.knn_query(q, k=K + 1)[0]), True),
+    "usearch": ("usearch", _graph(_usearch("f32"), lambda i, v, ids: i.add(ids, v, threads=THREADS),
+                                  _usearch_query), True),
+    "usearch-i8": ("usearch", _graph(_usearch("i8"), lambda i, v, ids: i.add(ids, v, threads=THREADS),
+                                     _usearch_query), True),
+    "voyager": ("voyager", _graph(_voyager, lambda i, v, ids: i.add_items(v, ids, num_threads=THREADS),
                                   lambda i, q: i.query(q, k=K + 1, num_threads=THREADS,
                                                        query_ef=32)[0]), True),
     "pynndescent": ("pynndescent", _pynndescent, False),
@@ -162,24 +168,32 @@ def installed(module: str) -> bool:
 
 
 def _child(run: Candidate, x: np.ndarray, rows: np.ndarray, pipe: Any) -> None:
-    pipe.send(run(x, rows))
+    cpu0 = time.process_time()
+    ids, build_s, query_s = run(x, rows, lambda built: pipe.send(("built", built)))
+    pipe.send(("done", (ids, build_s, query_s, time.process_time() - cpu0)))
     pipe.close()
 
 
 def _run_capped(run: Candidate, x: np.ndarray, rows: np.ndarray,
-                cap_s: float) -> tuple[np.ndarray, float, float] | None:
-    """The candidate's result from a forked child (it sees ``x`` without a copy), or None
-    when it ran past ``cap_s``."""
+                cap_s: float) -> tuple[tuple[np.ndarray, float, float, float] | None, int]:
+    """``((ids, build s, query s, CPU s) or None when it ran past cap_s, rows built)``.
+    The candidate runs in a forked child, which sees ``x`` without a copy."""
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
     child = context.Process(target=_child, args=(run, x, rows, send))
     child.start()
     send.close()
-    result = receive.recv() if receive.poll(cap_s) else None
+    deadline, built, result = time.perf_counter() + cap_s, 0, None
+    while result is None and receive.poll(max(0.0, deadline - time.perf_counter())):
+        kind, value = receive.recv()
+        if kind == "built":
+            built = value
+        else:
+            result = value
     if result is None:
         child.kill()
     child.join()
-    return result
+    return result, built
 
 
 def bench(n: int, dim: int, only: list[str], query_sample: int, cap_min: float) -> dict:
@@ -203,22 +217,26 @@ def bench(n: int, dim: int, only: list[str], query_sample: int, cap_min: float) 
             out["libraries"][name] = "not installed"
             continue
         rows = sampled if scaled else np.arange(n)
-        result = _run_capped(run, x, rows, cap_min * 60)
+        result, built = _run_capped(run, x, rows, cap_min * 60)
         if result is None:
-            out["libraries"][name] = f"over {cap_min:g} min"
-            print(f"  {name:12s} over {cap_min:g} min", flush=True)
+            stopped = f"over {cap_min:g} min" + (f" ({built:,} of {n:,} rows built)" if built else "")
+            out["libraries"][name] = stopped
+            print(f"  {name:12s} {stopped}", flush=True)
             continue
-        ids, build_s, query_s = result
+        ids, build_s, query_s, cpu_s = result
         if scaled:
             query_s *= n / len(rows)
         spent = build_s + query_s
         found = ids[:len(queries)] if scaled else ids[queries]      # the sample starts with them
+        # CPU seconds of all its threads: on a loaded machine, a measure of the work done.
         row = {"build_s": round(build_s, 2), "query_s": round(query_s, 2), "s": round(spent, 2),
+               "cpu_s": round(cpu_s, 1),
                "speedup_over_exact": round(exact_s / spent, 1),
                "recall_at_10": round(recall_at(found, truth), 4)}
         out["libraries"][name] = row
         print(f"  {name:12s} build {build_s:7.1f} s  query {query_s:7.1f} s  total {spent:7.1f} s  "
-              f"{exact_s / spent:6.1f}x exact  recall@10 {row['recall_at_10']:.4f}", flush=True)
+              f"{exact_s / spent:6.1f}x exact  recall@10 {row['recall_at_10']:.4f}  CPU {cpu_s:.0f} s",
+              flush=True)
     return out
 
 

@@ -340,11 +340,11 @@ class ParallaxBackend(DepthBackend):
         if not poses:
             return _Pair(False, "camera motion could not be estimated", {})
         # A small rotation and a translation can explain a sparse sample almost equally well;
-        # the pose closest to the dense, consistent flow wins: the smallest median distance of
-        # a pixel from its epipolar line (a point behind the camera is infinitely far). The
-        # median ignores a moving object, which a share of inliers would reward explaining.
-        fits = [(R, t, *_triangulate(ab, valid_a, K, R, t)) for R, t in poses]
-        R, t, q_a, p_a, off_line = min(fits, key=lambda fit: _epipolar_misfit(*fit[2:], valid_a))
+        # the pose closest to the consistent flow wins: the smallest median distance of a
+        # sampled pixel from its epipolar line (a point behind the camera is infinitely far).
+        # The median ignores a moving object, which a share of inliers would reward explaining.
+        R, t = min(poses, key=lambda pose: _epipolar_misfit(pa, pb, K, *pose))
+        q_a, p_a, off_line = _triangulate(ab, valid_a, K, R, t)
         q_b, p_b = triangulate(ba, valid_b, K, R.T, -R.T @ t)
         angle = math.degrees(math.acos(max(-1.0, min(1.0, (np.trace(R) - 1) / 2))))
         info: dict[str, Any] = {"translation": [round(float(v), 4) for v in t],
@@ -356,12 +356,12 @@ class ParallaxBackend(DepthBackend):
         return pair
 
 
-def _epipolar_misfit(q: np.ndarray, precision: np.ndarray, off_line: np.ndarray,
-                     consistent: np.ndarray) -> float:
-    """Median distance (pixels) of the consistent pixels from their epipolar lines; a pixel
-    that triangulates behind the camera counts as infinitely far."""
-    del precision
-    return float(np.median(np.where(q > 0, off_line, np.inf)[consistent]))
+def _epipolar_misfit(pa: np.ndarray, pb: np.ndarray, K: np.ndarray, R: np.ndarray,
+                     t: np.ndarray) -> float:
+    """Median distance (pixels) of matches ``pa`` -> ``pb`` from their epipolar lines under
+    the motion ``(R, t)``; a point that triangulates behind the camera is infinitely far."""
+    q, off_line, _ = _rays_apart(pa, pb, K, R, t)
+    return float(np.median(np.where(q > 0, off_line, np.inf)))
 
 
 def _carried(pose: tuple[int, np.ndarray, np.ndarray] | None, stride: int
@@ -517,16 +517,29 @@ def _triangulate(field: np.ndarray, valid: np.ndarray, K: np.ndarray, R: np.ndar
                  t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`triangulate`, plus each pixel's distance from its epipolar line (pixels)."""
     h, w = field.shape[:2]
-    f = K[0, 0]
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
-    r1 = np.stack([(xs - K[0, 2]) / f, (ys - K[1, 2]) / f, np.ones_like(xs)], axis=-1)
-    r2 = np.stack([(xs + field[..., 0] - K[0, 2]) / f, (ys + field[..., 1] - K[1, 2]) / f,
-                   np.ones_like(xs)], axis=-1)
+    q, off_line, cc = _rays_apart(np.stack([xs, ys], axis=-1),
+                                  np.stack([xs + field[..., 0], ys + field[..., 1]], axis=-1),
+                                  K, R, t)
+    ok = valid & (q > 0) & (off_line < EPIPOLAR_PX) & (cc > 1e-8)
+    precision = np.where(ok, cc * (K[0, 0] / FLOW_NOISE_PX) ** 2, 0.0)
+    return q.astype(np.float32), precision.astype(np.float32), off_line.astype(np.float32)
+
+
+def _rays_apart(x1: np.ndarray, x2: np.ndarray, K: np.ndarray, R: np.ndarray, t: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For pixels ``x1`` (...x2) matched to ``x2``: inverse depth q, distance from the
+    epipolar line (pixels) and ``|r2 x t|^2`` (how much the translation moves the pixel)."""
+    f = K[0, 0]
+
+    def rays(x: np.ndarray) -> np.ndarray:
+        return np.stack([(x[..., 0] - K[0, 2]) / f, (x[..., 1] - K[1, 2]) / f,
+                         np.ones(x.shape[:-1])], axis=-1)
+
+    r1, r2 = rays(x1), rays(x2)
     a = np.cross(r2, r1 @ R.T)
     c = np.cross(r2, np.broadcast_to(t, r2.shape))
-    cc = np.einsum("ijk,ijk->ij", c, c)
-    q = -np.einsum("ijk,ijk->ij", a, c) / np.maximum(cc, 1e-12)
+    cc = np.einsum("...k,...k->...", c, c)
+    q = -np.einsum("...k,...k->...", a, c) / np.maximum(cc, 1e-12)
     off_line = np.linalg.norm(a + q[..., None] * c, axis=-1) * f
-    ok = valid & (q > 0) & (off_line < EPIPOLAR_PX) & (cc > 1e-8)
-    precision = np.where(ok, cc * (f / FLOW_NOISE_PX) ** 2, 0.0)
-    return q.astype(np.float32), precision.astype(np.float32), off_line.astype(np.float32)
+    return q, off_line, cc

@@ -88,7 +88,8 @@ def table(rows: list[dict[str, Any]]) -> str:
         v = r["verdict"]
         extra = ", ".join(f"{k} {v[k]}" for k in ("frames_measured", "frames_observable",
                                                   "observable_share", "independent_share",
-                                                  "stabilisation_residual") if k in v)
+                                                  "frames_ambiguous", "stabilisation_residual")
+                          if k in v)
         lines.append(f"| {r['scene']} | {r.get('delta1', '—')} | {r.get('abs_rel', '—')} | "
                      f"{r.get('flicker', '—')} | {r['ramp']['delta1']} | {r['ramp']['abs_rel']} | "
                      f"{v['status']} ({extra}) | {v.get('reason') or ''} |")

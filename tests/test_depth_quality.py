@@ -32,7 +32,9 @@ Thresholds, and why (figures measured on these scenes, 160x120, 20 frames; see d
   (measured delta1 0.81) must be ``partial`` with the reason and under 60 % of its pixels
   observable; the rolling ball must be found (independent motion in at least 5 frames, on
   about its true share of the frame: measured 2.3 % against 4.2 %), a static truck must show
-  none; a stabilisation residual above 0.25 must make a valid clip ``partial``.
+  none; a stabilisation residual above 0.25 must make a valid clip ``partial``; a second
+  motion that fits as well but shapes the depth differently (by 10 % or more) makes a pair
+  ambiguous.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ import pytest
 from depth_scenes import make_scene
 from moviola.engine.depth import metrics
 from moviola.engine.depth.base import Prediction
-from moviola.engine.depth.parallax import ParallaxBackend
+from moviola.engine.depth.parallax import ParallaxBackend, _ambiguity, intrinsics
 from moviola.engine.depth.pipeline import stabiliser_for
 from moviola.engine.depth.stabilise import Alignment, Stabiliser
 from moviola.engine.depth.temporal import TemporalFilter
@@ -165,6 +167,23 @@ def test_frames_that_disagree_on_the_unit_make_the_clip_partial():
                          residual=0.6)
     verdict = backend.verdict(drifting)
     assert verdict["status"] == "partial" and "one depth unit" in verdict["reason"]
+
+
+def test_a_motion_that_fits_as_well_but_shapes_depth_otherwise_is_ambiguous():
+    rng = np.random.default_rng(0)
+    K = intrinsics(160, 120, 45.0)
+    pa = rng.uniform([0, 0], [159, 119], (500, 2))
+    rays = np.c_[(pa - K[:2, 2]) / K[0, 0], np.ones(len(pa))]
+    points = rays * rng.uniform(2.0, 12.0, (len(pa), 1))
+    truck = (np.eye(3), np.array([-1.0, 0.0, 0.0]))
+    moved = points + truck[1] * 0.1
+    pb = moved[:, :2] / moved[:, 2:] * K[0, 0] + K[:2, 2]
+    forward = (np.eye(3), np.array([-0.6, 0.0, -0.8]))
+    near_truck = (np.eye(3), np.array([-0.999, 0.0, -0.045]))
+    # As good a fit, different depths: ambiguous; the same depths, or a far worse fit: not.
+    assert _ambiguity(pa, pb, K, [truck, forward], [0.05, 0.06], 0) > 0.1
+    assert _ambiguity(pa, pb, K, [truck, near_truck], [0.05, 0.06], 0) < 0.05
+    assert _ambiguity(pa, pb, K, [truck, forward], [0.05, 0.5], 0) == 0.0
 
 
 def relative_model(scene, seed=0, noise=0.0):

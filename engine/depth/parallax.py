@@ -70,6 +70,8 @@ MAX_SAMPLES = 4000             # samples for the homography and the essential ma
 EPIPOLAR_PX = 1.0              # a pixel further off its epipolar line is not static scene
 FLOW_NOISE_PX = 0.25           # assumed flow noise, for the precision of each estimate
 RELATIVE_ERROR = 0.05          # expected error (share of the median) where confidence is 1/2
+AMBIGUOUS_FIT = 1.5            # a motion whose misfit is within this factor of the best's ...
+AMBIGUOUS_SHAPE = 0.1          # ... but shapes the depth this differently makes a pair ambiguous
 FILL_BOUND_SIGMAS = 1.0       # a filled value stays within this many errors of a measurement
 MIN_PIXEL_PARALLAX_PX = 2.0    # translational parallax a pixel needs for its depth to count
 INDEPENDENT_PX = 2.0           # further off its epipolar line than this: moves on its own
@@ -139,6 +141,7 @@ class ParallaxBackend(DepthBackend):
         self._parallax: list[float] = []
         self._observable: list[float] = []     # per frame: share of pixels with observable depth
         self._independent: list[float] = []    # per frame: share of pixels moving on their own
+        self._ambiguous: list[bool] = []       # per measured frame: its pair's motion is ambiguous
         self._stride = 1
         self._last_pose: tuple[int, np.ndarray, np.ndarray] | None = None   # stride, R, t
 
@@ -178,6 +181,13 @@ class ParallaxBackend(DepthBackend):
         elif moving:
             notes.append(f"independent motion in {moving} of {frames} frames "
                          f"({independent:.1%} of the pixels), filled from around it")
+        ambiguous = sum(self._ambiguous)
+        if frames and ambiguous > (1.0 - VALID_SHARE) * frames:
+            reasons.append(f"the camera motion is ambiguous in {ambiguous} of {frames} frames: "
+                           "motions that fit the flow almost equally well give depths that "
+                           "differ by more than 10 %")
+        elif ambiguous:
+            notes.append(f"the camera motion is ambiguous in {ambiguous} of {frames} frames")
         if residual > MAX_RESIDUAL:
             reasons.append(f"the frames do not agree on one depth unit (stabilisation residual "
                            f"{residual:.2f})")
@@ -191,13 +201,14 @@ class ParallaxBackend(DepthBackend):
                 "frames": frames, "median_parallax_px": round(parallax, 3),
                 "observable_share": round(observable, 3), "frames_observable": seen,
                 "independent_share": round(independent, 4), "frames_independent": moving,
+                "frames_ambiguous": ambiguous,
                 "stabilisation_residual": round(residual, 3), "notes": notes}
 
     # ---- per clip -----------------------------------------------------------------------------
 
     def predict(self, frames: Iterable[tuple[int, np.ndarray]]) -> Iterator[Prediction]:
         self._frame_valid, self._reasons, self._parallax = [], Counter(), []
-        self._observable, self._independent = [], []
+        self._observable, self._independent, self._ambiguous = [], [], []
         self._stride = 1
         self._last_pose = None
         window: list[_Frame] = []     # frames MAX_STRIDE behind to MAX_STRIDE ahead
@@ -252,6 +263,8 @@ class ParallaxBackend(DepthBackend):
         confidence = np.where(independent, 0.0, _confidence(q, precision))
         values = _within_measurement(fill(q, confidence), q, np.where(independent, 0, precision))
         self._frame_valid.append(True)
+        self._ambiguous.append(bool(measured is not None
+                                    and info.get("pose_ambiguity", 0.0) > AMBIGUOUS_SHAPE))
         self._observable.append(float(np.mean(observable)))
         self._independent.append(float(np.mean(independent)))
         info.update(estimates=len(estimates), unit_of=estimates[0][0],
@@ -343,12 +356,16 @@ class ParallaxBackend(DepthBackend):
         # the pose closest to the consistent flow wins: the smallest median distance of a
         # sampled pixel from its epipolar line (a point behind the camera is infinitely far).
         # The median ignores a moving object, which a share of inliers would reward explaining.
-        R, t = min(poses, key=lambda pose: _epipolar_misfit(pa, pb, K, *pose))
+        misfits = [_epipolar_misfit(pa, pb, K, *pose) for pose in poses]
+        best = int(np.argmin(misfits))
+        R, t = poses[best]
+        ambiguity = _ambiguity(pa, pb, K, poses, misfits, best)
         q_a, p_a, off_line = _triangulate(ab, valid_a, K, R, t)
         q_b, p_b = triangulate(ba, valid_b, K, R.T, -R.T @ t)
         angle = math.degrees(math.acos(max(-1.0, min(1.0, (np.trace(R) - 1) / 2))))
         info: dict[str, Any] = {"translation": [round(float(v), 4) for v in t],
-                                "rotation_deg": round(angle, 4)}
+                                "rotation_deg": round(angle, 4),
+                                "pose_ambiguity": round(ambiguity, 4)}
         if not np.any(p_a > 0):
             return _Pair(False, "no pixel could be triangulated", info)
         pair = _Pair(True, "", info, q_a, p_a, q_b, p_b, pose=(R, t))
@@ -362,6 +379,25 @@ def _epipolar_misfit(pa: np.ndarray, pb: np.ndarray, K: np.ndarray, R: np.ndarra
     the motion ``(R, t)``; a point that triangulates behind the camera is infinitely far."""
     q, off_line, _ = _rays_apart(pa, pb, K, R, t)
     return float(np.median(np.where(q > 0, off_line, np.inf)))
+
+
+def _ambiguity(pa: np.ndarray, pb: np.ndarray, K: np.ndarray,
+               poses: list[tuple[np.ndarray, np.ndarray]], misfits: list[float], best: int) -> float:
+    """How differently the motions that fit almost as well as the best one shape the depth:
+    the largest median relative difference of their inverse depths from the best's, at the
+    sampled matches (each scaled to the best's unit). 0 when no other motion fits as well."""
+    q_best, _, _ = _rays_apart(pa, pb, K, *poses[best])
+    worst = 0.0
+    for pose, misfit in zip(poses, misfits):
+        if misfit > AMBIGUOUS_FIT * misfits[best] or pose is poses[best]:
+            continue
+        q, _, _ = _rays_apart(pa, pb, K, *pose)
+        both = (q > 0) & (q_best > 0)
+        if np.count_nonzero(both) < MIN_POINTS:
+            return 1.0
+        ratio = np.log(q[both] / q_best[both])
+        worst = max(worst, float(np.median(np.abs(ratio - np.median(ratio)))))
+    return worst
 
 
 def _carried(pose: tuple[int, np.ndarray, np.ndarray] | None, stride: int

@@ -11,6 +11,7 @@ from moviola.plugin.client import EngineClient
 from moviola.plugin.errors import InvalidParamsError
 from moviola.plugin.timeline import parse_rate
 
+from .interrupt import wait_cancelling
 from .report import UNITS, ProgressBar, emit_json, frame_span
 
 
@@ -108,14 +109,16 @@ def absolute(path: str) -> str:
 
 def run_job(args: argparse.Namespace, kind: str, params: dict[str, Any],
             summary: Callable[[dict[str, Any]], None], client: EngineClient | None = None) -> dict:
-    """Submit, show progress, print the summary (or JSON), return the result."""
+    """Submit, show progress, print the summary (or JSON), return the result.
+
+    Ctrl-C cancels the job on the engine and raises :class:`.interrupt.JobInterrupted`."""
     started = time.perf_counter()
     own = client is None
     client = client or EngineClient.connect(autostart=not args.no_autostart, timeout=args.timeout)
     try:
         job = client.submit(kind, params)
         with ProgressBar(kind, unit=UNITS.get(kind, "frames"), quiet=args.json) as show:
-            result = job.wait(on_progress=show)
+            result = wait_cancelling(job, on_progress=show)
     finally:
         if own:
             client.close()

@@ -24,6 +24,7 @@ from . import (
     panel_cmd,
     shots_cmd,
 )
+from .interrupt import EXIT_INTERRUPTED, JobInterrupted
 from .report import emit_json
 
 EXIT_ERROR = 1
@@ -57,8 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        return 130
+    except JobInterrupted as stop:
+        if getattr(args, "json", False):
+            emit_json({"error": stop.to_wire()})
+        print(f"moviola: {stop.line}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:   # outside a job's wait (connecting, a prompt): nothing to cancel
+        return EXIT_INTERRUPTED
     except MoviolaError as exc:
         if getattr(args, "json", False):
             emit_json({"error": exc.to_wire()})

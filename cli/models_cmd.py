@@ -14,12 +14,11 @@ from typing import Any
 from moviola.plugin.client import EngineClient
 from moviola.plugin.errors import InvalidParamsError
 
-from .jobs_cmd import absolute
+from .jobs_cmd import absolute, run_job
 from .model_offer import size_text
-from .report import UNITS, ProgressBar, emit_json
+from .report import emit_json
 
 EXIT_NOT_CONFIRMED = 2
-EXIT_INTERRUPTED = 130
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -93,29 +92,12 @@ def _confirmed(args: argparse.Namespace, model: dict[str, Any], files: list[dict
     return answer in ("y", "yes")
 
 
-def _run_install(args: argparse.Namespace, client: EngineClient, params: dict[str, Any]) -> int:
-    """The install job with a byte progress bar; Ctrl-C cancels it (nothing is installed)."""
-    job = client.submit("install_model", params)
-    try:
-        with ProgressBar("install_model", unit=UNITS["install_model"], quiet=args.json) as show:
-            result = job.wait(on_progress=show)
-    except KeyboardInterrupt:
-        job.cancel()   # else the engine would finish it after this client is gone
-        print("moviola: install cancelled; the store is as it was", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    if args.json:
-        emit_json(result)
-    else:
-        _print_installed(result)
-    return 0
-
-
 def install_cmd(args: argparse.Namespace) -> int:
     if args.source is not None:
         source = args.source if "://" in args.source else absolute(args.source)
         params = {"model": args.model, "source": source, "file": args.file, "sha256": args.sha256}
-        with EngineClient.connect(autostart=not args.no_autostart, timeout=args.timeout) as client:
-            return _run_install(args, client, params)
+        run_job(args, "install_model", params, _print_installed)   # Ctrl-C: nothing installed
+        return 0
     if args.sha256:
         raise InvalidParamsError("--sha256 goes with --from: a download from the registry is "
                                  "checked against its own pins", detail={"param": "sha256"})
@@ -145,4 +127,6 @@ def install_cmd(args: argparse.Namespace) -> int:
                 detail={"model": model["name"]})
         if not _confirmed(args, model, wanted):
             return EXIT_NOT_CONFIRMED
-        return _run_install(args, client, {"model": model["name"], "file": args.file})
+        run_job(args, "install_model", {"model": model["name"], "file": args.file},
+                _print_installed, client=client)
+    return 0

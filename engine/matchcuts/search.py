@@ -1,9 +1,18 @@
-"""Nearest neighbours by cosine similarity: exact for small collections, a faiss IVF index above.
+"""Nearest neighbours by cosine similarity: exact for small collections, a k-means partition
+joined list by list above.
 
 Exact search multiplies blocks of vectors (memory ``block x n``) and has perfect recall; its
-cost grows with the square of the collection. Above ``exact_limit`` a faiss inverted-file
-index (inner product on unit vectors) groups the vectors around ``4 sqrt(n)`` k-means centres
-and compares each vector only with the members of its ``nprobe`` nearest groups.
+cost grows with the square of the collection. Above ``exact_limit`` the vectors are grouped
+into ``4 sqrt(n)`` lists around faiss k-means centres (inner product on unit vectors), and
+each list is compared, as one matrix product, with the members of the ``nprobe`` lists whose
+centres are nearest its own (itself first). Every vector is a query here (a self-join), so
+a list's members share one candidate set: the scan runs as a matrix product instead of one
+query at a time, which is what keeps it fast when ``nprobe`` has to be wide.
+
+The centres are trained on a fixed share of the collection (one row in ten, at least a few
+per list), so they see the same share of every group of shots at any size; with a fixed
+number of rows per list they would see a shrinking share as the collection grows (lists grow
+like ``sqrt(n)``), miss whole groups, and the search would have to widen to find them.
 
 ``nprobe`` is not guessed: the search first measures its recall@k against exact search on a
 sample of rows and takes the smallest ``nprobe`` that reaches ``target_recall`` (plus a
@@ -28,19 +37,28 @@ __all__ = ["EXACT_LIMIT", "TARGET_RECALL", "exact_neighbours", "neighbours", "re
 EXACT_LIMIT = 5_000
 TARGET_RECALL = 0.95
 _CALIBRATION_ROWS = 200
+_EXACT_BLOCK_CELLS = 80_000_000
 # The sample's recall is an estimate: ask it for a little more than the target.
 _CALIBRATION_MARGIN = 0.02
 _PROBES = (1, 2, 4, 8, 16, 32, 64, 128)
 _FIRST_PROBE_WIDTH = 8
+# A list of more bytes than this, with the others a query probes, no longer stays in a
+# core's cache; above it each list is joined with its neighbours instead of scanned per query.
+_CACHED_LIST_BYTES = 64 * 1024
 _LISTS_PER_ROOT = 4           # lists = this x sqrt(n)
-_TRAIN_PER_LIST = 8
+_TRAIN_SHARE = 0.1            # k-means sees this share of the rows...
+_TRAIN_PER_LIST = 8           # ...and at least this many per list
+_TRAIN_MAX_PER_LIST = 256     # (more adds cost, not better centres: faiss's own limit)
 _TRAIN_ROUNDS = 5
 
 
 def exact_neighbours(x: np.ndarray, k: int, rows: np.ndarray | None = None,
-                     block: int = 512) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top ``k`` of ``rows`` (default all) against every row of ``x``, blockwise."""
+                     block: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top ``k`` of ``rows`` (default all) against every row of ``x``, blockwise
+    (by default blocks of up to 512 rows, fewer for large ``x`` so a block's similarities
+    and their partition stay near 1 GB)."""
     rows = np.arange(len(x)) if rows is None else np.asarray(rows)
+    block = block or max(16, min(512, _EXACT_BLOCK_CELLS // max(1, len(x))))
     ids = np.empty((len(rows), k), np.int64)
     sims = np.empty((len(rows), k), np.float32)
     for lo in range(0, len(rows), block):
@@ -94,44 +112,125 @@ def _recall_by_similarity(found: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean(found >= kth))
 
 
+def _train_centres(x: np.ndarray, lists: int, rng: np.random.Generator) -> Any:
+    """A flat inner-product index holding ``lists`` k-means centres."""
+    import faiss
+
+    n, dim = x.shape
+    rows = min(n, int(np.clip(_TRAIN_SHARE * n, _TRAIN_PER_LIST * lists, _TRAIN_MAX_PER_LIST * lists)))
+    params = faiss.ClusteringParameters()
+    # A few rounds: good enough centres at a fraction of the cost (the calibration catches
+    # centres that are not).
+    params.niter, params.seed, params.min_points_per_centroid = _TRAIN_ROUNDS, 7, 1
+    params.max_points_per_centroid = _TRAIN_MAX_PER_LIST
+    clustering = faiss.Clustering(dim, lists, params)
+    centres = faiss.IndexFlatIP(dim)
+    clustering.train(np.ascontiguousarray(x[rng.choice(n, rows, replace=False)]), centres)
+    return centres
+
+
+class _PerQueryScan:
+    """Each row scans the lists of its ``nprobe`` nearest centres (faiss IVF). Cheap while
+    the lists a query reads stay in cache; rows go in the order of their nearest list so
+    neighbouring queries share it."""
+
+    def __init__(self, x: np.ndarray, centres: Any) -> None:
+        import faiss
+        from faiss.contrib.ivf_tools import add_preassigned
+
+        self.x, self.centres = x, centres
+        # Any: faiss's stubs describe its SWIG methods (search_preassigned(n, x, k, ...)
+        # filling arrays), which its Python package replaces with the numpy wrappers used here.
+        self.index: Any = faiss.IndexIVFFlat(centres, x.shape[1], centres.ntotal,
+                                             faiss.METRIC_INNER_PRODUCT)
+        # The coarse search is a large cost: one pass serves adding and most searches.
+        self.width = min(centres.ntotal, _FIRST_PROBE_WIDTH)
+        self.dist, self.lists = centres.search(x, self.width)
+        add_preassigned(self.index, x, np.ascontiguousarray(self.lists[:, 0]))
+
+    def search(self, nprobe: int, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if nprobe <= self.width:
+            dist, lists = self.dist[rows, :nprobe], self.lists[rows, :nprobe]
+        else:
+            dist, lists = self.centres.search(self.x[rows], nprobe)
+        order = np.argsort(lists[:, 0], kind="stable")
+        self.index.nprobe = nprobe
+        sims, ids = self.index.search_preassigned(self.x[rows[order]], k + 1, lists[order],
+                                                  dist[order])
+        ids, sims = _drop_self(ids, sims, rows[order], k)
+        back = np.argsort(order)
+        return ids[back], sims[back]
+
+
+class _ListJoin:
+    """Each list's rows against the members of the ``nprobe`` lists whose centres are nearest
+    its own, one matrix product per list. Every row is a query (a self-join), so a list's
+    rows share one candidate set, read once: when the probed lists no longer fit in cache,
+    this is many times cheaper than a scan per query, which streams them from memory."""
+
+    def __init__(self, x: np.ndarray, centres: Any, width: int) -> None:
+        self.x = x
+        self.assigned = centres.search(x, 1)[1][:, 0]
+        self.order = np.argsort(self.assigned, kind="stable")
+        self.bounds = np.searchsorted(self.assigned[self.order], np.arange(centres.ntotal + 1))
+        self.nearest = centres.search(centres.reconstruct_n(0, centres.ntotal), width)[1]
+
+    def _probed(self, i: int, nprobe: int) -> np.ndarray:
+        """List ``i`` and its nearest others, ``nprobe`` in all (its own list even when
+        another centre coincides with its own)."""
+        near = self.nearest[i, :nprobe]
+        lists = np.concatenate([[i], near[(near >= 0) & (near != i)][:nprobe - 1]])
+        return np.concatenate([self.order[self.bounds[j]:self.bounds[j + 1]] for j in lists])
+
+    def search(self, nprobe: int, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        import faiss
+
+        order = np.argsort(self.assigned[rows], kind="stable")
+        by_list = rows[order]
+        starts = np.searchsorted(self.assigned[by_list], np.arange(len(self.bounds)))
+        ids = np.empty((len(rows), k), np.int64)
+        sims = np.empty((len(rows), k), np.float32)
+        for i in np.flatnonzero(np.diff(starts)).tolist():
+            lo, hi = starts[i], starts[i + 1]
+            candidates = self._probed(i, nprobe)
+            want = min(k + 1, len(candidates))
+            found_sims, found = faiss.knn(self.x[by_list[lo:hi]], self.x[candidates], want,
+                                          metric=faiss.METRIC_INNER_PRODUCT)
+            found = np.where(found >= 0, candidates[np.maximum(found, 0)], -1)
+            pad = ((0, 0), (0, k + 1 - want))                     # fewer candidates than k + 1
+            ids[lo:hi], sims[lo:hi] = _drop_self(np.pad(found, pad, constant_values=-1),
+                                                 np.pad(found_sims, pad, constant_values=-np.inf),
+                                                 by_list[lo:hi], k)
+        back = np.argsort(order)
+        return ids[back], sims[back]
+
+
 def _ivf(x: np.ndarray, k: int, threads: int,
          target_recall: float) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     import faiss
-    from faiss.contrib.ivf_tools import add_preassigned
 
     faiss.omp_set_num_threads(threads)
     clock = _Clock()
     n, dim = x.shape
     rng = np.random.default_rng(7)
     lists = max(1, int(_LISTS_PER_ROOT * math.sqrt(n)))
-    quantizer = faiss.IndexFlatIP(dim)
-    # Any: faiss's stubs describe its SWIG methods (search_preassigned(n, x, k, ...) filling
-    # arrays), which its Python package replaces at import with the numpy wrappers used here.
-    index: Any = faiss.IndexIVFFlat(quantizer, dim, lists, faiss.METRIC_INNER_PRODUCT)
-    # A few k-means rounds on a few rows per centre: good enough centres at a fraction of
-    # the cost (the calibration below catches centres that are not).
-    index.cp.niter, index.cp.min_points_per_centroid, index.cp.seed = _TRAIN_ROUNDS, 1, 7
-    index.train(x[rng.choice(n, min(n, _TRAIN_PER_LIST * lists), replace=False)])
+    centres = _train_centres(x, lists, rng)
     clock.lap("train_s")
+    probes = [p for p in _PROBES if p < lists // 4] or [lists]
+    list_bytes = n / lists * dim * 4
+    scan: _PerQueryScan | _ListJoin
+    if list_bytes <= _CACHED_LIST_BYTES:
+        scan, method = _PerQueryScan(x, centres), "ivf"
+    else:
+        scan, method = _ListJoin(x, centres, probes[-1]), "ivf-join"
+    clock.lap("assign_s")
 
     # Calibrate nprobe on a sample against exact search.
     sample = rng.choice(n, min(n, _CALIBRATION_ROWS), replace=False)
     _, truth = exact_neighbours(x, k, rows=sample)
-    probes = [p for p in _PROBES if p < lists // 4] or [lists]
-    sample_dist, sample_lists = quantizer.search(x[sample], probes[-1])
-    clock.lap("calibrate_s")
-    # The coarse search is the second largest cost: one pass serves adding and searching.
-    width = min(lists, _FIRST_PROBE_WIDTH)
-    coarse_dist, coarse_lists = quantizer.search(x, width)
-    add_preassigned(index, x, np.ascontiguousarray(coarse_lists[:, 0]))
-    clock.lap("assign_s")
     nprobe, recall = 0, 0.0
     for p in probes:
-        index.nprobe = p
-        found_sims, found = index.search_preassigned(x[sample], k + 1, sample_lists[:, :p],
-                                                     sample_dist[:, :p])
-        _, found_sims = _drop_self(found, found_sims, sample, k)
-        recall = _recall_by_similarity(found_sims, truth)
+        recall = _recall_by_similarity(scan.search(p, sample, k)[1], truth)
         if recall >= target_recall + _CALIBRATION_MARGIN:
             nprobe = p
             break
@@ -143,22 +242,10 @@ def _ivf(x: np.ndarray, k: int, threads: int,
         return ids, sims, {"method": "exact", "lists": lists, "nprobe": 0,
                            "sample_recall": round(recall, 4), **clock.laps}
 
-    index.nprobe = nprobe
-    if nprobe > width:
-        coarse_dist, coarse_lists = quantizer.search(x, nprobe)
-    # Rows in the order of their nearest list: neighbouring queries read the same lists while
-    # they are in cache (the scan is bound by memory otherwise, 2x slower).
-    order = np.argsort(coarse_lists[:, 0], kind="stable")
-    sims, ids = index.search_preassigned(x[order], k + 1, coarse_lists[order, :nprobe],
-                                         coarse_dist[order, :nprobe])
-    ids, sims = _drop_self(ids, sims, order, k)
-    back = np.empty_like(order)
-    back[order] = np.arange(n)
-    ids, sims = ids[back], sims[back]
+    ids, sims = scan.search(nprobe, np.arange(n), k)
     clock.lap("search_s")
-    return ids, sims, {"method": "ivf", "lists": lists, "nprobe": nprobe,
-                       "sample_recall": round(recall, 4),
-                       **clock.laps}
+    return ids, sims, {"method": "ivf", "scan": method, "lists": lists, "nprobe": nprobe,
+                       "sample_recall": round(recall, 4), **clock.laps}
 
 
 def neighbours(vectors: np.ndarray, k: int, *, exact_limit: int = EXACT_LIMIT,

@@ -131,6 +131,7 @@ def test_forward_motion_near_the_focus_of_expansion_is_partial():
     stable, verdict = parallax_pass(scene)
     assert verdict["status"] == "partial" and "too little parallax" in verdict["reason"]
     assert verdict["observable_share"] < 0.6 and verdict["frames_measured"] == FRAMES
+    assert len(verdict["low_parallax_frames"]) == FRAMES - verdict["frames_observable"]
     # Partial, not useless: the filled pass still beats a ground-plane ramp by far.
     assert metrics.evaluate_clip(stable, gts, corr).delta1 >= baselines(gts, corr)[1] + 0.15
 

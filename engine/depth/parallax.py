@@ -142,6 +142,7 @@ class ParallaxBackend(DepthBackend):
         self._observable: list[float] = []     # per frame: share of pixels with observable depth
         self._independent: list[float] = []    # per frame: share of pixels moving on their own
         self._ambiguous: list[bool] = []       # per measured frame: its pair's motion is ambiguous
+        self._low_parallax: list[int] = []     # measured frames that show too little depth
         self._stride = 1
         self._last_pose: tuple[int, np.ndarray, np.ndarray] | None = None   # stride, R, t
 
@@ -201,7 +202,7 @@ class ParallaxBackend(DepthBackend):
                 "frames": frames, "median_parallax_px": round(parallax, 3),
                 "observable_share": round(observable, 3), "frames_observable": seen,
                 "independent_share": round(independent, 4), "frames_independent": moving,
-                "frames_ambiguous": ambiguous,
+                "frames_ambiguous": ambiguous, "low_parallax_frames": list(self._low_parallax),
                 "stabilisation_residual": round(residual, 3), "notes": notes}
 
     # ---- per clip -----------------------------------------------------------------------------
@@ -209,6 +210,7 @@ class ParallaxBackend(DepthBackend):
     def predict(self, frames: Iterable[tuple[int, np.ndarray]]) -> Iterator[Prediction]:
         self._frame_valid, self._reasons, self._parallax = [], Counter(), []
         self._observable, self._independent, self._ambiguous = [], [], []
+        self._low_parallax = []
         self._stride = 1
         self._last_pose = None
         window: list[_Frame] = []     # frames MAX_STRIDE behind to MAX_STRIDE ahead
@@ -266,6 +268,8 @@ class ParallaxBackend(DepthBackend):
         self._ambiguous.append(bool(measured is not None
                                     and info.get("pose_ambiguity", 0.0) > AMBIGUOUS_SHAPE))
         self._observable.append(float(np.mean(observable)))
+        if self._observable[-1] < FRAME_OBSERVABLE:
+            self._low_parallax.append(frame.number)
         self._independent.append(float(np.mean(independent)))
         info.update(estimates=len(estimates), unit_of=estimates[0][0],
                     measured=round(float(np.mean(precision > 0)), 4),

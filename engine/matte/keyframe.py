@@ -27,7 +27,7 @@ from collections.abc import Iterable
 import cv2
 import numpy as np
 
-from .graphcut import _grabcut, click_radius, keep_clicked, prompt_labels, segment_from_prompts
+from .graphcut import click_radius, keep_clicked, prompt_labels, segment_from_prompts
 from .prompts import Prompts
 
 __all__ = ["segment_keyframe", "clicks_region", "geodesic_distance", "ignored_clicks"]
@@ -38,6 +38,8 @@ EDGE_WEIGHT = 0.25
 # A pixel is in the clicks' region when its geodesic distance from the include clicks is
 # below this share of its distance from the exclude clicks and the border.
 REGION_RATIO = 0.5
+# GrabCut stops early once an iteration changes fewer pixels than this share of the object.
+SETTLED = 0.01
 
 
 def _sweep(dist: np.ndarray, step: np.ndarray) -> np.ndarray:
@@ -101,6 +103,31 @@ def clicks_region(image: np.ndarray, prompts: Prompts, click_r: int) -> np.ndarr
     return to_object < REGION_RATIO * to_background
 
 
+def settled_grabcut(image: np.ndarray, labels: np.ndarray, iterations: int) -> np.ndarray:
+    """GrabCut (foreground as bool) from ``labels``, one iteration at a time, stopping once an
+    iteration hardly changes the mask: the same cut as ``iterations`` at once up to that
+    point, and interactive clicks usually settle in two or three."""
+    work = labels.copy()
+    bgr = np.ascontiguousarray(image[..., ::-1])
+    cv2.setRNGSeed(0)  # GrabCut seeds its colour models with k-means: same input, same mask
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    previous = None
+    for i in range(max(iterations, 1)):
+        try:
+            # No rectangle: the mask seeds it. OpenCV's stubs require one; None is what it takes.
+            cv2.grabCut(bgr, work, None, bgd, fgd, 1,  # type: ignore[call-overload]
+                        cv2.GC_INIT_WITH_MASK if i == 0 else cv2.GC_EVAL)
+        except cv2.error:  # e.g. no background sample: the labels are the answer
+            work = labels.copy()
+            break
+        mask = (work == cv2.GC_FGD) | (work == cv2.GC_PR_FGD)
+        area = max(int(np.count_nonzero(mask)), 1)
+        if previous is not None and np.count_nonzero(mask != previous) <= SETTLED * area:
+            break
+        previous = mask
+    return (work == cv2.GC_FGD) | (work == cv2.GC_PR_FGD)
+
+
 def ignored_clicks(mask: np.ndarray, prompts: Prompts, click_r: int) -> int:
     """How many include clicks ``mask`` holds only by their forced disc: no more than 1.5
     click radii of object around them."""
@@ -120,10 +147,10 @@ def segment_keyframe(image: np.ndarray, prompts: Prompts, previous: np.ndarray |
     h, w = image.shape[:2]
     click_r = click_radius(h, w)
     likely = clicks_region(image, prompts, click_r)
-    grown = keep_clicked(_grabcut(image, prompt_labels((h, w), prompts, likely=likely), iterations),
-                         prompts)
+    grown = keep_clicked(settled_grabcut(image, prompt_labels((h, w), prompts, likely=likely),
+                                         iterations), prompts)
     missed = ignored_clicks(grown, prompts, click_r)
     if not missed:
         return grown
-    plain = segment_from_prompts(image, prompts, None, iterations)
+    plain = keep_clicked(settled_grabcut(image, prompt_labels((h, w), prompts), iterations), prompts)
     return plain if ignored_clicks(plain, prompts, click_r) < missed else grown

@@ -35,7 +35,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     shots = sub.add_parser("shots", help="shot boundaries (hard cuts, dissolves, fades)")
     shots.add_argument("input", help="video file, image sequence or timeline (.otio, .xml, .edl)")
     shots.add_argument("--out", help="output folder, or NAME.otio (a CSV is written beside it)")
-    shots.add_argument("--backend", choices=["auto", "classical", "transnetv2"], default="auto",
+    shots.add_argument("--backend", choices=["auto", "classical", "transnetv2", "fused"], default="auto",
                        help="auto: TransNetV2 when installed (any device), else the classical detector")
     shots.add_argument("--set", type=_setting, action="append", default=[], dest="settings",
                        metavar="KEY=VALUE", help="a detector setting, e.g. cut_threshold=0.08")
@@ -50,7 +50,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     match.add_argument("--top", type=int, default=20, help="pairs kept per flavour (default 20)")
     match.add_argument("--out", help="output folder, or NAME.otio for the marked timeline "
                                      "(NAME.review.otio and NAME.json beside it)")
-    match.add_argument("--backend", choices=["auto", "classical", "transnetv2"], default="auto",
+    match.add_argument("--backend", choices=["auto", "classical", "transnetv2", "fused"], default="auto",
                        help="shot detector for video inputs")
     match.add_argument("--dedupe", type=float, default=0.97,
                        help="look similarity above which shots are near-duplicates")

@@ -48,7 +48,7 @@ class MatchCutsParams:
     out: str | None = param(None, help="folder for the marked timelines, the review timeline "
                                           "and JSON; nothing is written outside it")
     name: str | None = param(None, help="base name of the outputs (default: matchcuts)")
-    backend: Literal["auto", "classical", "transnetv2"] = param(
+    backend: Literal["auto", "classical", "transnetv2", "fused"] = param(
         "auto", help="shot detector for video inputs (timeline clips are shots already)")
     thresholds: dict = param({}, help="shot detector settings (see the shots job)")
     dedupe: float = param(0.97, help="look similarity above which shots are near-duplicates")

@@ -39,7 +39,7 @@ class ShotsParams:
     out: str | None = param(None, help="folder for the shot timeline and CSV; nothing is "
                                           "written outside it (none: JSON result only)")
     name: str | None = param(None, help="base name of the outputs (default <input>.shots)")
-    backend: Literal["auto", "classical", "transnetv2"] = param(
+    backend: Literal["auto", "classical", "transnetv2", "fused"] = param(
         "auto", help="shot detector; auto: TransNetV2 when installed, else classical")
     thresholds: dict = param({}, help="backend settings, e.g. {\"cut_threshold\": 0.08} "
                                       "(see docs/shots-and-matchcuts.md)")

@@ -154,6 +154,17 @@ class TransNetDetector(ShotDetector):
                 self._run_window()
         return self._cuts()
 
+    @property
+    def luma(self) -> list[float]:
+        """Each frame's mean level (0..255), for the black-frame rules."""
+        return self._luma
+
+    @property
+    def probabilities(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per frame pushed (after :meth:`finish`): the single-frame head's probability that a
+        transition happens at that frame, and the many-hot head's that it lies inside one."""
+        return np.asarray(self._probs, np.float32), np.asarray(self._span, np.float32)
+
     def _cuts(self) -> list[Cut]:
         s = self.settings
         first = self._first or 0

@@ -6,6 +6,7 @@ real H.264 with PyAV, frames drawn lazily so memory stays one shot's background.
 
 - :func:`cuts_reel`: hard cuts, a dissolve, a fade to black and back, a flash inside a shot
   and a fast pan (the last two are not cuts); :class:`Reel` holds every cut exactly.
+- :data:`REAL_TRUTH`: the known cuts of the real videos in ``shared/data/shots``.
 - :func:`motion_reel`: whip pans, camera shake, fast objects and a flash inside shots (none
   a cut), beside hard cuts, dissolves and a fade.
 - :func:`matchcut_reel`: planted frame matches (same silhouette framing, different look),
@@ -356,6 +357,23 @@ def _plan(specs: Sequence[ShotSpec], into: dict[int, tuple]) -> _Plan:
             out.extend([(i, k, 1.0)] for k in range(spec.frames))
     plan.shots = [(s, e) for s, e in zip(starts, starts[1:] + [len(out)])]
     return plan
+
+
+# ---- real videos with known cuts -------------------------------------------------------------
+
+# The cuts of the real videos in shared/data/shots (0-based first frame of the new shot; spans
+# for gradual transitions), checked by looking at the frames. testvideo.mp4 holds more than the
+# data README lists: the deer shot fades in from black over 211-240 and out over 330-360, and a
+# dissolve runs over 529-558.
+REAL_TRUTH: dict[str, tuple[TruthCut, ...]] = {
+    "testvideo.mp4": (TruthCut(30, "hard", 30, 31), TruthCut(180, "hard", 180, 181),
+                      TruthCut(225, "fade", 211, 241), TruthCut(345, "fade", 330, 361),
+                      TruthCut(408, "fade", 394, 424), TruthCut(543, "dissolve", 529, 559),
+                      TruthCut(678, "fade", 664, 694)),
+    "fades.mp4": (TruthCut(84, "fade", 78, 90), TruthCut(167, "fade", 161, 173)),
+    "goldeneye-vfr-drop3.mp4": (TruthCut(60, "hard", 60, 61), TruthCut(140, "hard", 140, 141)),
+    "counter.mp4": (TruthCut(10, "hard", 10, 11), TruthCut(20, "hard", 20, 21)),
+}
 
 
 # ---- a reel for match cuts ------------------------------------------------------------------

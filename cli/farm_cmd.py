@@ -38,11 +38,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                         help="a job parameter (JSON value or a bare string), e.g. backend=parallax")
     export.add_argument("--out", required=True, help="the bundle folder to write")
     export.add_argument("--input-root", help="folder every media path is made relative to "
-                        "(default: the deepest folder holding all the media)")
+                        "(default: the deepest folder holding all the media and keyframe masks)")
     export.add_argument("--output-root", help="where tasks write (default: <bundle>/output); "
                         "named relative to the bundle")
     export.add_argument("--prompts", help="matte: JSON file of each clip's parameters by clip name, "
-                        "e.g. {\"shot_010\": {\"keyframes\": [...]}}; only those clips are matted")
+                        "e.g. {\"shot_010\": {\"keyframes\": [...]}}; only those clips are matted. "
+                        "A keyframe's mask path is relative to this file and must lie under the "
+                        "input root; mask_png is written {\"$bin\": \"<base64>\"}")
     export.add_argument("--chunk", type=int, help="frames per task; refused for depth and mattes, "
                         "whose frames depend on their neighbours")
     export.add_argument("--submit-command", action="store_true",
@@ -56,6 +58,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         verb.add_argument("--plan", required=True, help="the plan file the template embeds")
         verb.add_argument("--input-root", required=True)
         verb.add_argument("--output-root", required=True)
+        verb.add_argument("--mask-root", help="the bundle's folder of inline keyframe masks "
+                          "(its MaskRoot parameter), for a plan that has them")
         if name == "run-task":
             verb.add_argument("--task", type=int, required=True)
         verb.add_argument("--json", action="store_true")
@@ -83,6 +87,8 @@ def export_cmd(args: argparse.Namespace) -> int:
     print(f"bundle: {summary['bundle']} ({summary['tasks']} tasks of {plan.job}, then the gather step)")
     print(f"input root: {summary['input_root']}; output root: {summary['output_root']} "
           f"(relative to the bundle)")
+    if summary.get("masks"):
+        print(f"mask root: {summary['mask_root']} ({len(summary['masks'])} inline masks)")
     print(f"check: openjd check {os.path.join(args.out, 'template.yaml')}")
     if args.submit_command:
         print(summary["submit_command"])
@@ -90,6 +96,8 @@ def export_cmd(args: argparse.Namespace) -> int:
 
 
 def _prompts(path: str) -> dict[str, dict[str, Any]]:
+    from moviola.farm.masks import from_prompts_file
+
     try:
         raw = json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:
@@ -98,7 +106,8 @@ def _prompts(path: str) -> dict[str, dict[str, Any]]:
     if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
         raise InvalidParamsError("prompts: a map of clip name to that clip's parameters",
                                  path=path, detail={"param": "prompts"})
-    return raw
+    # Mask paths relative to the prompts file; inline masks from {"$bin": base64}.
+    return from_prompts_file(raw, os.path.dirname(os.path.abspath(path)))
 
 
 def _plan(path: str) -> Any:
@@ -118,7 +127,7 @@ def run_task_cmd(args: argparse.Namespace) -> int:
         print(f"openjd_progress: {100.0 * body.get('fraction', 0.0):.1f}", flush=True)
 
     result = run_task(_plan(args.plan), args.task, args.input_root, args.output_root,
-                      progress=progress)
+                      mask_root=args.mask_root, progress=progress)
     if args.json:
         emit_json(result)
     else:
@@ -131,7 +140,7 @@ def run_task_cmd(args: argparse.Namespace) -> int:
 def gather_cmd(args: argparse.Namespace) -> int:
     from moviola.farm.gather import gather
 
-    result = gather(_plan(args.plan), args.input_root, args.output_root)
+    result = gather(_plan(args.plan), args.input_root, args.output_root, args.mask_root)
     if args.json:
         emit_json(result)
     else:

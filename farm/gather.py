@@ -40,14 +40,16 @@ def _lay(name: str, placed: list[tuple[otio.opentime.TimeRange, otio.schema.Clip
     return track
 
 
-def gather(plan: Plan, input_root: str, output_root: str) -> dict[str, Any]:
-    """The last step: lay the tracks (depth, matte) or reduce (shots, match cuts)."""
+def gather(plan: Plan, input_root: str, output_root: str,
+           mask_root: str | None = None) -> dict[str, Any]:
+    """The last step: lay the tracks (depth, matte) or reduce (shots, match cuts).
+    ``mask_root``: where the bundle's inline masks are (a task's key holds their hashes)."""
     if plan.job in REDUCE_JOBS:
-        return reduce(plan, input_root, output_root)
-    return lay_tracks(plan, input_root, output_root)
+        return reduce(plan, input_root, output_root, mask_root)
+    return lay_tracks(plan, input_root, output_root, mask_root)
 
 
-def _complete(plan: Plan, input_root: str, output_root: str
+def _complete(plan: Plan, input_root: str, output_root: str, mask_root: str | None
               ) -> tuple[list[tuple[Task, dict[str, Any]]], list[str]]:
     """The tasks whose output is complete for this plan (a task left from an earlier export of
     a changed clip is not), and a problem line for each other."""
@@ -57,7 +59,7 @@ def _complete(plan: Plan, input_root: str, output_root: str
         folder = task_folder(output_root, task)
         manifest = read_manifest(folder)
         try:
-            key = expected_key(plan, task, timelines[task.source])[1]
+            key = expected_key(plan, task, timelines[task.source], input_root, mask_root)[1]
         except MoviolaError as exc:
             problems.append(f"{task.clip}: task {task.index}: {exc}")
             continue
@@ -72,10 +74,11 @@ def _complete(plan: Plan, input_root: str, output_root: str
     return done, problems
 
 
-def reduce(plan: Plan, input_root: str, output_root: str) -> dict[str, Any]:
+def reduce(plan: Plan, input_root: str, output_root: str,
+           mask_root: str | None = None) -> dict[str, Any]:
     """Shots: the job over the whole edit; match cuts: the pair search across every episode
     whose task completed. Both read what the tasks put in the shared cache."""
-    done, problems = _complete(plan, input_root, output_root)
+    done, problems = _complete(plan, input_root, output_root, mask_root)
     shared_cache(output_root)
     sources = sorted({task.source for task, _ in done})
     paths = []
@@ -95,7 +98,8 @@ def reduce(plan: Plan, input_root: str, output_root: str) -> dict[str, Any]:
             "problems": problems}
 
 
-def lay_tracks(plan: Plan, input_root: str, output_root: str) -> dict[str, Any]:
+def lay_tracks(plan: Plan, input_root: str, output_root: str,
+               mask_root: str | None = None) -> dict[str, Any]:
     """Write ``<output root>/<stem>.<job>.otio``; clips whose task is not complete are named
     as problems. Nothing complete at all is an error."""
     source = absolute_timeline(plan.timeline, input_root)
@@ -103,7 +107,7 @@ def lay_tracks(plan: Plan, input_root: str, output_root: str) -> dict[str, Any]:
     base_tracks = len(_video(source))
     rate = source.duration().rate if source.duration().rate > 0 else 24.0
     tracks: dict[str, list[tuple[otio.opentime.TimeRange, otio.schema.Clip]]] = {}
-    complete, problems = _complete(plan, input_root, output_root)
+    complete, problems = _complete(plan, input_root, output_root, mask_root)
     done = [task.index for task, _ in complete]
     for task, manifest in complete:
         folder = task_folder(output_root, task)

@@ -24,6 +24,8 @@ from moviola.engine.media.identity import cache_key
 from moviola.plugin.errors import InvalidParamsError, OutputPathError
 from moviola.plugin.timeline import WorkUnit, url_to_path, work_units
 
+from .masks import mask_key_params, mask_paths, portable_masks
+
 PLAN_VERSION = 1
 _STRING = re.compile(r'"(?:[^"\\\\]|\\\\.)*"')
 # Kinds whose tasks are clips of a timeline, each task's result a track over the edit.
@@ -60,6 +62,8 @@ class Plan:
     timelines: list[otio.schema.Timeline]   # media paths relative to the input root
     tasks: list[Task]
     per_clip: dict[str, dict[str, Any]] = field(default_factory=dict)   # e.g. each clip's prompts
+    # Files the bundle carries beside the template (inline masks, by name); not in the JSON.
+    bundled: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     @property
     def stem(self) -> str:
@@ -207,7 +211,8 @@ def make_plan(inputs: list[str], job: str, params: dict[str, Any],
               per_clip: dict[str, dict[str, Any]] | None = None) -> tuple[Plan, str]:
     """The plan for ``job`` over the inputs (one timeline; several episodes for match cuts),
     and the input root its media paths are relative to. ``per_clip`` holds parameters of
-    single clips by name (a matte's keyframes); a matte runs only on the clips it names."""
+    single clips by name (a matte's keyframes); a matte runs only on the clips it names.
+    Their mask files join the media under the input root (:mod:`.masks`)."""
     per_clip = dict(per_clip or {})
     if job == "matte" and not per_clip:
         raise InvalidParamsError("a matte on the farm needs each clip's keyframes: --prompts FILE "
@@ -231,6 +236,7 @@ def make_plan(inputs: list[str], job: str, params: dict[str, Any],
             read.append((source.timeline, base_dir, source.stem,
                          work_units(source.timeline, base_dir=base_dir, check_files=False)))
     roots = [input_root_of(timeline, base_dir) for timeline, base_dir, _, _ in read]
+    roots += [os.path.dirname(path) for path in mask_paths(per_clip)]
     root = os.path.abspath(input_root) if input_root else os.path.commonpath(roots)
     timelines = [relative_timeline(t, base_dir, root) for t, base_dir, _, _ in read]
     stems = [stem for _, _, stem, _ in read]
@@ -247,9 +253,11 @@ def make_plan(inputs: list[str], job: str, params: dict[str, Any],
                                          f"{', '.join(unknown)}", detail={"param": "prompts"})
             units = [(i, u) for i, u in units if u.clip_name in per_clip]
         tasks = [Task(n, unit.clip_name, i, f"tasks/{n:03d}_{safe_name(unit.clip_name)}",
-                      task_key(job, {**params, **per_clip.get(unit.clip_name, {})}, [unit]))
+                      task_key(job, {**params, **mask_key_params(per_clip.get(unit.clip_name, {}),
+                                                                 unit.clip_name)}, [unit]))
                  for n, (i, unit) in enumerate(units)]
     if not tasks:
         raise InvalidParamsError(f"{os.path.basename(inputs[0])}: no video clips to run on the farm",
                                  path=os.path.abspath(inputs[0]))
-    return Plan(job, dict(params), stems, timelines, tasks, per_clip), root
+    stored, bundled = portable_masks(per_clip, root)
+    return Plan(job, dict(params), stems, timelines, tasks, stored, bundled), root

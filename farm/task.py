@@ -27,6 +27,7 @@ from moviola.plugin.errors import InvalidParamsError, MediaNotFoundError, Moviol
 from moviola.plugin.results import write_timeline
 from moviola.plugin.timeline import WorkUnit, work_units
 
+from .masks import local_masks, mask_key_params
 from .plan import REDUCE_JOBS, WHOLE, Plan, Task, absolute_timeline, task_key
 
 MANIFEST = "moviola_task.json"
@@ -103,11 +104,14 @@ def _units(plan: Plan, task: Task, timeline: otio.schema.Timeline) -> list[WorkU
     return units
 
 
-def expected_key(plan: Plan, task: Task, timeline: otio.schema.Timeline
-                 ) -> tuple[dict[str, Any], str]:
-    """The task's own parameters (a matte clip's prompts) and the key its manifest must have."""
+def expected_key(plan: Plan, task: Task, timeline: otio.schema.Timeline, input_root: str,
+                 mask_root: str | None = None) -> tuple[dict[str, Any], str]:
+    """The task's own parameters (a matte clip's prompts, its masks on this machine) and the
+    key its manifest must have (with each mask's content hash)."""
     own = plan.per_clip.get(task.clip, {}) if task.unit != WHOLE else {}
-    return own, task_key(plan.job, {**plan.params, **own}, _units(plan, task, timeline))
+    own = local_masks(own, task.clip, input_root, mask_root)
+    return own, task_key(plan.job, {**plan.params, **mask_key_params(own, task.clip)},
+                         _units(plan, task, timeline))
 
 
 def shared_cache(output_root: str) -> None:
@@ -144,15 +148,15 @@ def run_job(plan: Plan, raw: dict[str, Any], engine: EngineView | None,
 
 
 def run_task(plan: Plan, index: int, input_root: str, output_root: str, *,
-             engine: EngineView | None = None,
+             mask_root: str | None = None, engine: EngineView | None = None,
              progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Run task ``index`` unless its output is already complete; return its manifest, with
-    ``skipped`` saying which it was."""
+    ``skipped`` saying which it was. ``mask_root``: where the bundle's inline masks are."""
     started = time.perf_counter()
     task = plan.task(index)
     folder = task_folder(output_root, task)
     timeline = absolute_timeline(plan.timelines[task.source], input_root)
-    own, key = expected_key(plan, task, timeline)
+    own, key = expected_key(plan, task, timeline, input_root, mask_root)
     manifest = read_manifest(folder)
     if manifest is not None and is_complete(folder, manifest, key):
         return {**manifest, "skipped": True, "task_s": round(time.perf_counter() - started, 4)}

@@ -5,6 +5,8 @@ fail their own task by name while the others finish."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import shutil
@@ -14,6 +16,7 @@ import sys
 import threading
 from pathlib import Path
 
+import cv2
 import numpy as np
 import OpenImageIO as oiio
 import opentimelineio as otio
@@ -83,8 +86,9 @@ def openjd_run(bundle: Path, input_root: Path, output_root: Path, *extra, env=No
                           capture_output=True, text=True, timeout=300, env=env)
 
 
-def run_all(bundle, input_root, output_root, env=None):
-    done = openjd_run(bundle, input_root, output_root, "--step", "Gather", "--run-dependencies", env=env)
+def run_all(bundle, input_root, output_root, *extra, env=None):
+    done = openjd_run(bundle, input_root, output_root, *extra, "--step", "Gather", "--run-dependencies",
+                      env=env)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done
 
@@ -331,11 +335,12 @@ def test_matchcuts_map_per_episode_then_pairs_across_episodes(tmp_path, env):
         "matchcuts.ep7.otio", "matchcuts.ep8.otio", "matchcuts.review.otio"]
 
 
-def test_matte_runs_the_clips_its_prompts_name_and_matches_a_direct_run(tmp_path, env):
+def _matte_edit(root: Path):
+    """An edit of two clips, a (frames 0-7) and b (frames 6-13), of one rendered movie under
+    ``root/media``; the edit file and the clip (with its exact masks)."""
     from matte_clips import render_matte_clip
-    from moviola.engine.jobs.matte import MatteJob
-    (tmp_path / "show" / "media").mkdir(parents=True)
-    clip = render_matte_clip(tmp_path / "show" / "media" / "blob.mp4", width=160, height=120, frames=16)
+    (root / "media").mkdir(parents=True)
+    clip = render_matte_clip(root / "media" / "blob.mp4", width=160, height=120, frames=16)
     timeline = otio.schema.Timeline(name="edit")
     track = otio.schema.Track(name="V1")
     timeline.tracks.append(track)
@@ -345,8 +350,22 @@ def test_matte_runs_the_clips_its_prompts_name_and_matches_a_direct_run(tmp_path
         shown = otio.opentime.TimeRange(otio.opentime.RationalTime(start, 24),
                                         otio.opentime.RationalTime(8, 24))
         track.append(otio.schema.Clip(name=name, media_reference=ref.clone(), source_range=shown))
-    edit = tmp_path / "show" / "edit.otio"
+    edit = root / "edit.otio"
     otio.adapters.write_to_file(timeline, str(edit))
+    return edit, clip
+
+
+def _direct_matte(edit: Path, clip: int, keyframes: list, out: Path) -> list[list[np.ndarray]]:
+    from moviola.engine.jobs.matte import MatteJob
+    job = MatteJob()
+    result = job.run(job.validate({"input": str(edit), "clip": clip, "keyframes": keyframes,
+                                   "backend": "classical", "format": "png", "out": str(out)}),
+                     JobContext("direct", lambda body: None, threading.Event()))
+    return frames_of(result["otio"])
+
+
+def test_matte_runs_the_clips_its_prompts_name_and_matches_a_direct_run(tmp_path, env):
+    edit, clip = _matte_edit(tmp_path / "show")
     keyframes = [{"frame": 6, "object": 1, **clip.clicks(6)}]
     prompts = tmp_path / "prompts.json"
     prompts.write_text(json.dumps({"b": {"keyframes": keyframes}}))
@@ -359,15 +378,93 @@ def test_matte_runs_the_clips_its_prompts_name_and_matches_a_direct_run(tmp_path
     assert subprocess.run([OPENJD, "check", str(bundle / "template.yaml")]).returncode == 0
     out = tmp_path / "out"
     run_all(bundle, tmp_path / "show" / "media", out, env=env)
-    job = MatteJob()
-    direct = job.run(job.validate({"input": str(edit), "clip": 1, "keyframes": keyframes,
-                                   "backend": "classical", "format": "png",
-                                   "out": str(tmp_path / "direct")}),
-                     JobContext("direct", lambda body: None, threading.Event()))
-    farm_frames, direct_frames = frames_of(str(out / "edit.matte.otio")), frames_of(direct["otio"])
+    farm_frames = frames_of(str(out / "edit.matte.otio"))
+    direct_frames = _direct_matte(edit, 1, keyframes, tmp_path / "direct")
     assert len(farm_frames) == len(direct_frames) == 1 and len(farm_frames[0]) == 8
     for a, b in zip(farm_frames[0], direct_frames[0]):
         assert a is not None and a.size and np.array_equal(a, b)
+
+
+def _png(alpha: np.ndarray) -> bytes:
+    ok, data = cv2.imencode(".png", np.round(np.clip(alpha, 0, 1) * 255).astype(np.uint8))
+    assert ok
+    return data.tobytes()
+
+
+def test_matte_mask_keyframes_travel_with_the_media_and_key_on_their_content(tmp_path, env):
+    edit, clip = _matte_edit(tmp_path / "show")
+    # b: a roto file beside the media, named relative to the prompts file; a: inline PNG bytes.
+    roto = tmp_path / "show" / "roto" / "b.0006.png"
+    roto.parent.mkdir()
+    roto.write_bytes(_png(clip.masks[6]))
+    inline = _png(clip.masks[2])
+    prompts = tmp_path / "prompts.json"
+    prompts.write_text(json.dumps({
+        "a": {"keyframes": [{"frame": 2, "mask_png": {"$bin": base64.b64encode(inline).decode()}}]},
+        "b": {"keyframes": [{"frame": 6, "mask": "show/roto/b.0006.png"}]}}))
+    bundle = tmp_path / "bundle"
+    export = ["farm", "export", edit, "--job", "matte", "--prompts", prompts, "--param",
+              "backend=classical", "--param", "format=png", "--out", bundle, "--json"]
+    done = moviola(*export)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    # The input root grew to hold the roto folder too; the inline mask is a bundle file.
+    assert summary["tasks"] == 2 and summary["input_root"] == "../show"
+    name = f"{hashlib.sha256(inline).hexdigest()}.png"
+    assert summary["masks"] == [f"masks/{name}"] and (bundle / "masks" / name).read_bytes() == inline
+    for doc in ("template.yaml", "parameter_values.yaml", "asset_references.yaml"):
+        assert str(tmp_path) not in (bundle / doc).read_text(), f"{doc} names a path of this machine"
+    plan = Plan.from_json(_plan_file(bundle, tmp_path).read_text())
+    assert plan.per_clip["b"]["keyframes"][0]["mask"] == "roto/b.0006.png"
+    assert plan.per_clip["a"]["keyframes"][0]["mask_png"] == name
+    params = yaml.safe_load((bundle / "parameter_values.yaml").read_text())["parameterValues"]
+    assert {"name": "MaskRoot", "value": "masks"} in params
+    assert "masks" in yaml.safe_load((bundle / "asset_references.yaml").read_text())[
+        "assetReferences"]["inputs"]["directories"]
+    check = subprocess.run([OPENJD, "check", str(bundle / "template.yaml")], capture_output=True,
+                           text=True, timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+    # The farm maps the input root (media and roto) and the bundle's masks somewhere else.
+    moved, masks = tmp_path / "farm_in", tmp_path / "farm_masks"
+    shutil.copytree(tmp_path / "show", moved)
+    shutil.copytree(bundle / "masks", masks)
+    out = tmp_path / "out"
+    run_all(bundle, moved, out, "-p", f"MaskRoot={masks}", env=env)
+    farm = frames_of(str(out / "edit.matte.otio"))
+    direct = [_direct_matte(edit, 0, [{"frame": 2, "mask_png": inline}], tmp_path / "direct_a")[0],
+              _direct_matte(edit, 1, [{"frame": 6, "mask": str(roto)}], tmp_path / "direct_b")[0]]
+    assert len(farm) == 2
+    for farm_clip, direct_clip in zip(farm, direct):
+        assert len(farm_clip) == len(direct_clip) == 8
+        for f, d in zip(farm_clip, direct_clip):
+            np.testing.assert_array_equal(f, d)
+
+    # Touching the roto changes nothing; editing it re-runs its clip's task only.
+    farm_roto = moved / "roto" / "b.0006.png"
+    os.utime(farm_roto, ns=(farm_roto.stat().st_atime_ns, farm_roto.stat().st_mtime_ns + 10**9))
+    again = run_all(bundle, moved, out, "-p", f"MaskRoot={masks}", env=env)
+    assert again.stdout.count("complete already; nothing done") == 2
+    edited = clip.masks[6].copy()
+    edited[:, : edited.shape[1] // 2] = 0          # the roto artist took the left half away
+    farm_roto.write_bytes(_png(edited))
+    third = run_all(bundle, moved, out, "-p", f"MaskRoot={masks}", env=env)
+    assert "task 0 (a): complete already" in third.stdout and "task 1 (b): done" in third.stdout
+
+    # A worker without the mask root, or with another file under the mask's name, refuses.
+    plan_file = _plan_file(bundle, tmp_path)
+    task = ["farm", "run-task", "--plan", plan_file, "--input-root", moved, "--output-root",
+            tmp_path / "out2", "--task", "0"]
+    missing = moviola(*task, env=env)
+    assert missing.returncode != 0 and "--mask-root" in missing.stderr and "clip 'a'" in missing.stderr
+    (masks / name).write_bytes(_png(clip.masks[3]))
+    swapped = moviola(*task, "--mask-root", masks, env=env)
+    assert swapped.returncode != 0 and "is not the mask the plan names" in swapped.stderr
+
+    # A mask outside the input root the user gave is refused at export, by clip and keyframe.
+    outside = moviola(*export, "--input-root", tmp_path / "show" / "media")
+    assert outside.returncode != 0
+    assert "clip 'b': keyframes[0]" in outside.stderr and "outside the input root" in outside.stderr
 
 
 def _direct_depth(source: str, out: Path) -> list[list[np.ndarray]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import cv2
 import numpy as np
 
 from .appearance import ColourMemory
@@ -74,6 +75,9 @@ class HoldingTracker(ClassicalTracker):
         self.trusted_area = int(np.count_nonzero(mask > 0.5))   # the object's area then
 
     def step(self, image: np.ndarray, flow: np.ndarray, carried: np.ndarray) -> np.ndarray:
+        # The motion fits (RANSAC) draw from OpenCV's per-thread generator: seeded here, a step
+        # gives the same mask whatever ran on this thread before (the engine's job threads).
+        cv2.setRNGSeed(0)
         hard = carried > 0.5
         predicted = int(np.count_nonzero(hard))
         remembered = self.shape.carry(flow, hard)

@@ -111,7 +111,7 @@ def test_a_second_ctrl_c_stops_waiting_for_a_job_that_ignores_the_cancel(engine)
     # ``stuck`` never looks at the cancel flag: the first Ctrl-C would wait CANCEL_WAIT_S for it.
     process = start(engine, "test-job", "stuck", '{"seconds": 20}', test_kind=True)
     interrupt_after_first_progress(process, "stuck")
-    time.sleep(1.0)                      # the command is waiting for the job to end
+    time.sleep(2.0)                      # the command has asked for the cancel and waits
     assert process.poll() is None
     process.send_signal(signal.SIGINT)
     second = time.monotonic()

@@ -16,7 +16,7 @@ runs and the vectors, scores and cache keys are the classical ones.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import cv2
 import numpy as np
@@ -67,9 +67,9 @@ def foreground(rgb: np.ndarray) -> np.ndarray:
     samples = lab[ring]
     k = 6
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 1.0)
-    # No initial labels (k-means++ seeds); OpenCV's stubs require the array, None is what it takes.
-    _, _, centres = cv2.kmeans(samples, k, None, criteria, 2,  # type: ignore[call-overload]
-                               cv2.KMEANS_PP_CENTERS)
+    # No initial labels (k-means++ seeds): None is what OpenCV takes, though the 4.x stubs
+    # require an array (5.x accepts None); the cast keeps both type-clean.
+    _, _, centres = cv2.kmeans(samples, k, cast(Any, None), criteria, 2, cv2.KMEANS_PP_CENTERS)
     dist = np.min(np.linalg.norm(lab[..., None, :] - centres[None, None], axis=-1), axis=-1)
     spread = float(np.percentile(dist[ring], 90))
     threshold = max(2.0 * spread, 18.0)

@@ -38,6 +38,8 @@ EDGE_WEIGHT = 0.25
 # A pixel is in the clicks' region when its geodesic distance from the include clicks is
 # below this share of its distance from the exclude clicks and the border.
 REGION_RATIO = 0.5
+# The longest side the region is computed at (the classical backend's default working size).
+REGION_SIDE = 480
 # GrabCut stops early once an iteration changes fewer pixels than this share of the object.
 SETTLED = 0.01
 
@@ -87,20 +89,34 @@ def _discs(shape: tuple[int, int], points: Iterable[tuple[float, float]], radius
     return mark.astype(bool)
 
 
-def clicks_region(image: np.ndarray, prompts: Prompts, click_r: int) -> np.ndarray:
+def clicks_region(image: np.ndarray, prompts: Prompts) -> np.ndarray:
     """Where the include clicks' object probably reaches (bool): geodesically much nearer the
-    include clicks than the exclude clicks and the frame's border."""
+    include clicks than the exclude clicks and the frame's border.
+
+    Computed with the longest side at most REGION_SIDE: a path's length grows with the
+    resolution while an edge's cost does not, so a fixed size keeps their balance (and the
+    cost) the same at any working size.
+    """
     h, w = image.shape[:2]
-    include = _discs((h, w), prompts.include, click_r)
-    exclude = _discs((h, w), prompts.exclude, click_r) & ~include
-    border = np.zeros((h, w), bool)
-    b = max(1, int(round(0.01 * float(np.hypot(h, w)))))
+    scale = min(1.0, REGION_SIDE / max(h, w))
+    small = image if scale == 1.0 else cv2.resize(
+        image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    sh, sw = small.shape[:2]
+    clicks = prompts.scaled(sw / w, sh / h)
+    click_r = click_radius(sh, sw)
+    include = _discs((sh, sw), clicks.include, click_r)
+    exclude = _discs((sh, sw), clicks.exclude, click_r) & ~include
+    border = np.zeros((sh, sw), bool)
+    b = max(1, int(round(0.01 * float(np.hypot(sh, sw)))))
     border[:b], border[-b:], border[:, :b], border[:, -b:] = True, True, True, True
-    step_x, step_y = edge_costs(image)
+    step_x, step_y = edge_costs(small)
     to_object = geodesic_distance(np.where(include, 0.0, np.inf), step_x, step_y)
     to_background = geodesic_distance(np.where(exclude | (border & ~include), 0.0, np.inf),
                                       step_x, step_y)
-    return to_object < REGION_RATIO * to_background
+    region = to_object < REGION_RATIO * to_background
+    if scale == 1.0:
+        return region
+    return cv2.resize(region.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
 
 
 def settled_grabcut(image: np.ndarray, labels: np.ndarray, iterations: int) -> np.ndarray:
@@ -146,7 +162,7 @@ def segment_keyframe(image: np.ndarray, prompts: Prompts, previous: np.ndarray |
         return segment_from_prompts(image, prompts, previous, iterations)
     h, w = image.shape[:2]
     click_r = click_radius(h, w)
-    likely = clicks_region(image, prompts, click_r)
+    likely = clicks_region(image, prompts)
     grown = keep_clicked(settled_grabcut(image, prompt_labels((h, w), prompts, likely=likely),
                                          iterations), prompts)
     missed = ignored_clicks(grown, prompts, click_r)

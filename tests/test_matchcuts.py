@@ -168,8 +168,9 @@ def test_average_precision_counts_missed_pairs_as_zero():
 
 def test_matchcuts_job_puts_markers_and_a_review_timeline(client, reel, tmp_path):
     out = tmp_path / "out"
+    # The classical detector's shots are exact on these reels; detection is tested in test_shots.
     result = client.submit("matchcuts", {"inputs": [str(reel.path)], "out": str(out),
-                                         "top": 4, "flavor": "all"}).wait()
+                                         "top": 4, "flavor": "all", "backend": "classical"}).wait()
     pairs = result["pairs"]
     assert [p["score"] for p in pairs] == sorted((p["score"] for p in pairs), reverse=True)
     shot_of = {s: i for i, s in enumerate(reel.shots)}
@@ -207,11 +208,11 @@ def test_matchcuts_job_puts_markers_and_a_review_timeline(client, reel, tmp_path
 
 def test_rerun_and_one_more_episode_only_compute_what_is_new(client, reel, tmp_path):
     ep2 = cuts_reel(tmp_path / "ep2.mp4", variant=2)   # content no other test has cached
-    first = client.submit("matchcuts", {"inputs": [str(reel.path)], "flavor": "motion"}).wait()
-    again = client.submit("matchcuts", {"inputs": [str(reel.path)], "flavor": "motion"}).wait()
+    motion = {"flavor": "motion", "backend": "classical"}   # exact shots on these reels
+    first = client.submit("matchcuts", {"inputs": [str(reel.path)], **motion}).wait()
+    again = client.submit("matchcuts", {"inputs": [str(reel.path)], **motion}).wait()
     assert again["cache"]["misses"] == 0 and again["pairs"] == first["pairs"]
-    both = client.submit("matchcuts", {"inputs": [str(reel.path), str(ep2.path)],
-                                       "flavor": "motion"}).wait()
+    both = client.submit("matchcuts", {"inputs": [str(reel.path), str(ep2.path)], **motion}).wait()
     new_shots = both["shots"] - first["shots"]
     assert new_shots == len(ep2.shots)
     assert both["cache"]["misses"] == 1 + new_shots          # ep2's detection and its shots

@@ -27,14 +27,15 @@ Thresholds, and why (figures measured on these scenes, 160x120, 20 frames; see d
 - parallax must call a pan and a locked-off camera not valid.
 - the verdict is measured, not assumed: wherever parallax says ``valid`` (truck, dolly, crane,
   orbit, the faster dolly that drifts, the truck past a ball rolling on its own, the pass),
-  delta1 after one clip-wide affine fit must reach 0.85 (the issue's goal; measured 0.865 to
+  delta1 after one clip-wide affine fit must reach 0.85 (the issue's goal; measured 0.870 to
   0.967, see benchmarks/depth_quality.py). A dolly creeping in near the focus of expansion
-  (measured delta1 0.81) must be ``partial`` with the reason and under 60 % of its pixels
-  observable; the rolling ball must be found (independent motion in at least 5 frames, on
-  about its true share of the frame: measured 2.3 % against 4.2 %), a static truck must show
-  none; a stabilisation residual above 0.25 must make a valid clip ``partial``; a second
-  motion that fits as well but shapes the depth differently (by 10 % or more) makes a pair
-  ambiguous.
+  (measured delta1 0.81) must be ``partial`` with the reason and under half of its pixels
+  observable (measured 0.39 to 0.46 per frame; the dolly's lowest frame 0.59). The rolling
+  ball must be found (independent motion in at least 5 frames, on about its true share of
+  the frame: measured 2.6 % against 4.2 %; 90 % of a pair's flagged pixels on or next to it),
+  a static truck must show none. A stabilisation residual above 0.25 must make a valid clip
+  ``partial``. A second motion that fits as well but shapes the depth differently (by 10 % or
+  more) makes a pair ambiguous (a note in the verdict).
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ def test_where_parallax_says_valid_the_pass_is_good(motion):
     stable, verdict = parallax_pass(scene)
     assert verdict["status"] == "valid", verdict
     assert metrics.evaluate_clip(stable, gts, corr).delta1 >= 0.85
-    assert verdict["observable_share"] >= 0.6 and verdict["stabilisation_residual"] <= 0.25
+    assert verdict["observable_share"] >= 0.5 and verdict["stabilisation_residual"] <= 0.25
 
 
 def test_forward_motion_near_the_focus_of_expansion_is_partial():
@@ -130,7 +131,7 @@ def test_forward_motion_near_the_focus_of_expansion_is_partial():
     gts, corr = ground_truth(scene)
     stable, verdict = parallax_pass(scene)
     assert verdict["status"] == "partial" and "too little parallax" in verdict["reason"]
-    assert verdict["observable_share"] < 0.6 and verdict["frames_measured"] == FRAMES
+    assert verdict["observable_share"] < 0.5 and verdict["frames_measured"] == FRAMES
     assert len(verdict["low_parallax_frames"]) == FRAMES - verdict["frames_observable"]
     # Partial, not useless: the filled pass still beats a ground-plane ramp by far.
     assert metrics.evaluate_clip(stable, gts, corr).delta1 >= baselines(gts, corr)[1] + 0.15

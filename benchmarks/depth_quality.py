@@ -1,7 +1,7 @@
 """Depth quality of the ``parallax`` backend on ray-cast camera moves, with its verdict beside
 each: ``python benchmarks/depth_quality.py [--frames 20] [--json FILE]``.
 
-Every scene of ``tests/depth_scenes.py`` (160x120, exact z-depth) goes through the backend
+Every scene of ``tests/depth_scenes.py`` (160x120 unless ``--size``, exact z-depth) goes through the backend
 and the clip's stabiliser, as the depth job runs them; frames the backend could not measure
 take the nearest measured frame's map, as the job writes them. Scores:
 
@@ -63,10 +63,11 @@ def ramp(scene) -> list[np.ndarray]:
     return [np.repeat(np.arange(h, dtype=np.float32)[:, None], w, axis=1)] * len(scene)
 
 
-def measure(frames: int, scenes: tuple[str, ...] = MOTIONS) -> list[dict[str, Any]]:
+def measure(frames: int, scenes: tuple[str, ...] = MOTIONS,
+            size: tuple[int, int] = (160, 120)) -> list[dict[str, Any]]:
     rows = []
     for motion in scenes:
-        scene = make_scene(motion, frames)
+        scene = make_scene(motion, frames, size)
         gts, corr = ground_truth(scene)
         values, verdict = parallax_clip(scene)
         base = metrics.evaluate_clip(ramp(scene), gts, corr)
@@ -101,8 +102,9 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=20)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--scenes", nargs="+", choices=MOTIONS, default=list(MOTIONS))
+    parser.add_argument("--size", type=int, nargs=2, default=(160, 120), metavar=("W", "H"))
     args = parser.parse_args()
-    rows = measure(args.frames, tuple(args.scenes))
+    rows = measure(args.frames, tuple(args.scenes), tuple(args.size))
     print(table(rows))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))

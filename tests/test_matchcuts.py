@@ -11,7 +11,6 @@ import opentimelineio as otio
 import pytest
 
 from moviola.cli.main import main as cli_main
-from moviola.engine.matchcuts import search
 from moviola.engine.matchcuts.cache import MediaCache
 from moviola.engine.matchcuts.dedupe import duplicate_groups
 from moviola.engine.matchcuts.features import describe_shots, flavours
@@ -94,34 +93,6 @@ def test_index_search_recalls_the_exact_neighbours():
     assert method == "ivf" and np.all(np.diff(sims, axis=1) <= 1e-6)
     assert not np.any(approx == np.arange(len(x))[:, None])       # never your own neighbour
     assert recall_at(approx, exact) >= 0.95
-
-
-def test_list_join_recalls_the_exact_neighbours(monkeypatch):
-    # Lists too large for cache (here: any list) are joined with their nearest lists, one
-    # product per list, instead of scanned per query; same neighbours, same guarantees.
-    monkeypatch.setattr(search, "_CACHED_LIST_BYTES", 0)
-    rng = np.random.default_rng(3)
-    centres = rng.normal(size=(60, 32))
-    x = centres[rng.integers(0, 60, 3000)] + 0.3 * rng.normal(size=(3000, 32))
-    x = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
-    exact, _, _ = neighbours(x, 10)
-    ids, sims, info = search._ivf(x, 10, 2, search.TARGET_RECALL)
-    assert info["method"] == "ivf" and info["scan"] == "ivf-join"
-    assert np.all(np.diff(sims, axis=1) <= 1e-6)
-    assert not np.any(ids == np.arange(len(x))[:, None])
-    assert recall_at(ids, exact) >= 0.95
-
-
-def test_list_join_with_exact_duplicates_drops_only_one_self(monkeypatch):
-    # Rows crowded out of their own top k + 1 by their copies.
-    monkeypatch.setattr(search, "_CACHED_LIST_BYTES", 0)
-    rng = np.random.default_rng(5)
-    x = np.repeat(rng.normal(size=(400, 16)).astype(np.float32), 15, axis=0)
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    ids, sims, method = neighbours(x, 5, exact_limit=100)
-    assert method == "ivf" and ids.shape == (len(x), 5)
-    assert np.all(ids >= 0) and np.allclose(sims, 1.0, atol=1e-5)
-    assert np.all(ids // 15 == np.arange(len(x))[:, None] // 15)
 
 
 def test_index_search_widens_for_loose_clusters_instead_of_losing_recall():

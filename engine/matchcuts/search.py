@@ -1,13 +1,9 @@
-"""Nearest neighbours by cosine similarity: exact for small collections, a k-means partition
-joined list by list above.
+"""Nearest neighbours by cosine similarity: exact for small collections, a faiss IVF index above.
 
 Exact search multiplies blocks of vectors (memory ``block x n``) and has perfect recall; its
-cost grows with the square of the collection. Above ``exact_limit`` the vectors are grouped
-into ``4 sqrt(n)`` lists around faiss k-means centres (inner product on unit vectors), and
-each list is compared, as one matrix product, with the members of the ``nprobe`` lists whose
-centres are nearest its own (itself first). Every vector is a query here (a self-join), so
-a list's members share one candidate set: the scan runs as a matrix product instead of one
-query at a time, which is what keeps it fast when ``nprobe`` has to be wide.
+cost grows with the square of the collection. Above ``exact_limit`` a faiss inverted-file
+index (inner product on unit vectors) groups the vectors around ``4 sqrt(n)`` k-means centres
+and compares each vector only with the members of its ``nprobe`` nearest groups.
 
 The centres are trained on a fixed share of the collection (one row in ten, at least a few
 per list), so they see the same share of every group of shots at any size; with a fixed
@@ -42,9 +38,6 @@ _EXACT_BLOCK_CELLS = 80_000_000
 _CALIBRATION_MARGIN = 0.02
 _PROBES = (1, 2, 4, 8, 16, 32, 64, 128)
 _FIRST_PROBE_WIDTH = 8
-# A list of more bytes than this, with the others a query probes, no longer stays in a
-# core's cache; above it each list is joined with its neighbours instead of scanned per query.
-_CACHED_LIST_BYTES = 64 * 1024
 _LISTS_PER_ROOT = 4           # lists = this x sqrt(n)
 _TRAIN_SHARE = 0.1            # k-means sees this share of the rows...
 _TRAIN_PER_LIST = 8           # ...and at least this many per list
@@ -162,67 +155,19 @@ class _PerQueryScan:
         return ids[back], sims[back]
 
 
-class _ListJoin:
-    """Each list's rows against the members of the ``nprobe`` lists whose centres are nearest
-    its own, one matrix product per list. Every row is a query (a self-join), so a list's
-    rows share one candidate set, read once: when the probed lists no longer fit in cache,
-    this is many times cheaper than a scan per query, which streams them from memory."""
-
-    def __init__(self, x: np.ndarray, centres: Any, width: int) -> None:
-        self.x = x
-        self.assigned = centres.search(x, 1)[1][:, 0]
-        self.order = np.argsort(self.assigned, kind="stable")
-        self.bounds = np.searchsorted(self.assigned[self.order], np.arange(centres.ntotal + 1))
-        self.nearest = centres.search(centres.reconstruct_n(0, centres.ntotal), width)[1]
-
-    def _probed(self, i: int, nprobe: int) -> np.ndarray:
-        """List ``i`` and its nearest others, ``nprobe`` in all (its own list even when
-        another centre coincides with its own)."""
-        near = self.nearest[i, :nprobe]
-        lists = np.concatenate([[i], near[(near >= 0) & (near != i)][:nprobe - 1]])
-        return np.concatenate([self.order[self.bounds[j]:self.bounds[j + 1]] for j in lists])
-
-    def search(self, nprobe: int, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        import faiss
-
-        order = np.argsort(self.assigned[rows], kind="stable")
-        by_list = rows[order]
-        starts = np.searchsorted(self.assigned[by_list], np.arange(len(self.bounds)))
-        ids = np.empty((len(rows), k), np.int64)
-        sims = np.empty((len(rows), k), np.float32)
-        for i in np.flatnonzero(np.diff(starts)).tolist():
-            lo, hi = starts[i], starts[i + 1]
-            candidates = self._probed(i, nprobe)
-            want = min(k + 1, len(candidates))
-            found_sims, found = faiss.knn(self.x[by_list[lo:hi]], self.x[candidates], want,
-                                          metric=faiss.METRIC_INNER_PRODUCT)
-            found = np.where(found >= 0, candidates[np.maximum(found, 0)], -1)
-            pad = ((0, 0), (0, k + 1 - want))                     # fewer candidates than k + 1
-            ids[lo:hi], sims[lo:hi] = _drop_self(np.pad(found, pad, constant_values=-1),
-                                                 np.pad(found_sims, pad, constant_values=-np.inf),
-                                                 by_list[lo:hi], k)
-        back = np.argsort(order)
-        return ids[back], sims[back]
-
-
 def _ivf(x: np.ndarray, k: int, threads: int,
          target_recall: float) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     import faiss
 
     faiss.omp_set_num_threads(threads)
     clock = _Clock()
-    n, dim = x.shape
+    n = len(x)
     rng = np.random.default_rng(7)
     lists = max(1, int(_LISTS_PER_ROOT * math.sqrt(n)))
     centres = _train_centres(x, lists, rng)
     clock.lap("train_s")
     probes = [p for p in _PROBES if p < lists // 4] or [lists]
-    list_bytes = n / lists * dim * 4
-    scan: _PerQueryScan | _ListJoin
-    if list_bytes <= _CACHED_LIST_BYTES:
-        scan, method = _PerQueryScan(x, centres), "ivf"
-    else:
-        scan, method = _ListJoin(x, centres, probes[-1]), "ivf-join"
+    scan = _PerQueryScan(x, centres)
     clock.lap("assign_s")
 
     # Calibrate nprobe on a sample against exact search.
@@ -244,7 +189,7 @@ def _ivf(x: np.ndarray, k: int, threads: int,
 
     ids, sims = scan.search(nprobe, np.arange(n), k)
     clock.lap("search_s")
-    return ids, sims, {"method": "ivf", "scan": method, "lists": lists, "nprobe": nprobe,
+    return ids, sims, {"method": "ivf", "lists": lists, "nprobe": nprobe,
                        "sample_recall": round(recall, 4), **clock.laps}
 
 

@@ -204,7 +204,9 @@ def test_cancel_stops_a_running_propagation(qtbot, panel, sample, client):
 # --- depth and match cuts --------------------------------------------------------------------
 
 def test_depth_mode_shows_the_pass_of_the_frame_beside_the_plate(qtbot, panel, sample):
-    open_clip(qtbot, panel, sample, clip=3)
+    # Shot A: its background moves enough for parallax to measure (shot B's barely moves, so
+    # the parallax backend rightly calls it not valid).
+    open_clip(qtbot, panel, sample, clip=1)
     panel.set_mode(panel.depth_mode)
     assert not panel.viewer.interactive
     with qtbot.waitSignal(panel.depth_mode.job.finished, timeout=60000):
@@ -218,6 +220,15 @@ def test_depth_mode_shows_the_pass_of_the_frame_beside_the_plate(qtbot, panel, s
     panel.depth_mode.colour.setCurrentText("Grey")
     assert len(panel.viewer.image_rects()) == 1 and panel.viewer.depth_colour == "grey"
     panel.viewer.grab()
+
+
+def test_depth_mode_says_why_parallax_cannot_measure_a_shot(qtbot, panel, sample):
+    open_clip(qtbot, panel, sample, clip=3)      # shot B: a flat backdrop that barely moves
+    panel.set_mode(panel.depth_mode)
+    with qtbot.waitSignal(panel.depth_mode.job.failed, timeout=60000) as failed:
+        panel.depth_mode.job.run_button.click()
+    assert "not valid" in failed.args[0] and "parallax" in failed.args[0]
+    assert panel.depth_mode.job.run_button.isEnabled()
 
 
 def test_match_cut_mode_lists_pairs_shows_frames_and_exports_the_accepted(qtbot, panel, sample):

@@ -20,6 +20,7 @@ from .appearance import ColourMemory
 from .backend import MatteBackend, Tracker
 from .flow import motion_evidence
 from .graphcut import resegment_band
+from .keyframe import METHOD as KEYFRAME_METHOD
 from .keyframe import segment_keyframe
 from .prompts import Prompts
 from .shape_memory import ShapeMemory
@@ -136,7 +137,7 @@ class ClassicalBackend(MatteBackend):
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "model": "grabcut+dis-flow",
                 "settings": {"band": self.band, "motion_threshold": self.motion_threshold,
-                             "key_iterations": self.key_iterations,
+                             "key_iterations": self.key_iterations, "keyframe": KEYFRAME_METHOD,
                              "track_iterations": self.track_iterations, "memory": self.memory,
                              "temporal_blend": self.TEMPORAL_BLEND}}
 

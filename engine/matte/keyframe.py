@@ -30,7 +30,11 @@ import numpy as np
 from .graphcut import click_radius, keep_clicked, prompt_labels, segment_from_prompts
 from .prompts import Prompts
 
-__all__ = ["segment_keyframe", "clicks_region", "geodesic_distance", "ignored_clicks"]
+__all__ = ["segment_keyframe", "clicks_region", "geodesic_distance", "ignored_clicks", "METHOD"]
+
+# Names the clicks-only method in the backend's settings, so masks cached by an earlier
+# method (keyed by those settings) are not reused for it.
+METHOD = "geodesic-region+grabcut"
 
 # How much a colour edge costs a path, against one pixel of distance, per squared step of the
 # image's typical neighbour difference.

@@ -3,10 +3,11 @@
 GrabCut seeded only with discs under the include clicks learns the object's colours from
 those discs, so the parts of the object the discs miss (another colour, a far limb) stay
 background: three clicks on a dog gave about a third of it. Here the clicks first say how
-far the object probably reaches, with geodesic distances on a colour-edge cost (as in
-Gulshan et al., "Geodesic star convexity for interactive image segmentation", CVPR 2010): a
-pixel reached from an include click along a path that crosses clearly fewer colour edges
-than any path from an exclude click or the frame's border probably belongs to the object.
+far the object probably reaches, with geodesic distances on a colour-edge cost (the
+distances of Gulshan et al., "Geodesic star convexity for interactive image segmentation",
+CVPR 2010; their star-convexity constraint is not applied): a pixel reached from an
+include click along a path that crosses clearly fewer colour edges than any path from an
+exclude click or the frame's border probably belongs to the object.
 That region joins the discs as probable foreground, so GrabCut's object colour model starts
 from all of it; the clicks stay hard labels, and only the parts holding an include click
 are kept.
@@ -36,8 +37,8 @@ __all__ = ["segment_keyframe", "clicks_region", "geodesic_distance", "ignored_cl
 # method (keyed by those settings) are not reused for it.
 METHOD = "geodesic-region+grabcut"
 
-# How much a colour edge costs a path, against one pixel of distance, per squared step of the
-# image's typical neighbour difference.
+# A path's step between neighbours costs 1 + EDGE_WEIGHT * (their colour difference / the
+# image's typical neighbour difference)^2: one pixel of distance plus what an edge adds.
 EDGE_WEIGHT = 0.25
 # A pixel is in the clicks' region when its geodesic distance from the include clicks is
 # below this share of its distance from the exclude clicks and the border.
@@ -126,7 +127,7 @@ def clicks_region(image: np.ndarray, prompts: Prompts) -> np.ndarray:
 def settled_grabcut(image: np.ndarray, labels: np.ndarray, iterations: int) -> np.ndarray:
     """GrabCut (foreground as bool) from ``labels``, one iteration at a time, stopping once an
     iteration hardly changes the mask: the same cut as ``iterations`` at once up to that
-    point, and interactive clicks usually settle in two or three."""
+    point; clicks measured here settled in two to four."""
     work = labels.copy()
     bgr = np.ascontiguousarray(image[..., ::-1])
     cv2.setRNGSeed(0)  # GrabCut seeds its colour models with k-means: same input, same mask

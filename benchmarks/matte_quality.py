@@ -11,9 +11,12 @@ protocols give frame 0's keyframe:
   backend (the keyframe an artist's clicks give);
 - ``mask``: frame 0's true mask itself (what propagation alone does from a perfect start).
 
-Per clip and protocol it prints J (IoU), F (boundary F-measure), J&F over every frame from 0
-(the keyframe included, as the tests score the job's output), the keyframe's own J, and the
-walk's frames/s; then the means. Figures go to stdout and, with ``--json FILE``, to a file.
+With ``--synthetic`` it also renders the tests' hard clips (an occluder, an object wholly
+hidden for a while, fast motion, a scale change, a small fast object; exact masks) in this
+layout and scores them. Per clip and protocol it prints J (IoU), F (boundary F-measure), J&F
+over every frame from 0 (the keyframe included, as the tests score the job's output), the
+keyframe's own J, and the walk's frames/s; then the means. Figures go to stdout and, with
+``--json FILE``, to a file. ``--option memory=false`` gives the classical band cut alone.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from matte_clips import walk_and_score  # noqa: E402
+from matte_clips import HARD_KINDS, render_hard_clip, walk_and_score, write_davis_layout  # noqa: E402
 from moviola.engine.matte.backend import MatteBackend, create_backend  # noqa: E402
 
 PROTOCOLS = ("clicks", "mask")
@@ -60,7 +64,7 @@ def run_clip(folder: Path, backend: MatteBackend, protocol: str, max_frames: int
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dirs", nargs="+", type=Path,
+    parser.add_argument("dirs", nargs="*", type=Path,
                         help="clips in DAVIS layout, or folders of them (e.g. ../shared/data/davis)")
     parser.add_argument("--protocol", choices=[*PROTOCOLS, "both"], default="both")
     parser.add_argument("--backend", default="classical")
@@ -68,8 +72,23 @@ def main() -> int:
     parser.add_argument("--size", type=int, help="working size (longest side); backend default if unset")
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help="a backend setting (a number or true/false), e.g. memory=false")
+    parser.add_argument("--synthetic", action="store_true",
+                        help="also render and score the tests' hard clips (tests/matte_clips.py)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="moviola-matte-quality-") as tmp:
+        if args.synthetic:
+            for kind in HARD_KINDS:
+                folder = Path(tmp) / kind
+                folder.mkdir()
+                write_davis_layout(render_hard_clip(folder / "rendered.mp4", kind), folder)
+            args.dirs.append(Path(tmp))
+        if not args.dirs:
+            parser.error("give clip folders, --synthetic, or both")
+        return measure(args)
+
+
+def measure(args: argparse.Namespace) -> int:
 
     options = {k: _value(v) for k, _, v in (o.partition("=") for o in args.option)}
     backend = create_backend(args.backend, args.size, **options)

@@ -24,7 +24,6 @@ mask around an exclude click that the cut drops is removed; the rest of the mask
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Sequence
 
 import cv2
@@ -32,6 +31,7 @@ import numpy as np
 
 from moviola.plugin.errors import InvalidParamsError, MediaDecodeError
 
+from ..media.identity import content_hash
 from ..media.input_files import require_regular_file
 from ..media.sequence import read_image
 from .backend import MatteBackend
@@ -91,9 +91,7 @@ def _decode(kf: Keyframe, param: str) -> np.ndarray:
 
 
 def _digest(alpha: np.ndarray) -> str:
-    digest = hashlib.sha256(f"{alpha.shape}".encode())
-    digest.update(np.ascontiguousarray(alpha).tobytes())
-    return digest.hexdigest()[:32]
+    return content_hash(f"{alpha.shape}".encode(), np.ascontiguousarray(alpha).tobytes())[:32]
 
 
 def read_key_mask(kf: Keyframe, param: str = "keyframes") -> KeyMask:

@@ -18,7 +18,6 @@ parameters arrive (:func:`parse_keyframes`, which reads no file); what needs the
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from typing import Any
 
 from moviola.plugin.errors import FrameRangeError, InvalidParamsError
 
-from ..media.identity import cache_key
+from ..media.identity import cache_key, content_hash
 
 __all__ = ["Prompts", "KeyMask", "Keyframe", "parse_prompts", "parse_keyframes",
            "parse_mask", "check_keyframes", "by_object", "MAX_MASK_PNG_BYTES"]
@@ -116,7 +115,7 @@ class KeyMask:
     def to_wire(self) -> dict[str, Any]:
         """Provenance: the file, or the inline PNG's own hash (never its bytes)."""
         out: dict[str, Any] = ({"mask": self.path} if self.path is not None else
-                               {"mask_png_sha256": hashlib.sha256(self.png or b"").hexdigest()})
+                               {"mask_png_sha256": content_hash(self.png or b"")})
         if self.sha256 is not None:
             out["mask_sha256"] = self.sha256
         return out

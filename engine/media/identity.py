@@ -81,6 +81,15 @@ def media_identity(info: MediaInfo) -> dict[str, Any]:
             "size": [info.width, info.height]}
 
 
+def content_hash(*chunks: bytes) -> str:
+    """SHA-256 of content that has no file identity to key on (a mask's decoded pixels, inline
+    PNG bytes), fed in ``chunks``; 64 hex digits."""
+    h = hashlib.sha256()
+    for chunk in chunks:
+        h.update(chunk)
+    return h.hexdigest()
+
+
 def cache_key(*parts: Any) -> str:
     """The key of a cache entry: ``parts`` (a media key or identity, then every parameter that
     changes the result) as canonical JSON (sorted keys, no spaces; anything else as ``str``),

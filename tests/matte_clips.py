@@ -83,14 +83,16 @@ def _deep_points(region: np.ndarray, count: int) -> list[tuple[float, float]]:
     score = dist.copy()
     h, w = region.shape
     ys, xs = np.mgrid[0:h, 0:w]
+    nearest = np.full((h, w), np.inf)
     for _ in range(count):
         y, x = np.unravel_index(int(np.argmax(score)), score.shape)
         if score[y, x] <= 0:
             break
         points.append((x + 0.5, y + 0.5))
-        # Prefer the next point away from this one, but still deep inside.
-        away = np.sqrt((xs - x) ** 2 + (ys - y) ** 2)
-        score = dist * np.minimum(away / (0.5 * max(dist.max(), 1.0) * 3), 1.0)
+        # Prefer the next point away from every point so far (not only the last one, which
+        # let a third click land back on the first), but still deep inside.
+        nearest = np.minimum(nearest, np.sqrt((xs - x) ** 2 + (ys - y) ** 2))
+        score = dist * np.minimum(nearest / (0.5 * max(dist.max(), 1.0) * 3), 1.0)
     return points
 
 

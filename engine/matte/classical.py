@@ -18,7 +18,7 @@ import numpy as np
 
 from .appearance import ColourMemory
 from .backend import MatteBackend, Tracker
-from .flow import motion_evidence
+from .flow import motion_evidence, object_motion
 from .graphcut import resegment_band
 from .keyframe import METHOD as KEYFRAME_METHOD
 from .keyframe import segment_keyframe
@@ -90,7 +90,14 @@ class HoldingTracker(ClassicalTracker):
         odds = self.colours.log_odds(image)
         found = np.zeros_like(hard)
         if predicted:
-            motion = motion_evidence(flow, carried, self.band)
+            object_model, surroundings_model = object_motion(flow, carried, self.band)
+            if not self.shape.measured:
+                # Too little of the object is visible to measure its motion (slivers beside
+                # an occluder, whose flow partly follows it): an affine fitted there is wild and
+                # would call the object's own pixels background; its remembered motion holds.
+                object_model = self.shape.model
+            motion = motion_evidence(flow, carried, self.band,
+                                     models=(object_model, surroundings_model))
             labels = hold_labels(hard, remembered, odds, motion, self.band, reach,
                                  self.motion_threshold)
             found = keep_connected(cut(image, labels, 3 * self.band, self.iterations), known)

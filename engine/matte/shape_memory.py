@@ -30,6 +30,10 @@ class ShapeMemory:
         self.soft = (mask > 0.5).astype(np.float32)
         self.shift = np.zeros(2, np.float32)     # the object's last known motion (x, y)
         self.rng = np.random.default_rng(0)
+        # The last step's motion (2x3, current to previous pixels) and whether it was measured
+        # on this frame (False: too little was visible, it is the last shift carried on).
+        self.model = np.array([[1, 0, 0], [0, 1, 0]], np.float32)
+        self.measured = False
 
     def _motion(self, flow: np.ndarray, visible: np.ndarray) -> np.ndarray | None:
         """A 2x3 map from current to previous pixels for the object, from the flow at its
@@ -55,8 +59,10 @@ class ShapeMemory:
         object's motion measured at its ``visible`` pixels (the carried mask's interior)."""
         h, w = self.soft.shape
         model = self._motion(flow, visible)
+        self.measured = model is not None
         if model is None:
             model = np.array([[1, 0, self.shift[0]], [0, 1, self.shift[1]]], np.float32)
+        self.model = model.astype(np.float32)
         moved = cv2.warpAffine(self.soft, model.astype(np.float32), (w, h),
                                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)

@@ -113,7 +113,11 @@ test("depth: sequences imported into a Moviola bin, placed above their clips in 
   assert.ok(bin, "a Moviola bin");
   assert.equal(project._imports.length, report.placed.length);
   assert.ok(project._imports.every((i) => i.bin === "Moviola" && i.asNumberedStills));
-  assert.equal(report.placed.length, sample.edit.length, "one sequence a clip");
+  // Parallax measures the shots whose background moves; shot B's flat backdrop barely moves, so
+  // the engine leaves that clip out and says why in a note, rather than place a wrong pass.
+  const unmeasured = report.notes.filter((n) => /not valid/.test(n));
+  assert.equal(unmeasured.length, 1, `one clip parallax cannot measure: ${report.notes.join("; ")}`);
+  assert.equal(report.placed.length, sample.edit.length - 1, "one sequence for every other clip");
   assert.equal(await seq.getVideoTrackCount(), 3, "one new track above V1 and V2 (no two results overlap)");
   for (const p of report.placed) {
     const track = await seq.getVideoTrack(p.trackIndex);

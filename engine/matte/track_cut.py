@@ -98,7 +98,7 @@ def cut(image: np.ndarray, labels: np.ndarray, margin: int, iterations: int) -> 
     ys, xs = np.nonzero(open_)
     y0, y1 = max(0, int(ys.min()) - margin), min(h, int(ys.max()) + margin + 1)
     x0, x1 = max(0, int(xs.min()) - margin), min(w, int(xs.max()) + margin + 1)
-    work = np.ascontiguousarray(labels[y0:y1, x0:x1])
+    work = labels[y0:y1, x0:x1].copy()  # GrabCut writes into it: never into the caller's labels
     cv2.setRNGSeed(0)  # GrabCut seeds its GMMs with k-means: same input, same mask
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     try:

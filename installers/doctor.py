@@ -131,12 +131,17 @@ def _weights(hello: dict[str, Any] | None) -> Check:
         return Check("weights", WARN, "unknown: the engine does not answer", "start the engine first")
     models = hello.get("models", [])
     installed = [m["name"] for m in models if m.get("installed")]
-    if installed:
-        return Check("weights", OK, f"{len(installed)} of {len(models)} models installed: "
-                                    f"{', '.join(installed)}")
-    return Check("weights", WARN, "no model weights installed: only the weight-free backends run",
-                 "`moviola models list` names each model's weights; `moviola models install NAME "
-                 "--from FILE_OR_URL` puts them in place")
+    have = f"{len(installed)} of {len(models)} models installed" + (f": {', '.join(installed)}"
+                                                                    if installed else "")
+    # The engine's offers: each task whose neural model is missing, what installing it adds and
+    # the exact command (a pinned download where there is one, else from a file).
+    offers = hello.get("offers") or {}
+    if not offers:
+        return Check("weights", OK, have)
+    missing = ", ".join(f"{task} ({offer['model']})" for task, offer in sorted(offers.items()))
+    commands = "; ".join(f"{task}: `{offer['command']}`" for task, offer in sorted(offers.items()))
+    return Check("weights", WARN, f"{have}; not installed, so the weight-free backends run: {missing}",
+                 commands)
 
 
 def worst(checks: list[Check]) -> str:

@@ -346,6 +346,11 @@ def test_doctor_against_a_real_engine(engine, tmp_path, capsys):
     nuke = checks["install: nuke"]
     assert nuke["status"] == "warn" and "moviola install nuke" in nuke["fix"]
     assert checks["gpu"]["status"] in ("ok", "warn") and checks["weights"]["status"] in ("ok", "warn")
+    # No matte or depth weights here: the fix is the engine's install command for each.
+    with engine.client() as client:
+        offers = client.hello().get("offers") or {}
+    assert set(offers) == {"matte", "depth"} and checks["weights"]["status"] == "warn"
+    assert all(o["command"] in checks["weights"]["fix"] for o in offers.values())
     assert code == 0 and out["status"] == "warn"
 
     # A file gone from the install: doctor fails and says to reinstall.

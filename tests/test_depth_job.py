@@ -47,6 +47,7 @@ def test_parallax_pass_is_full_resolution_float_with_its_record(client, truck, t
     assert result["backend"] == "parallax" and result["clips"][0]["backend"] == "parallax"
     assert result["frames"] == list(range(1001, 1001 + FRAMES))
     assert result["channel"] == "depth.Z" and result["convention"] == "inverse_depth"
+    assert result["confidence_channel"] == "depth.confidence"
     assert result["otio"] == str(out / "truck.depth.otio")
     assert [f".{n}.exr" in p for n, p in zip(result["frames"], result["files"])] == [True] * FRAMES
     assert result["clips"][0]["verdict"]["status"] == "valid"
@@ -56,7 +57,7 @@ def test_parallax_pass_is_full_resolution_float_with_its_record(client, truck, t
         pixels, spec, attrs = read(path)
         assert (spec.width, spec.height) == (160, 120)            # the plate's size, not 128x96
         assert spec.format == oiio.FLOAT and spec.z_channel >= 0
-        assert sorted(spec.channelnames) == ["B", "G", "R", "depth.Z"]
+        assert sorted(spec.channelnames) == ["B", "G", "R", "depth.Z", "depth.confidence"]
         depths.append(pixels[..., list(spec.channelnames).index("depth.Z")])
         previews.append(pixels[..., list(spec.channelnames).index("R")])
         assert attrs["moviola/depth/convention"] == "inverse_depth"
@@ -80,6 +81,7 @@ def test_parallax_pass_is_full_resolution_float_with_its_record(client, truck, t
     assert meta["kind"] == "depth" and meta["depth"]["convention"] == "inverse_depth"
     assert meta["depth"]["normalize"] == "relative" and len(meta["depth"]["scale"]) == FRAMES
     assert meta["backend"]["backend"] == "parallax" and meta["verdict"]["status"] == "valid"
+    assert meta["confidence_channel"] == "depth.confidence"
     ref = res.media_reference
     assert ref.start_frame == 1001 and reference_path(ref) == result["files"][0]
     assert not any(p.name.startswith(".") for p in out.rglob("*"))  # cache and temp files gone
@@ -94,7 +96,8 @@ def test_png16_near_far_over_a_range_of_a_movie(client, truck, tmp_path):
     assert result["frames"] == list(range(2, 12)) and result["convention"] == "depth"
     assert result["files"][0].endswith("_depth.0002.png")   # movie frames are 0-based
     buf = oiio.ImageBuf(result["files"][0])
-    assert buf.spec().format == oiio.UINT16 and buf.spec().nchannels == 1
+    assert buf.spec().format == oiio.UINT16 and buf.spec().nchannels == 1   # no confidence
+    assert result["confidence_channel"] is None
     values = buf.get_pixels(oiio.FLOAT)[..., 0]
     truth = scene.depth(2)
     assert np.corrcoef(values.ravel(), truth.ravel())[0, 1] > 0.8   # near is black, far white
@@ -152,6 +155,40 @@ def test_frames_parallax_cannot_measure_hold_the_nearest_measured_map(client, tm
     first_held = min(held, key=int)
     _, _, attrs = read(result["files"][int(first_held) - 1001])
     assert attrs["moviola/depth/held_from_frame"] == held[first_held]
+    # A held frame's depth was not measured there: its confidence is zero everywhere.
+    pixels, spec, _ = read(result["files"][int(first_held) - 1001])
+    assert not pixels[..., list(spec.channelnames).index("depth.confidence")].any()
+
+
+def confidences(result):
+    maps = []
+    for path in result["files"]:
+        pixels, spec, _ = read(path)
+        maps.append(pixels[..., list(spec.channelnames).index("depth.confidence")])
+    return maps
+
+
+def test_confidence_is_low_where_parallax_cannot_measure(client, tmp_path):
+    # A ball rolling on its own through a truck: its pixels are filled, the static scene measured.
+    mover = make_scene("mover", FRAMES)
+    result = client.submit("depth", {"input": write_sequence(mover, tmp_path / "mover"),
+                                     "out": str(tmp_path / "out_mover"), "backend": "parallax",
+                                     "working_size": 96}).wait()
+    maps = confidences(result)
+    assert maps[0].shape == (120, 160) and 0.0 <= min(m.min() for m in maps)
+    assert max(m.max() for m in maps) <= 1.0
+    moving = [mover.moving_mask(i) for i in range(FRAMES)]
+    on_ball = np.mean([m[mask].mean() for m, mask in zip(maps, moving) if mask.any()])
+    elsewhere = np.mean([m[~mask].mean() for m, mask in zip(maps, moving)])
+    assert on_ball < 0.25 and elsewhere > 0.8
+    # A dolly creeping in: no parallax near the focus of expansion in the middle of the frame.
+    dolly = make_scene("dolly_slow", FRAMES)
+    result = client.submit("depth", {"input": write_sequence(dolly, tmp_path / "dolly"),
+                                     "out": str(tmp_path / "out_dolly"), "backend": "parallax",
+                                     "working_size": 96}).wait()
+    middle = np.mean([m[40:80, 53:107].mean() for m in confidences(result)])
+    whole = np.mean([m.mean() for m in confidences(result)])
+    assert middle < 0.2 and whole > middle + 0.2
 
 
 def test_depth_anything_job_with_weights_from_the_store(engine, client, truck, tmp_path):

@@ -151,3 +151,24 @@ def test_unmeasured_frames_take_the_nearest_measured_map():
     alignment = Alignment("scale", {3: 1.0, 7: 2.0}, {3: 0.0, 7: 0.0}, {3: (0, 1), 7: (0, 1)})
     analysis = Analysis(list(range(1, 10)), [3, 7], alignment, {"status": "partial"}, (8, 8), (8, 8))
     assert [analysis.source_of(n) for n in range(1, 10)] == [3, 3, 3, 3, 3, 7, 7, 7, 7]
+
+
+def test_the_cache_keeps_confidence_and_held_frames_have_none(tmp_path):
+    from moviola.engine.depth.cache import PredictionCache
+    from moviola.engine.depth.pipeline import _confidence_of
+    from moviola.engine.depth.upsample import upsample_confidence
+
+    measured = np.zeros((4, 6), np.float32)
+    measured[:, 3:] = 1.0
+    with PredictionCache(str(tmp_path), "t") as cache:
+        cache.save(1, np.ones((4, 6), np.float32), measured)
+        cache.save(2, np.ones((4, 6), np.float32))          # a backend without confidence
+        assert np.array_equal(cache.load_confidence(1), measured)
+        assert cache.load_confidence(2) is None
+        assert np.array_equal(_confidence_of(cache, 1, 1, (6, 4)), measured)
+        held = _confidence_of(cache, 1, 5, (6, 4))      # frame 5 holds frame 1's map
+        assert held.shape == (4, 6) and not held.any()
+    # Bilinear to the plate: 0 and 1 far from the boundary, the share of measured around it.
+    full = upsample_confidence(measured, (12, 8))
+    assert full.shape == (8, 12) and full[:, 0].max() == 0.0 and full[:, -1].min() == 1.0
+    assert 0.0 < full[0, 5] < 1.0 and full.min() >= 0.0 and full.max() <= 1.0

@@ -4,7 +4,8 @@ into per-frame :class:`Prediction` maps, and says what its numbers mean.
 A backend declares its output (``"inverse_depth"`` or ``"depth"``), whether each frame's
 values carry an unknown scale and shift of their own (``affine_invariant``: true of relative
 models, whose frames the stabiliser then aligns), whether they are in scene units
-(``metric``), and its working resolution for a plate size.
+(``metric``), and its working resolution for a plate size. A backend that knows which pixels it
+measured and which it filled (``measures_confidence``) gives each prediction a confidence map.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ class Prediction:
     valid: bool = True               # False: the backend could not measure this frame
     links: list[Link] = field(default_factory=list)   # geometric links to other frames
     info: dict[str, Any] = field(default_factory=dict)
+    # HxW float32 0..1, for a backend that ``measures_confidence``: 1 where the pixel's depth
+    # was measured, 0 where it was filled from its neighbours (None: no such measure).
+    confidence: np.ndarray | None = None
 
 
 def even_shape(width: int, height: int, short_side: int, multiple: int = 2,
@@ -56,6 +60,7 @@ class DepthBackend(ABC):
     affine_invariant: bool = True    # each frame has its own unknown scale and shift
     metric: bool = False             # values in scene units (metres)
     min_frames: int = 1              # frames a clip needs
+    measures_confidence: bool = False  # its predictions say which pixels were measured
 
     @abstractmethod
     def working_shape(self, width: int, height: int) -> tuple[int, int]:

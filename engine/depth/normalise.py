@@ -33,11 +33,12 @@ import numpy as np
 
 from moviola.plugin.errors import InvalidParamsError
 
-__all__ = ["Normalisation", "MODES", "plan", "CHANNEL", "PREVIEW_CHANNELS"]
+__all__ = ["Normalisation", "MODES", "plan", "CHANNEL", "CONFIDENCE_CHANNEL", "PREVIEW_CHANNELS"]
 
 Mode = Literal["relative", "near-far", "metric"]
 MODES = ("relative", "near-far", "metric")
 CHANNEL = "depth.Z"                     # EXR layer Nuke and others read as depth
+CONFIDENCE_CHANNEL = "depth.confidence"  # EXR: 1 measured, 0 filled (backends that measure it)
 PNG_CHANNEL = "Y"
 PREVIEW_CHANNELS = ("R", "G", "B")      # optional normalised preview in the same EXR
 MAX_DEPTH_RATIO = 1000.0                # near-far: far plane at most this x the near plane

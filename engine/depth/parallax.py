@@ -23,8 +23,9 @@ parallax (the flow left once the camera's rotation is removed) is at least
 ``MIN_PIXEL_PARALLAX_PX``: near the focus of expansion of a forward move, or far away, it is
 less, and the depth there comes mostly from the neighbours. A pixel *moves on its own* when its
 flow is trustworthy but off the epipolar geometry, in a patch; it is filled from around it.
-The verdict reports these shares, and is ``valid`` only when almost every frame shows depth
-and the frames agree on one unit (the stabilisation residual).
+Each prediction's confidence map is 1 on the observable pixels that do not move on their own
+and 0 on the filled ones. The verdict reports these shares, and is ``valid`` only when almost
+every frame shows depth and the frames agree on one unit (the stabilisation residual).
 
 Each frame's map is inverse depth with an exact zero shift but its own unit (its pair's
 camera travel), so the backend is scale-invariant per frame. The pair also estimates the
@@ -132,6 +133,7 @@ class ParallaxBackend(DepthBackend):
     affine_invariant = False      # zero shift; each frame's unit is tied to the next by links
     metric = False
     min_frames = 2
+    measures_confidence = True    # observable pixels not moving on their own count as measured
 
     def __init__(self, fov_deg: float | None = None, working_size: int = 0) -> None:
         self.fov_deg = float(fov_deg or DEFAULT_FOV_DEG)
@@ -275,7 +277,9 @@ class ParallaxBackend(DepthBackend):
                     measured=round(float(np.mean(precision > 0)), 4),
                     observable=round(self._observable[-1], 4),
                     independent=round(self._independent[-1], 4))
-        return Prediction(frame.number, values, frame.image, links=links, info=info)
+        measured_here = (observable & ~independent).astype(np.float32)
+        return Prediction(frame.number, values, frame.image, links=links, info=info,
+                          confidence=measured_here)
 
     # ---- steps --------------------------------------------------------------------------------
 

@@ -11,6 +11,10 @@
 Neither pass holds more than a few frames: the parallax backend's window of
 ``2 * MAX_STRIDE + 1`` working frames is the largest. Frames a backend could not measure
 (parallax without translation) take the nearest measured frame's map, and say so.
+
+A backend that measures confidence (parallax) has it cached next to each map and, when asked,
+written as a second EXR channel: upsampled bilinearly on the CPU (also when the depth runs on
+the OpenCL device), and zero on every pixel of a frame that holds another frame's map.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from .cache import PredictionCache
 from .normalise import Normalisation
 from .stabilise import Alignment, Stabiliser
 from .temporal import TemporalFilter
-from .upsample import upsample
+from .upsample import upsample, upsample_confidence
 
 if TYPE_CHECKING:
     from ..kernels.stages import OpenCLStages
@@ -96,7 +100,7 @@ def analyse(source: FrameSource, first: int, last: int, backend: DepthBackend,
     for prediction in backend.predict(working_frames()):
         frames.append(prediction.frame)
         if prediction.valid:
-            cache.save(prediction.frame, prediction.values)
+            cache.save(prediction.frame, prediction.values, prediction.confidence)
             measured.append(prediction.frame)
         stabiliser.add(prediction)
         progress(f"predicting frame {prediction.frame}")
@@ -112,10 +116,11 @@ def render(source: FrameSource, analysis: Analysis, normalisation: Normalisation
            cache: PredictionCache, writer: ImageSequenceWriter, pool: ThreadPoolExecutor,
            progress: Progress, *, preview: bool = False, smoothing: float = 0.0,
            attributes: dict[str, Any] | None = None,
-           stages: OpenCLStages | None = None) -> list[int]:
+           stages: OpenCLStages | None = None, confidence: bool = False) -> list[int]:
     """Pass 2: write every frame of the analysis; return the frame numbers written.
     ``smoothing``: strength of the temporal filter (0: off); ``stages``: the OpenCL device
-    for the temporal blend and the upsampling (None: the CPU)."""
+    for the temporal blend and the upsampling (None: the CPU); ``confidence``: write each
+    frame's confidence as the last channel (an EXR writer with a channel for it)."""
     header = {**(attributes or {}), **normalisation.header(),
               "moviola/depth/temporal_smoothing": smoothing}
     temporal = TemporalFilter(smoothing, stages)
@@ -132,19 +137,21 @@ def render(source: FrameSource, analysis: Analysis, normalisation: Normalisation
                             "moviola/depth/shift": analysis.alignment.shift[origin]}
             if origin != number:
                 frame_header["moviola/depth/held_from_frame"] = origin
+            measured = _confidence_of(cache, origin, number, analysis.working_shape) if confidence else None
             def announce(_: Any, n: int = number) -> None:   # runs later: n bound now
                 progress(f"writing frame {n}")
 
             frames.submit(_write_frame, writer, frame_header, number,
                           normalisation.output(aligned), rgb, normalisation, preview, stages,
-                          then=announce)
+                          measured, then=announce)
             written.append(number)
     return written
 
 
 def _write_frame(writer: ImageSequenceWriter, header: dict[str, Any], number: int,
                  values: np.ndarray, guide: np.ndarray, normalisation: Normalisation,
-                 preview: bool, stages: OpenCLStages | None = None) -> None:
+                 preview: bool, stages: OpenCLStages | None = None,
+                 confidence: np.ndarray | None = None) -> None:
     if writer.ext == "png":
         # 16-bit PNG: quantised where the upsampling ran (round half to even), so the writer
         # stores the integers as given and the device and the CPU write the same files.
@@ -155,8 +162,21 @@ def _write_frame(writer: ImageSequenceWriter, header: dict[str, Any], number: in
         if preview:
             shown = normalisation.preview(full)
             image = np.concatenate([np.repeat(shown[..., None], 3, axis=2), image], axis=2)
+        if confidence is not None:
+            at_plate = upsample_confidence(confidence, (guide.shape[1], guide.shape[0]))
+            image = np.concatenate([image, at_plate[..., None]], axis=2)
         image = image.astype(np.float32)
     # A shallow copy shares the writer's folder, path list and lock, with this frame's header.
     frame_writer = copy.copy(writer)
     frame_writer.attributes = header
     frame_writer.write(image, number)
+
+
+def _confidence_of(cache: PredictionCache, origin: int, number: int,
+                   working_shape: tuple[int, int]) -> np.ndarray:
+    """Frame ``number``'s confidence at working resolution: its own map's, or zero everywhere
+    when it holds another frame's map (nothing of it was measured)."""
+    own = cache.load_confidence(origin) if origin == number else None
+    if own is None:
+        return np.zeros((working_shape[1], working_shape[0]), np.float32)
+    return own

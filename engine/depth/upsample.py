@@ -25,7 +25,7 @@ from ..kernels.convert import to_uint16
 if TYPE_CHECKING:
     from ..kernels.stages import OpenCLStages
 
-__all__ = ["upsample", "SIGMA"]
+__all__ = ["upsample", "upsample_confidence", "SIGMA"]
 
 SIGMA = 0.05          # colour distance (0..1 per channel) where the weight falls to e^-1/2
 _FLOOR = 1e-3         # per-channel weight floor: with no similar neighbour, bilinear wins
@@ -91,3 +91,13 @@ def upsample(values: np.ndarray, guide: np.ndarray, sigma: float = SIGMA,
         weights += weight
     full = total / weights
     return to_uint16(full) if quantize else full
+
+
+def upsample_confidence(confidence: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A 0..1 confidence map at ``size`` (width, height), bilinear on the CPU: not guided by the
+    plate, so a pixel between measured and filled working pixels gets the share of measured
+    ones around it rather than the side of an edge it lies on."""
+    c = np.ascontiguousarray(confidence, dtype=np.float32)
+    if (c.shape[1], c.shape[0]) == tuple(size):
+        return c
+    return np.clip(cv2.resize(c, size, interpolation=cv2.INTER_LINEAR), 0.0, 1.0)

@@ -20,7 +20,7 @@ from moviola.plugin.errors import (
 
 from ..depth import backends
 from ..depth.cache import PredictionCache
-from ..depth.normalise import CHANNEL, PNG_CHANNEL, PREVIEW_CHANNELS, plan
+from ..depth.normalise import CHANNEL, CONFIDENCE_CHANNEL, PNG_CHANNEL, PREVIEW_CHANNELS, plan
 from ..depth.pipeline import analyse, render, stabiliser_for
 from ..engine_view import EngineView
 from ..inputs import ResolvedInput, resolve_input
@@ -128,9 +128,13 @@ class DepthJob(JobKind):
         described = backend.describe()
         outputs = ClipOutputs(prepared.out, "depth")
         fmt = "exr" if params.format == "exr" else "png"
+        # Only an EXR can hold the confidence, and only a backend that measures it has one.
+        confidence = CONFIDENCE_CHANNEL if fmt == "exr" and backend.measures_confidence else None
+        channels = ((*PREVIEW_CHANNELS, CHANNEL) if params.preview else (CHANNEL,)) + (
+            (confidence,) if confidence else ())
         options: dict[str, Any] = (
-            {"channels": ((*PREVIEW_CHANNELS, CHANNEL) if params.preview else (CHANNEL,)),
-             "pixel_type": "float"} if fmt == "exr" else {"channels": (PNG_CHANNEL,), "bit_depth": 16})
+            {"channels": channels, "pixel_type": "float"} if fmt == "exr"
+            else {"channels": (PNG_CHANNEL,), "bit_depth": 16})
         header = {"moviola/backend": name, "moviola/model": described.get("model") or "",
                   "moviola/model/sha256": described.get("weights_sha256") or "",
                   "moviola/model/license": described.get("license") or ""}
@@ -152,7 +156,7 @@ class DepthJob(JobKind):
                             clip, convention = self._clip(index, unit, first, last, params, ctx,
                                                           backend, outputs, fmt, options, header,
                                                           pool, progress, problems, source,
-                                                          device.stages)
+                                                          device.stages, confidence)
                             clips.append(clip)
             finally:
                 backend.close()
@@ -167,6 +171,7 @@ class DepthJob(JobKind):
         return {"clips": clips, "files": outputs.files,
                 "frames": [n for clip in clips for n in clip["frames"]],
                 "channel": CHANNEL if fmt == "exr" else PNG_CHANNEL,
+                "confidence_channel": confidence,
                 "convention": convention or ("inverse_depth" if params.normalize == "relative"
                                              else "depth"),
                 "normalize": params.normalize, "backend": name, "model": described,
@@ -190,7 +195,7 @@ class DepthJob(JobKind):
         return plans, problems
 
     def _clip(self, index, unit, first, last, params, ctx, backend, outputs, fmt, options,
-              header, pool, progress, problems, source, stages=None):
+              header, pool, progress, problems, source, stages=None, confidence=None):
         media = source.open(unit.media_path)
         last = clamp_to_media(unit, last, media.last_frame, problems)
         with PredictionCache(outputs.out_dir, f"{ctx.job_id[:12]}-{index:03d}") as cache:
@@ -209,7 +214,7 @@ class DepthJob(JobKind):
             frames = render(media, analysis, normalisation, cache, writer, pool, progress,
                             preview=params.preview and fmt == "exr", attributes=header,
                             smoothing=params.smoothing if params.stabilize else 0.0,
-                            stages=stages)
+                            stages=stages, confidence=confidence is not None)
         writer.paths.sort()
         held = {str(n): analysis.source_of(n) for n in frames if analysis.source_of(n) != n}
         depth_record = {
@@ -225,7 +230,7 @@ class DepthJob(JobKind):
             "plate_resolution": list(analysis.plate_shape)}
         summary = outputs.add(unit, writer, frames, metadata={
             "depth": depth_record, "backend": backend.describe(), "verdict": verdict,
-            "channel": CHANNEL if fmt == "exr" else PNG_CHANNEL})
+            "channel": CHANNEL if fmt == "exr" else PNG_CHANNEL, "confidence_channel": confidence})
         summary.update(backend=backend.NAME, verdict=verdict, normalization=normalisation.record(),
                        stabilisation=depth_record["stabilisation"], held_from=held,
                        timings=analysis.timings)

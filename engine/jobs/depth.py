@@ -53,7 +53,8 @@ class DepthParams:
     input: str = param(help="video file, image sequence or timeline (.otio, .xml, .edl)")
     out: str | None = param(None, help="output folder; nothing is written outside it "
                                           "(default: <output_dir setting>/<input stem>)")
-    format: Literal["exr", "png16"] = param("exr", help="float EXR (channel depth.Z) or 16-bit grey PNG")
+    format: Literal["exr", "png16"] = param("exr", help="float EXR (channel depth.Z; parallax adds "
+                                                        "depth.confidence) or 16-bit grey PNG")
     normalize: Literal["relative", "near-far", "metric"] = param(
         "relative", help="relative: inverse depth 0 far..1 near; near-far: depth 0 near..1 far; "
                          "metric: depth in metres (metric models only)")

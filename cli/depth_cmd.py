@@ -25,7 +25,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     depth.add_argument("--out", help="output folder (nothing is written outside it; default: "
                        "<output_dir setting>/<input stem>)")
     depth.add_argument("--format", choices=["exr", "png16"], default="exr",
-                       help="float EXR with a depth.Z channel (default) or 16-bit grey PNG")
+                       help="float EXR with a depth.Z channel (default; parallax adds "
+                       "depth.confidence) or 16-bit grey PNG")
     depth.add_argument("--normalize", choices=["relative", "near-far", "metric"], default="relative",
                        help="relative: inverse depth, 1 near .. 0 far (default); near-far: depth, "
                             "0 near .. 1 far; metric: metres (metric models only)")

@@ -1,7 +1,7 @@
 """The Nuke bridge against a fake ``nuke`` (tests/fakes, the documented API name for name) and a
 real engine on real clips: frames and points between Nuke and the engine, the Read → Copy matte
-tree, progress and cancel, prompts kept on the node, the depth Read, a Nuke Studio import, the
-menu, and the bridge on Python 3.9 without heavy modules."""
+tree, progress and cancel, prompts kept on the node, a Roto's alpha as a matte keyframe, the depth
+Read, a Nuke Studio import, the menu, and the bridge on Python 3.9 without heavy modules."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ for _path in (str(FAKES), str(BRIDGE)):
 
 import hiero.core  # noqa: E402  (the fakes)
 import nuke  # noqa: E402
-from moviola_nuke import commands, coords, frames, prompts  # noqa: E402
+from moviola_nuke import commands, coords, frames, mask_render, prompts  # noqa: E402
 from moviola_nuke.background import BackgroundJob  # noqa: E402
 from moviola_nuke.hiero_import import import_result  # noqa: E402
 from moviola_nuke.read_node import engine_path, nuke_pattern, read_source  # noqa: E402
@@ -233,6 +233,107 @@ def test_apply_builds_a_read_copy_tree_that_matches_the_files(engine, blob, tmp_
     assert len(nuke.allNodes("Copy")) == 1 and len(nuke.allNodes("Read")) == 2
 
 
+# --- a Roto's alpha as a keyframe -----------------------------------------------------------
+
+def roto_below(plate: nuke.Node, alpha_at) -> nuke.Node:
+    """A Roto whose bg is the plate, drawing ``alpha_at(script frame)`` (rows top first)."""
+    roto = nuke.createNode("Roto", inpanel=False)
+    roto.setInput(0, plate)
+    nuke._set_image(roto, alpha_at)
+    return roto
+
+
+def select_only(*nodes: nuke.Node) -> None:
+    for n in nuke.allNodes():
+        n.setSelected(n in nodes)
+
+
+def test_a_roto_alpha_on_one_frame_is_the_matte_keyframe(engine, blob, tmp_path):
+    plate = make_read(str(blob.path), 1, 10, (96, 72), "start at", "1001")
+    rendered_frames: list[int] = []
+
+    def alpha_at(script_frame: int) -> np.ndarray:
+        rendered_frames.append(script_frame)
+        return blob.mask(script_frame - 1001)
+    roto = roto_below(plate, alpha_at)
+    select_only(roto)
+    nuke.frame(1004)                                   # media frame 3
+    job = commands.alpha_keyframe_selected()
+    assert job is not None, nuke.messages
+    (sent,) = job.params["keyframes"]
+    assert sent["frame"] == 3 and "mask_node" not in sent
+    assert os.path.dirname(sent["mask"]) == mask_render.mask_folder()
+    finish(job)
+    assert job.error is None, job.error
+    assert rendered_frames == [1004] and nuke.allNodes("Write") == []   # the temporary Write is gone
+    assert not os.path.exists(sent["mask"])            # removed once the engine was done
+    # The keyframe's own output frame is the mask itself: the engine read the Roto's pixels.
+    (copy,) = nuke.allNodes("Copy")
+    assert copy.input(0) is plate and copy.input(1).Class() == "Read"
+    files = job.result["files"]
+    assert len(files) == 10
+    key_frame = oiio.ImageBuf(files[3]).get_pixels(oiio.FLOAT)[..., 0]
+    assert np.abs(key_frame - blob.mask(3)).max() < 0.01
+    # The matte walks on from it (a click-free keyframe): the blob is found two frames later.
+    later = oiio.ImageBuf(files[5]).get_pixels(oiio.FLOAT)[..., 0] > 0.5
+    truth = blob.mask(5) > 0.5
+    assert (later & truth).sum() / (later | truth).sum() > 0.6
+    # The node, not the temporary file, is what stays on the Copy.
+    record = stored_record(copy)
+    assert record["keyframes"] == [{"frame": 3, "object": 1, "include": [], "exclude": [],
+                                    "mask_node": roto.name()}]
+
+    # Another frame, asked for, joins the same matte; frame 1004 is rendered again and its
+    # unchanged pixels reuse the engine's cache.
+    select_only(roto)
+    nuke.answers.append("1008")
+    again = commands.alpha_keyframe_selected(ask_frame=True)
+    assert again is not None, nuke.messages
+    finish(again)
+    assert again.error is None, again.error
+    assert sorted(rendered_frames) == [1004, 1004, 1008]
+    assert len(nuke.allNodes("Copy")) == 1 and len(nuke.allNodes("Read")) == 2
+    assert [k["frame"] for k in stored_record(copy)["keyframes"]] == [3, 7]
+    assert again.result["reused_frames"] > 0
+    assert os.listdir(mask_render.mask_folder()) == []
+
+
+def test_an_alpha_keyframe_that_cannot_be_rendered_is_a_message_and_nothing_is_sent(blob, tmp_path,
+                                                                                      monkeypatch):
+    monkeypatch.setenv("MOVIOLA_HOME", str(tmp_path))
+    plate = make_read(str(blob.path), 1, 10, (96, 72))
+    blur = nuke.createNode("Blur", inpanel=False)       # the plate has no alpha
+    blur.setInput(0, plate)
+    select_only(blur)
+    assert commands.alpha_keyframe_selected() is None
+    assert "Blur1 gives no alpha" in nuke.messages[-1]
+
+    def broken(script_frame: int) -> np.ndarray:
+        raise RuntimeError("Roto1: the shape's expression has an error")
+    roto = roto_below(plate, broken)
+    select_only(roto)
+    assert commands.alpha_keyframe_selected() is None
+    assert "could not render Roto1's alpha at frame 1" in nuke.messages[-1]
+    assert "expression has an error" in nuke.messages[-1]
+    assert nuke.ProgressTask.instances == []            # no job started
+    assert nuke.allNodes("Write") == [] and os.listdir(tmp_path / "nuke-masks") == []
+    select_only()
+    assert commands.alpha_keyframe_selected() is None and "select a Roto" in nuke.messages[-1]
+
+
+def test_a_mask_keyframe_joins_the_clicks_on_its_frame():
+    clicks = [{"frame": 3, "object": 1, "include": [[4.0, 5.0]], "exclude": [], "mask": "/old.png"},
+              {"frame": 9, "object": 1, "include": [[1.0, 1.0]], "exclude": []}]
+    merged = prompts.add_mask_keyframe(clicks, {"frame": 3, "object": 1, "mask_node": "Roto1"})
+    assert merged[0] == {"frame": 3, "object": 1, "include": [[4.0, 5.0]], "exclude": [],
+                         "mask_node": "Roto1"}
+    assert merged[1] == clicks[1]
+    added = prompts.add_mask_keyframe(clicks, {"frame": 1, "object": 1, "mask_node": "Roto2"})
+    assert [k["frame"] for k in added] == [1, 3, 9]
+    sent = [{**merged[0], "mask": "/tmp/.Roto1.3.tmp-1-0.exr"}, merged[1]]
+    assert prompts.without_rendered_masks(sent) == merged
+
+
 def test_progress_and_cancel(engine):
     nuke.createNode("NoOp", inpanel=False)
     job = BackgroundJob("sleep", {"steps": 5, "step_s": 0.02}, "steps", lambda r: None).start()
@@ -274,6 +375,7 @@ def test_depth_read_has_the_channel_as_written_and_its_normalisation(engine, blo
     assert depth["moviola_channel"].value() == job.result["channel"]
     label = depth["label"].value()
     assert job.result["normalize"] in label and job.result["convention"] in label
+    assert "confidence in depth.confidence" in label and "depth.confidence" in spec.channelnames
     record = stored_record(depth)
     assert record["kind"] == "depth" and record["normalization"] == job.result["clips"][0]["normalization"]
     assert read_source(depth, check_exists=False).timing.script_frame(0) == 1   # lines up
@@ -343,7 +445,8 @@ def test_panel_opens_on_the_read_and_restores_prompts(engine, qtbot, blob, tmp_p
 BRIDGE_SCRIPT = r'''
 import json, sys
 import nuke
-from moviola_nuke import background, commands, coords, frames, hiero_import, prompts, read_node, result_nodes
+from moviola_nuke import (background, commands, coords, frames, hiero_import, mask_render, prompts,
+                          read_node, result_nodes)
 exec(open(sys.argv[1]).read(), {"__name__": "__main__"})     # menu.py
 timing = frames.ReadTiming.from_knobs(False, 1001, 1005, "offset", "-1000")
 keys = prompts.keyframes_to_engine([{"frame": 3, "include": [[10, 90]]}], timing, (200, 100))

@@ -139,10 +139,14 @@ def build_depth_read(plate_read: Any, source: ReadSource, result: dict[str, Any]
     near_is = normalization.get("near_is")
     if near_is:
         label += f"\nnear is {near_is}"
+    confidence = result.get("confidence_channel")
+    if confidence:   # parallax EXRs: 1 where depth was measured, 0 where it was filled
+        label += f"\nconfidence in {confidence}"
     read = _new_node("Read")
     read.setXYpos(plate_read.xpos() + 150, plate_read.ypos())
     _sequence_read(read, pattern, frames, _offset(source, frames[0]), label)
     store_record(read, {**record, "kind": "depth", "pattern": pattern, "channel": channel,
+                        "confidence_channel": confidence,
                         "normalize": result.get("normalize"), "convention": result.get("convention"),
                         "normalization": normalization, "frames": [frames[0], frames[-1]],
                         "otio": result.get("otio")})

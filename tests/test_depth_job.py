@@ -203,6 +203,8 @@ def test_depth_anything_job_with_weights_from_the_store(engine, client, truck, t
         assert result["frames"] == list(range(1001, 1007))
         pixels, spec, attrs = read(result["files"][0])
         assert (spec.width, spec.height) == (160, 120) and np.isfinite(pixels).all()
+        # A model measures nothing per pixel: no confidence channel rather than all ones.
+        assert tuple(spec.channelnames) == ("depth.Z",) and result["confidence_channel"] is None
         assert attrs["moviola/model"] == "depth-anything-v2-small"
         assert attrs["moviola/model/sha256"] == result["model"]["weights_sha256"]
         assert result["clips"][0]["stabilisation"]["mode"] == "affine"

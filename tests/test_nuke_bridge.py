@@ -256,6 +256,7 @@ def test_a_roto_alpha_on_one_frame_is_the_matte_keyframe(engine, blob, tmp_path)
         rendered_frames.append(script_frame)
         return blob.mask(script_frame - 1001)
     roto = roto_below(plate, alpha_at)
+    nuke.root()["name"].setValue(str(tmp_path / "shot.nk"))    # a saved script: results beside it
     select_only(roto)
     nuke.frame(1004)                                   # media frame 3
     job = commands.alpha_keyframe_selected()
@@ -282,6 +283,7 @@ def test_a_roto_alpha_on_one_frame_is_the_matte_keyframe(engine, blob, tmp_path)
     record = stored_record(copy)
     assert record["keyframes"] == [{"frame": 3, "object": 1, "include": [], "exclude": [],
                                     "mask_node": roto.name()}]
+    assert record["out"] == str(tmp_path / "moviola" / "Read1_matte")
 
     # Another frame, asked for, joins the same matte; frame 1004 is rendered again and its
     # unchanged pixels reuse the engine's cache.
@@ -434,6 +436,14 @@ def test_panel_opens_on_the_read_and_restores_prompts(engine, qtbot, blob, tmp_p
     qtbot.addWidget(panel)
     panel.open_on(plate, read_source(plate), record)
     assert panel.matte.model.to_wire() == record["keyframes"]
+    # A keyframe from a Roto's alpha is not drawn in the panel but goes back on Apply, with
+    # the clicks on its frame refining it.
+    with_roto = {**record, "keyframes": [{**record["keyframes"][0], "mask_node": "Roto1"},
+                                         {"frame": 6, "object": 1, "include": [], "exclude": [],
+                                          "mask_node": "Roto1"}]}
+    panel.open_on(plate, read_source(plate), with_roto)
+    assert panel.keyframes_for_apply() == with_roto["keyframes"]
+    panel.open_on(plate, read_source(plate), record)
     assert panel.output_dir == str(tmp_path)
     qtbot.waitUntil(lambda: panel.media is not None, timeout=20000)
     assert (panel.media.first_frame, panel.media.last_frame) == (0, 9)

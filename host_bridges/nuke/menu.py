@@ -5,6 +5,8 @@ from moviola_nuke import commands
 
 COMMANDS = (
     ("Matte…", commands.matte_selected, "ctrl+alt+m"),
+    ("Alpha as Matte Keyframe", commands.alpha_keyframe_selected, ""),
+    ("Alpha as Matte Keyframe on Frame…", lambda: commands.alpha_keyframe_selected(ask_frame=True), ""),
     ("Depth", commands.depth_selected, ""),
     ("Shots (Nuke Studio)", commands.shots_selected, ""),
 )

@@ -17,16 +17,24 @@ and it records what the bridge did. Covered (Nuke 14-16 Python reference):
 - threads: ``executeInMainThread(call, args=(), kwargs={})``, which queues (the fake refuses a
   call from the main thread, where Nuke hangs) and ``executeInMainThreadWithResult``;
 - ``ProgressTask(title)``: ``setMessage``, ``setProgress`` (0-100), ``isCancelled``;
+- rendering: ``nodes.<Class>()`` (a node not wired to the selection), ``execute(nameOrNode,
+  start=None, end=None, incr=None, views=None, continueOnError=False)`` on a Write, which
+  writes real image files (OpenImageIO, imported when called) and raises RuntimeError when
+  the render fails, as Nuke does; ``Node.channels()``; ``frame()`` (the current frame);
 - UI: ``menu(name)`` → ``Menu.addMenu``, ``addCommand``, ``addSeparator``, ``findItem``,
-  ``items``; ``message``; ``pluginAddPath(path, addToSysPath=True)``, ``pluginPath()``; ``GUI``.
+  ``items``; ``message``; ``getInput(prompt, default)``; ``pluginAddPath(path,
+  addToSysPath=True)``, ``pluginPath()``; ``GUI``.
 
 Read nodes carry the documented knobs (``file``, ``format``, ``proxy``, ``proxy_format``,
 ``first``, ``last``, ``origfirst``, ``origlast``, ``before``, ``after``, ``frame_mode``,
 ``frame``, ``colorspace``, ``raw``, ``on_error``); Copy nodes ``from0..3``/``to0..3``
-(default ``rgba.alpha``); Reformat nodes ``format``, ``resize``, ``center``; the root
-``proxy``, ``proxy_scale``, ``first_frame``, ``last_frame``, ``format``.
+(default ``rgba.alpha``); Write nodes ``file``, ``proxy``, ``file_type``, ``channels`` (default
+``rgb``), ``raw``, ``frame_mode``, ``frame``, ``colorspace``; Reformat nodes ``format``,
+``resize``, ``center``; the root ``proxy``, ``proxy_scale``, ``first_frame``, ``last_frame``, ``format``.
 
-Helpers that are not Nuke's start with an underscore: ``_reset()``, ``_pump_main_thread()``.
+Helpers that are not Nuke's start with an underscore: ``_reset()``, ``_pump_main_thread()``,
+``_set_image(node, image_at)`` (what a node renders: ``image_at(frame)`` gives an HxW alpha or an
+HxWx4 RGBA float array, or raises RuntimeError as a node in error does).
 """
 
 from __future__ import annotations
@@ -170,6 +178,12 @@ _DEFAULT_KNOBS: dict[str, Callable[[], list[Knob]]] = {
                      Enumeration_Knob("on_error", "missing frames", "error")],
     "Copy": lambda: [Knob(f"{d}{i}", f"{d}{i}", "rgba.alpha" if i == 0 else "none")
                      for i in range(4) for d in ("from", "to")],
+    "Write": lambda: [File_Knob("file", "file", ""), File_Knob("proxy", "proxy", ""),
+                      Enumeration_Knob("file_type", "file type", ""),
+                      Enumeration_Knob("channels", "channels", "rgb"),
+                      Boolean_Knob("raw", "raw data", False),
+                      Enumeration_Knob("frame_mode", "frame", "expression"), String_Knob("frame", "", ""),
+                      Enumeration_Knob("colorspace", "colorspace", "default")],
     "Reformat": lambda: [Format_Knob("format", "output format", Format(2048, 1556)),
                          Enumeration_Knob("resize", "resize type", "width"),
                          Boolean_Knob("center", "center", True)],
@@ -187,6 +201,7 @@ class Node:
         self._inputs: dict[int, Node | None] = {}
         self._selected = False
         self._xy = [0, 0]
+        self._image_at: Callable[[int], Any] | None = None
         self.addKnob(String_Knob("name", "name", name))
         self.addKnob(String_Knob("label", "label", ""))
         for knob in _DEFAULT_KNOBS.get(node_class, lambda: [])():
@@ -261,12 +276,22 @@ class Node:
         upstream = self.input(0)
         return upstream.format() if upstream is not None else root()["format"].value()
 
+    def channels(self) -> list[str]:
+        """What the node outputs: rgb from a Read; alpha where ``_set_image`` gave one."""
+        out = ["rgba.red", "rgba.green", "rgba.blue"] if self._class == "Read" else []
+        if self._image_at is not None:
+            out = ["rgba.red", "rgba.green", "rgba.blue", "rgba.alpha"]
+        elif self.input(0) is not None:
+            out = self.input(0).channels()
+        return out
+
     def __repr__(self) -> str:
         return f"<{self._class} {self.name()}>"
 
 
 _nodes: list[Node] = []
 _root: Node | None = None
+_frame = 1
 _main_queue: list[tuple[Callable, tuple, dict]] = []
 _queue_lock = threading.Lock()
 calls: list[tuple[str, Any]] = []        # what the bridge asked of Nuke, in order
@@ -305,6 +330,79 @@ def createNode(nodeClass: str, knobs: str = "", inpanel: bool = True) -> Node:
     return node
 
 
+class _Nodes:
+    """``nuke.nodes.Write(...)``: a node made without touching the selection."""
+
+    def __getattr__(self, node_class: str) -> Callable[..., Node]:
+        def make(**knobs: Any) -> Node:
+            _refuse_off_main_thread(f"nodes.{node_class}")
+            node = Node(node_class, _unique_name(node_class))
+            for i, upstream in enumerate(knobs.pop("inputs", [])):
+                node.setInput(i, upstream)
+            for name, value in knobs.items():
+                node[name].setValue(value)
+            _nodes.append(node)
+            calls.append(("nodes", node_class))
+            return node
+        return make
+
+
+nodes = _Nodes()
+
+
+def frame(f: int | None = None) -> int:
+    """The current frame; ``frame(f)`` moves to ``f``."""
+    global _frame
+    if f is not None:
+        _frame = int(f)
+    return _frame
+
+
+def _set_image(node: Node, image_at: Callable[[int], Any]) -> None:
+    node._image_at = image_at
+
+
+def _image_of(node: Node | None, at: int) -> Any:
+    while node is not None and node._image_at is None:
+        node = node.input(0)
+    if node is None:
+        raise RuntimeError("nothing is connected to render")
+    return node._image_at(at)
+
+
+def execute(nameOrNode: Any, start: int | None = None, end: int | None = None, incr: int | None = None,
+            views: Any = None, continueOnError: bool = False) -> None:
+    """Render a Write's input over start..end into its ``file`` (``%04d``/``####`` expanded)."""
+    import re
+
+    import numpy as np
+    import OpenImageIO as oiio
+
+    _refuse_off_main_thread("execute")
+    write = toNode(nameOrNode) if isinstance(nameOrNode, str) else nameOrNode
+    if write is None or write.Class() != "Write":
+        raise ValueError(f"{nameOrNode!r} is not a Write node")
+    first = root()["first_frame"].value() if start is None else int(start)
+    last = root()["last_frame"].value() if end is None else int(end)
+    calls.append(("execute", (write.name(), first, last)))
+    pattern = re.sub(r"#+", lambda m: f"%0{len(m.group())}d", str(write["file"].value()))
+    for at in range(first, last + 1, int(incr or 1)):
+        image = np.asarray(_image_of(write.input(0), at), np.float32)
+        if image.ndim == 2:
+            image = np.dstack([np.zeros_like(image)] * 3 + [image])
+        names = {"alpha": ("A",), "rgba": ("R", "G", "B", "A"), "rgb": ("R", "G", "B")}
+        wanted = names[str(write["channels"].value())]
+        pixels = np.ascontiguousarray(image[..., [("R", "G", "B", "A").index(c) for c in wanted]])
+        path = pattern % at if "%" in pattern else pattern
+        spec = oiio.ImageSpec(pixels.shape[1], pixels.shape[0], len(wanted), "half")
+        spec.channelnames = wanted
+        out = oiio.ImageOutput.create(path)
+        if out is None or not out.open(path, spec):
+            raise RuntimeError(f"{write.name()}: cannot write {path}")
+        out.write_image(pixels)
+        out.close()
+
+
 def delete(node: Node) -> None:
     _nodes.remove(node)
     for n in _nodes:
@@ -334,6 +432,16 @@ def allNodes(filter: str | None = None) -> list[Node]:
 
 def message(text: str) -> None:
     messages.append(text)
+
+
+answers: list[str | None] = []          # what the artist types into getInput, in order
+
+
+def getInput(prompt: str, default: str = "") -> str | None:
+    """The artist's answer (``answers``, first in first out); the default when none is queued;
+    None is Cancel."""
+    calls.append(("getInput", prompt))
+    return answers.pop(0) if answers else default
 
 
 def _refuse_off_main_thread(what: str) -> None:
@@ -480,11 +588,13 @@ def pluginPath() -> list[str]:
 
 def _reset() -> None:
     """A fresh script: no nodes, no menus, no queued calls, a default root."""
-    global _root
+    global _root, _frame
     _nodes.clear()
     _root = None
+    _frame = 1
     _main_queue.clear()
     calls.clear()
     messages.clear()
+    answers.clear()
     _menus.clear()
     ProgressTask.instances.clear()

@@ -32,8 +32,10 @@ class BackgroundJob:
     def __init__(self, kind: str, params: dict[str, Any], title: str,
                  on_result: Callable[[dict[str, Any]], Any],
                  on_error: Callable[[BaseException], Any] | None = None,
-                 connect_engine: Callable[[], EngineClient] = connect) -> None:
+                 connect_engine: Callable[[], EngineClient] = connect,
+                 on_finish: Callable[[], Any] | None = None) -> None:
         self.kind, self.params, self.title = kind, params, title
+        self.on_finish = on_finish   # on the worker, however the job ended (temp files)
         self.on_result, self.on_error = on_result, on_error or report_error
         self.connect_engine = connect_engine
         self.job_id: str | None = None
@@ -80,6 +82,8 @@ class BackgroundJob:
             self._done.set()
             if watcher is not None:
                 watcher.join()
+            if self.on_finish is not None:
+                self.on_finish()
             del task   # releasing the task closes Nuke's progress bar
 
     def _watch_cancel(self, task: Any, job_id: str) -> None:

@@ -13,6 +13,7 @@ from moviola.ui.panel import MoviolaPanel
 
 from .background import BackgroundJob
 from .commands import PANEL_CLASS, PANEL_ID, apply_matte
+from .prompts import MASK_NODE, add_mask_keyframe
 from .read_node import ReadSource
 
 __all__ = ["NukePanel", "show_panel"]
@@ -28,6 +29,7 @@ class NukePanel(MoviolaPanel):
         self.node: Any = None
         self.source: ReadSource | None = None
         self.job: BackgroundJob | None = None
+        self.node_masks: list[dict[str, Any]] = []   # keyframes from a Roto's alpha, kept as given
         # Apply goes through the bridge: Nuke's progress task, nodes on the main thread.
         self.matte.apply.run_button.clicked.disconnect()
         self.matte.apply.run_button.clicked.connect(self.apply_in_nuke)
@@ -37,6 +39,11 @@ class NukePanel(MoviolaPanel):
         """Show ``source`` (the Read's full-res file) and the prompts of an earlier run."""
         self.node, self.source = node, source
         self.matte.model.reset()
+        # The panel edits clicks, boxes and matte files; a keyframe that is a node's alpha goes
+        # back unchanged on Apply, its clicks (restored below) refining it.
+        self.node_masks = [{"frame": int(k["frame"]), "object": int(k.get("object", 1)),
+                            "include": [], "exclude": [], MASK_NODE: k[MASK_NODE]}
+                           for k in (record or {}).get("keyframes", []) if k.get(MASK_NODE)]
         for key in (record or {}).get("keyframes", []):
             frame = int(key["frame"])
             for x, y in key.get("include", []):
@@ -49,8 +56,15 @@ class NukePanel(MoviolaPanel):
             self.set_output_dir(record["out"])
         self.open_media(source.path)
 
-    def apply_in_nuke(self) -> None:
+    def keyframes_for_apply(self) -> list[dict[str, Any]]:
+        """The panel's keyframes, with the node-alpha keyframes of the run it opened on."""
         keyframes = self.matte.model.to_wire()
+        for key in self.node_masks:
+            keyframes = add_mask_keyframe(keyframes, key)
+        return keyframes
+
+    def apply_in_nuke(self) -> None:
+        keyframes = self.keyframes_for_apply()
         if self.node is None or not keyframes:
             self.show_message("Apply needs a Read and at least one keyframe", error=True)
             return

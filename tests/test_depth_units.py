@@ -3,6 +3,8 @@ normalisations, plate conversion, working sizes."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -172,3 +174,26 @@ def test_the_cache_keeps_confidence_and_held_frames_have_none(tmp_path):
     full = upsample_confidence(measured, (12, 8))
     assert full.shape == (8, 12) and full[:, 0].max() == 0.0 and full[:, -1].min() == 1.0
     assert 0.0 < full[0, 5] < 1.0 and full.min() >= 0.0 and full.max() <= 1.0
+
+
+def test_a_depth_movie_shows_depth_z_not_the_confidence_after_it(tmp_path):
+    import glob
+
+    import av
+
+    from moviola.engine.media.clip_movie import encode_clip_movie
+    from moviola.engine.media.writers import ImageSequenceWriter
+
+    writer = ImageSequenceWriter(tmp_path, "d", "exr", pixel_type="float",
+                                 channels=("R", "G", "B", "depth.Z", "depth.confidence"))
+    ramp = np.repeat(np.linspace(0.0, 1.0, 64, dtype=np.float32)[None, :], 48, axis=0)
+    for n in (1, 2):
+        image = np.zeros((48, 64, 5), np.float32)
+        image[..., 3] = ramp                     # depth rises left to right
+        image[..., 4] = 1.0 - ramp               # confidence falls: the opposite picture
+        writer.write(image, n)
+    frames = sorted(glob.glob(str(tmp_path / "**" / "*.exr"), recursive=True))
+    movie = encode_clip_movie([Path(f) for f in frames], tmp_path / "d.mov", 24.0, "depth", None)
+    with av.open(str(movie)) as container:
+        grey = next(container.decode(video=0)).to_ndarray(format="gray").astype(float)
+    assert grey[:, -8:].mean() > grey[:, :8].mean() + 150

@@ -16,6 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+import OpenImageIO as oiio
 from opentimelineio import opentime
 
 from moviola.plugin.errors import InvalidParamsError
@@ -42,15 +43,16 @@ def encode_clip_movie(frames: Sequence[Path], movie: Path, rate: float, style: s
         raise InvalidParamsError(f"movie style {style!r} is not one of {MOVIE_STYLES}")
     if not frames:
         raise InvalidParamsError(f"no frames to encode into {movie.name}")
-    lo_hi = _depth_span(frames, check_cancelled) if style == "depth" else None
-    first = _to_rgba(read_image(frames[0]), style, lo_hi)
+    z = _depth_index(frames[0]) if style == "depth" else -1
+    lo_hi = _depth_span(frames, z, check_cancelled) if style == "depth" else None
+    first = _to_rgba(read_image(frames[0]), style, lo_hi, z)
     height, width = first.shape[0] + first.shape[0] % 2, first.shape[1] + first.shape[1] % 2
     with ProResWriter(movie, _exact_rate(rate), width, height, alpha=style == "matte",
                       profile="422hq" if style == "picture" else "4444",
                       timecode=start_timecode) as writer:
         for index, path in enumerate(frames):
             check_cancelled()
-            image = first if index == 0 else _to_rgba(read_image(path), style, lo_hi)
+            image = first if index == 0 else _to_rgba(read_image(path), style, lo_hi, z)
             writer.write(_even(image, width, height))
     return movie
 
@@ -70,21 +72,33 @@ def _exact_rate(rate: float) -> Fraction:
     return Fraction(rate).limit_denominator(1001)
 
 
-def _depth_span(frames: Sequence[Path], check_cancelled: Callable[[], None]
+def _depth_span(frames: Sequence[Path], z_index: int, check_cancelled: Callable[[], None]
                 ) -> tuple[float, float]:
     lo, hi = np.inf, -np.inf
     for path in frames:
         check_cancelled()
-        z = _first_channel(read_image(path))
+        z = _depth_channel(read_image(path), z_index)
         finite = z[np.isfinite(z)]
         if finite.size:
             lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
     return (0.0, 1.0) if not np.isfinite(lo) or hi <= lo else (lo, hi)
 
 
-def _first_channel(image: np.ndarray) -> np.ndarray:
-    # Depth EXRs may carry an RGB preview before the depth channel; depth is the last one.
-    return _unit_float(image[..., -1])
+def _depth_index(path: Path) -> int:
+    """The header's depth channel (``depth.Z``), or -1 (the last channel) when it names none."""
+    inp = oiio.ImageInput.open(str(path))
+    if inp is None:
+        return -1
+    try:
+        return int(inp.spec().z_channel)
+    finally:
+        inp.close()
+
+
+def _depth_channel(image: np.ndarray, z_index: int) -> np.ndarray:
+    # Depth EXRs may carry an RGB preview before the depth channel and a confidence channel
+    # after it; a grey PNG has only the depth.
+    return _unit_float(image[..., z_index if z_index >= 0 else -1])
 
 
 def _unit_float(a: np.ndarray) -> np.ndarray:
@@ -95,11 +109,12 @@ def _unit_float(a: np.ndarray) -> np.ndarray:
     return a.astype(np.float32)
 
 
-def _to_rgba(image: np.ndarray, style: str, lo_hi: tuple[float, float] | None) -> np.ndarray:
+def _to_rgba(image: np.ndarray, style: str, lo_hi: tuple[float, float] | None,
+             z_index: int = -1) -> np.ndarray:
     """HxWx4 float32 0..1 for the ProRes writer."""
     if style == "depth":
         lo, hi = lo_hi or (0.0, 1.0)
-        grey = np.clip((_first_channel(image) - lo) / (hi - lo), 0.0, 1.0)
+        grey = np.clip((_depth_channel(image, z_index) - lo) / (hi - lo), 0.0, 1.0)
         grey = np.nan_to_num(grey)
         return np.repeat(grey[..., None], 4, axis=2)
     a = _unit_float(image)

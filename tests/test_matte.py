@@ -254,3 +254,24 @@ def test_cancelled_matte_leaves_only_complete_files(client, tmp_path):
     files = [p for p in out.rglob("*") if p.is_file()]
     assert all(not p.name.startswith(".") for p in files)       # no temp files left behind
     assert not any(p.suffix == ".mov" for p in files)           # no half-written movie
+
+
+def test_an_extended_walk_matches_an_unbroken_one(client, clip, tmp_path):
+    # The walk from 0 cached over 0..6, then extended to the clip's end, against one walk over
+    # the whole clip: the resumed tracker learns the object's colours from the keyframe too.
+    last = clip.frame_count - 1
+    k0 = keyframe(clip, 0)
+    submit(client, clip, tmp_path / "extended", [k0], range=[0, 6])
+    extended = submit(client, clip, tmp_path / "extended", [k0], range=[0, last])
+    assert extended["computed_frames"] == last - 6
+    unbroken = submit(client, clip, tmp_path / "unbroken", [k0], range=[0, last])
+
+    def mean_j(result):
+        scores = [region_j(read(path)[1][..., 0], clip.mask(frame))
+                  for frame, path in zip(result["frames"], result["files"]) if frame > 6]
+        return float(np.mean(scores))
+
+    resumed_j, unbroken_j = mean_j(extended), mean_j(unbroken)
+    print(f"resumed J {resumed_j:.4f}, unbroken J {unbroken_j:.4f}")
+    assert unbroken_j > 0.8
+    assert abs(resumed_j - unbroken_j) < 0.02

@@ -90,8 +90,11 @@ class MatteBackend(ABC):
         """Soft mask (float32 0..1, working resolution) for ``prompts`` (working pixels)."""
 
     @abstractmethod
-    def tracker(self, image: np.ndarray, mask: np.ndarray) -> Tracker:
-        """A tracker that starts from ``mask`` on ``image`` (the keyframe)."""
+    def tracker(self, image: np.ndarray, mask: np.ndarray,
+                keyframe: tuple[np.ndarray, np.ndarray] | None = None) -> Tracker:
+        """A tracker that starts from ``mask`` on ``image`` (the keyframe). ``keyframe``: the
+        walk's keyframe (image, mask) when the walk resumes from a later frame, for trackers
+        that learn what the object looks like from it (None: ``image`` is the keyframe)."""
 
 
 #: name -> "module:Class"; imported only when asked for.

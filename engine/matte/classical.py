@@ -68,9 +68,11 @@ class HoldingTracker(ClassicalTracker):
     TRUSTED = (0.8, 1.25)
 
     def __init__(self, image: np.ndarray, mask: np.ndarray, band: int, motion_threshold: float,
-                 iterations: int) -> None:
+                 iterations: int, keyframe: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         super().__init__(band, motion_threshold, iterations)
-        self.colours = ColourMemory(image, mask)
+        # A resumed walk learns the colours from its keyframe, not from a propagated mask, so
+        # it looks for the same object an unbroken walk does; the shape starts where it is now.
+        self.colours = ColourMemory(*(keyframe if keyframe is not None else (image, mask)))
         self.shape = ShapeMemory(mask)
         self.lost = 0      # frames since the last trusted one
         self.trusted_area = int(np.count_nonzero(mask > 0.5))   # the object's area then
@@ -157,8 +159,9 @@ class ClassicalBackend(MatteBackend):
         mask = segment_keyframe(image, prompts, previous, self.key_iterations)
         return mask.astype(np.float32)
 
-    def tracker(self, image: np.ndarray, mask: np.ndarray) -> Tracker:
+    def tracker(self, image: np.ndarray, mask: np.ndarray,
+                keyframe: tuple[np.ndarray, np.ndarray] | None = None) -> Tracker:
         if self.memory:
             return HoldingTracker(image, mask, self._band_px(image), self.motion_threshold,
-                                  self.track_iterations)
+                                  self.track_iterations, keyframe)
         return ClassicalTracker(self._band_px(image), self.motion_threshold, self.track_iterations)

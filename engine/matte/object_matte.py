@@ -107,8 +107,13 @@ class ObjectMatte:
                 self.computed_frames += 1
                 on_frame()
 
+            # A resumed walk's tracker still learns from the keyframe, as an unbroken walk's does.
+            keyframe = None
+            if stored:
+                keyframe = (to_working(source.read(walk.anchor.frame), self.backend.working_size),
+                            self._anchor_mask(source, walk.anchor))
             propagate(source, self.backend, start, image, mask, walk.direction,
-                      walk.length - stored, store, check, stages)
+                      walk.length - stored, store, check, stages, keyframe)
             writer.commit({"anchor": walk.anchor.frame, "direction": walk.direction,
                            "object": self.object_id, "prompts": walk.anchor.prompts.to_wire(),
                            "backend": self.backend.describe()},

@@ -30,13 +30,15 @@ def propagate(source: FrameSource, backend: MatteBackend, anchor: int, anchor_im
               anchor_mask: np.ndarray, direction: int, length: int,
               on_frame: Callable[[int, np.ndarray], None],
               check: Callable[[], None] | None = None,
-              stages: OpenCLStages | None = None) -> int:
+              stages: OpenCLStages | None = None,
+              keyframe: tuple[np.ndarray, np.ndarray] | None = None) -> int:
     """Carry ``anchor_mask`` (on frame ``anchor``) ``length`` frames in ``direction`` (+1/-1).
 
     ``on_frame(frame, soft mask)`` receives each new frame's smoothed working-resolution mask
     in walking order; ``check()`` runs between frames (cancellation). ``stages``: the OpenCL
     device carrying the mask along the flow and blending (None: the CPU; the flow and the
-    tracker stay on the CPU). Returns frames computed.
+    tracker stay on the CPU). ``keyframe``: the walk's keyframe (image, mask) when it resumes
+    from a later ``anchor``, so the tracker learns from it. Returns frames computed.
     """
     if length <= 0:
         return 0
@@ -45,7 +47,7 @@ def propagate(source: FrameSource, backend: MatteBackend, anchor: int, anchor_im
     else:
         frames = reverse_frames(source, anchor - length, anchor - 1, backend.working_size)
     blend = backend.TEMPORAL_BLEND
-    tracker = backend.tracker(anchor_image, anchor_mask)
+    tracker = backend.tracker(anchor_image, anchor_mask, keyframe)
     previous = anchor_image
     mask: np.ndarray = anchor_mask.astype(np.float32)
     done = 0

@@ -190,5 +190,6 @@ class Sam2Backend(MatteBackend):
             out = self.loaded.model(inference_session=session, frame_idx=0)
         return probabilities(out.pred_masks, w, h)
 
-    def tracker(self, image: np.ndarray, mask: np.ndarray) -> Tracker:
+    def tracker(self, image: np.ndarray, mask: np.ndarray,
+                keyframe: tuple[np.ndarray, np.ndarray] | None = None) -> Tracker:
         return Sam2Tracker(self.loaded, image, mask)

@@ -35,7 +35,10 @@ def _websocket_flag(node: str) -> list[str]:
     return [] if probe.returncode == 0 else ["--experimental-websocket"]
 
 
-@pytest.mark.parametrize("suite", ["manifest.test.js", "logic.test.js", "panel.test.js"])
+SUITES = ["manifest.test.js", "logic.test.js", "panel.test.js", "matte_file.test.js"]
+
+
+@pytest.mark.parametrize("suite", SUITES)
 def test_premiere_panel(suite: str) -> None:
     node = _node()
     env = dict(os.environ, MOVIOLA_TEST_PYTHON=sys.executable)

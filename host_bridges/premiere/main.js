@@ -7,7 +7,7 @@ const ppro = require("premierepro");
 const os = require("os");
 const { GatewayClient, EngineUnreachable, EngineError } = require("./lib/gateway");
 const { defaultHome, readDiscovery, launcherPath, join, UNREACHABLE } = require("./lib/engine_info");
-const { runJob, summary, safeName } = require("./lib/run");
+const { runJob, runMatteFromFile, summary, safeName } = require("./lib/run");
 
 const fs = storage.localFileSystem;
 const $ = (id) => document.getElementById(id);
@@ -57,6 +57,7 @@ function box() {
   return values.every((v) => v !== "") ? values.map(Number) : null;
 }
 
+/** `job` from a button; "matte-file" is the matte with a picked matte file as its keyframe. */
 async function run(job) {
   if (running) return;
   $("status").textContent = "";
@@ -68,13 +69,16 @@ async function run(job) {
                      safeName(sequence ? sequence.name : "sequence"));
     $("progress-area").hidden = false;
     showProgress({ fraction: 0, message: `${job}: reading the sequence` });
-    const report = await runJob({
+    const options = {
       ppro, client: engine, writeText, job, out,
-      extra: job === "matte" ? { box: box() } : {},
+      extra: job.startsWith("matte") ? { box: box() } : {},
       onProgress: showProgress,
       onSubmitted: (handle) => { running = handle; },
-    });
-    $("status").textContent = summary(report);
+    };
+    const report = job === "matte-file"
+      ? await runMatteFromFile({ ...options, localFileSystem: fs, formats: storage.formats })
+      : await runJob(options);
+    if (report) $("status").textContent = summary(report);
   } catch (err) {
     if (err instanceof EngineUnreachable) showUnreachable(err.message);
     else if (err instanceof EngineError && err.code === "cancelled") $("status").textContent = "Cancelled.";
@@ -96,7 +100,7 @@ async function startEngine() {
 function wire() {
   $("moviola-home").value = localStorage.getItem("moviola-home") || defaultHome(os.homedir());
   $("moviola-home").addEventListener("change", () => localStorage.setItem("moviola-home", $("moviola-home").value));
-  for (const job of ["shots", "matchcuts", "depth", "matte"]) $(`run-${job}`).addEventListener("click", () => run(job));
+  for (const job of ["shots", "matchcuts", "depth", "matte", "matte-file"]) $(`run-${job}`).addEventListener("click", () => run(job));
   $("cancel").addEventListener("click", () => { if (running) running.cancel().catch(() => {}); });
   $("start-engine").addEventListener("click", startEngine);
 }

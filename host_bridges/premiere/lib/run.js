@@ -4,6 +4,8 @@
 
 const { readSequence, toOtio } = require("./sequence");
 const { shotMarkers, matchcutMarkers, generatedSequences, putMarkers, placeSequences } = require("./actions");
+const { pickMaskFile, sourceFrameAt } = require("./mask_keyframe");
+const { framesOf } = require("./time");
 
 const JOBS = ["shots", "matchcuts", "matte", "depth"];
 const LABELS = { shots: "Moviola: shots", matchcuts: "Moviola: match cuts",
@@ -17,13 +19,18 @@ function jobParams(job, otioPath, out, read, extra = {}) {
   params.out = out;
   if (job === "matchcuts") params.name = safeName(read.name);
   if (job === "matte") {
-    const box = extra.box;
-    if (!Array.isArray(box) || box.length !== 4) {
+    const box = Array.isArray(extra.box) && extra.box.length === 4 ? extra.box.map(Number) : null;
+    const mask = extra.maskKeyframe;
+    if (!box && !mask) {
       throw new Error("matte: draw a box (x0, y0, x1, y1 in pixels of the clip's first frame) first");
     }
-    params.keyframes = [{ frame: read.clips[0].firstFrame, object: 1, box: box.map(Number) }];
+    // A matte file is the keyframe on the frame under the playhead; a box there clears it outside.
+    const keyframe = mask ? { frame: extra.maskFrame, object: 1, ...mask } : { frame: read.clips[0].firstFrame, object: 1 };
+    if (box) keyframe.box = box;
+    params.keyframes = [keyframe];
   }
-  for (const [k, v] of Object.entries(extra)) if (k !== "box") params[k] = v;
+  const panelOnly = ["box", "maskKeyframe", "maskFrame"];
+  for (const [k, v] of Object.entries(extra)) if (!panelOnly.includes(k)) params[k] = v;
   return params;
 }
 
@@ -32,7 +39,9 @@ function jobParams(job, otioPath, out, read, extra = {}) {
  *   ppro: the `premierepro` module; client: a connected GatewayClient;
  *   writeText(name, text) -> Promise<native path>: where the work timeline goes (UXP's
  *   temporary folder in the panel); out: the engine's output folder;
- *   onProgress(body), onSubmitted({jobId, cancel}): progress and the handle to cancel.
+ *   onProgress(body), onSubmitted({jobId, cancel}): progress and the handle to cancel;
+ *   extra: the panel's choices (a matte's `box`, or `maskKeyframe`: pickMaskFile's fields, the
+ *   keyframe on the clip's frame under the playhead).
  * Resolves with a report: {job, clips, markers, placed, review, otio, notes}.
  */
 async function runJob({ ppro, client, writeText, job, out, extra = {}, onProgress, onSubmitted }) {
@@ -42,12 +51,16 @@ async function runJob({ ppro, client, writeText, job, out, extra = {}, onProgres
   const sequence = await project.getActiveSequence();
   const read = await readSequence(ppro, sequence, { selectedOnly: job === "matte" });
   if (job === "matte") read.clips = read.clips.slice(0, 1);   // the selected (or first) clip
+  if (job === "matte" && extra.maskKeyframe) {
+    const playhead = framesOf(await sequence.getPlayerPosition(), read.timebase);
+    extra = { ...extra, maskFrame: sourceFrameAt(read.clips[0], playhead, read.rate) };
+  }
   const otioPath = await writeText(`${safeName(read.name)}.otio`, JSON.stringify(toOtio(read), null, 1));
   const handle = await client.submit(job, jobParams(job, otioPath, out, read, extra), { onProgress });
   if (onSubmitted) onSubmitted(handle);
   const result = await handle.done;
   const report = { job, clips: read.clips.length, markers: 0, placed: [], review: null,
-                   otio: result.otio || null, input: otioPath,
+                   otio: result.otio || null, input: otioPath, keyframeFrame: extra.maskFrame,
                    notes: [...read.notes, ...(result.problems || []).map(String)] };
   if (job === "shots") {
     report.markers = (await putMarkers(ppro, project, sequence, read.timebase, shotMarkers(result), "shot", LABELS.shots)).length;
@@ -57,6 +70,20 @@ async function runJob({ ppro, client, writeText, job, out, extra = {}, onProgres
   } else {
     report.placed = await placeSequences(ppro, project, sequence, read.timebase, generatedSequences(result, read), LABELS[job]);
   }
+  return report;
+}
+
+/**
+ * "Use a matte file as keyframe…": pick the file (`localFileSystem`, `formats`: UXP's storage),
+ * then run the matte with it as the keyframe on the frame under the playhead, refined by the box
+ * when `extra.box` holds one. Resolves with runJob's report, or null when the picker was
+ * cancelled (nothing is read or submitted). A too-large PNG rejects before any submit.
+ */
+async function runMatteFromFile({ localFileSystem, formats, extra = {}, ...options }) {
+  const picked = await pickMaskFile(localFileSystem, formats);
+  if (!picked) return null;
+  const report = await runJob({ ...options, job: "matte", extra: { ...extra, maskKeyframe: picked.fields } });
+  report.notes.unshift(`keyframe: ${picked.name} on source frame ${report.keyframeFrame}`);
   return report;
 }
 
@@ -72,4 +99,4 @@ function summary(report) {
   return lines.concat(report.notes).join("\n");
 }
 
-module.exports = { JOBS, runJob, jobParams, summary, safeName };
+module.exports = { JOBS, runJob, runMatteFromFile, jobParams, summary, safeName };

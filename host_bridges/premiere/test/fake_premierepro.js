@@ -10,7 +10,7 @@
  *                       lockedAccess(callback)
  *   CompoundAction:     addAction(action)
  *   Sequence:           name; getTimebase() (ticks a frame, string), getVideoTrackCount(),
- *                       getVideoTrack(index), getZeroPoint(), getEndTime()
+ *                       getVideoTrack(index), getZeroPoint(), getEndTime(), getPlayerPosition()
  *   VideoTrack:         getTrackItems(Constants.TrackItemType, includeEmptyTrackItems) (sync)
  *   VideoClipTrackItem: getName(), getStartTime(), getEndTime(), getDuration(), getInPoint(),
  *                       getOutPoint(), getProjectItem(), getSpeed(), isSpeedReversed(),
@@ -176,6 +176,7 @@ class Sequence {
     this._timebase = String(timebase);
     this._tracks = Array.from({ length: trackCount }, (_, i) => new VideoTrack(i));
     this._markers = [];
+    this._playhead = 0;   // ticks
   }
   async getTimebase() { return this._timebase; }
   async getVideoTrackCount() { return this._tracks.length; }
@@ -185,6 +186,9 @@ class Sequence {
   }
   async getZeroPoint() { return TickTime.TIME_ZERO; }
   async getEndTime() { return new TickTime(Math.max(0, ...this._tracks.flatMap((t) => t._items.map((i) => i._end)))); }
+  async getPlayerPosition() { return new TickTime(this._playhead); }
+  /** Test handle: move the playhead to sequence frame `frame`. */
+  _setPlayhead(frame) { this._playhead = frame * Number(this._timebase); }
   /** Test handle: put a clip of `projectItem` on track `track` (times in frames of this sequence). */
   _addClip(track, projectItem, { start, frames, inFrame = 0, speed = 1, selected = false, name }) {
     const tb = Number(this._timebase);

@@ -9,6 +9,7 @@ const ppro = require("./fake_premierepro");
 const { readSequence, toOtio, recordFrameOf, SequenceError } = require("../lib/sequence");
 const { lanes, shotMarkers } = require("../lib/actions");
 const { jobParams } = require("../lib/run");
+const { sourceFrameAt } = require("../lib/mask_keyframe");
 
 const TB = 254016000000 / 25;
 
@@ -47,4 +48,23 @@ test("job parameters: matchcuts takes inputs; a matte needs a box; shots without
   assert.deepEqual(jobParams("matte", "/t/e.otio", "/out", read, { box: [1, 2, 3, 4] }).keyframes,
                    [{ frame: 12, object: 1, box: [1, 2, 3, 4] }]);
   assert.equal(shotMarkers({ cuts: [{ frame: 3, kind: "hard" }, { frame: 9, kind: "fade", record_frame: 4 }] }).length, 1);
+});
+
+test("job parameters: a matte file is the keyframe on the playhead's frame, a box refining it", () => {
+  const read = { name: "Edit 1", clips: [{ firstFrame: 12 }] };
+  const params = jobParams("matte", "/t/e.otio", "/out", read,
+                           { maskKeyframe: { mask: "/roto/a.exr" }, maskFrame: 20, box: [1, 2, 3, 4], backend: "classical" });
+  assert.deepEqual(params.keyframes, [{ frame: 20, object: 1, mask: "/roto/a.exr", box: [1, 2, 3, 4] }]);
+  assert.equal(params.backend, "classical");
+  assert.ok(!("maskKeyframe" in params) && !("maskFrame" in params) && !("box" in params), "panel choices stay in the panel");
+  const bytes = jobParams("matte", "/t/e.otio", "/out", read, { maskKeyframe: { mask_png: { $bin: "iVBO" } }, maskFrame: 13 });
+  assert.deepEqual(bytes.keyframes, [{ frame: 13, object: 1, mask_png: { $bin: "iVBO" } }]);
+});
+
+test("the playhead maps to the clip's source frame through its speed; off the clip it says so", () => {
+  const c = { name: "A", recordStart: 100, recordEnd: 150, firstFrame: 40, mediaRate: 24, speed: 2 };
+  assert.equal(sourceFrameAt(c, 100, 24), 40);
+  assert.equal(sourceFrameAt(c, 110, 24), 60);
+  assert.equal(sourceFrameAt({ ...c, speed: 1, mediaRate: 48 }, 110, 24), 60);
+  assert.throws(() => sourceFrameAt(c, 150, 24), /move the playhead over "A"/);
 });

@@ -57,6 +57,10 @@ function sourceFrameAt(c, recordFrame, rate) {
     throw new MaskFileError(`move the playhead over "${c.name}" (sequence frames ${c.recordStart}`
                             + `-${c.recordEnd - 1}; it is at ${recordFrame}): the matte file is that frame's keyframe`);
   }
+  if (c.reversed) {
+    // Which media frame a reversed clip shows depends on how Premiere counts its in point there.
+    throw new MaskFileError(`"${c.name}" plays reversed: a matte file keyframe needs a clip that plays forward`);
+  }
   const offset = Math.round(((recordFrame - c.recordStart) * c.mediaRate * (c.speed || 1)) / rate);
   return c.firstFrame + offset;
 }

@@ -67,4 +67,5 @@ test("the playhead maps to the clip's source frame through its speed; off the cl
   assert.equal(sourceFrameAt(c, 110, 24), 60);
   assert.equal(sourceFrameAt({ ...c, speed: 1, mediaRate: 48 }, 110, 24), 60);
   assert.throws(() => sourceFrameAt(c, 150, 24), /move the playhead over "A"/);
+  assert.throws(() => sourceFrameAt({ ...c, reversed: true }, 110, 24), /plays reversed/);
 });

@@ -68,7 +68,8 @@ async function run(job) {
     const out = join(moviolaHome(), "premiere", safeName(project ? project.name : "project"),
                      safeName(sequence ? sequence.name : "sequence"));
     $("progress-area").hidden = false;
-    showProgress({ fraction: 0, message: `${job}: reading the sequence` });
+    const first = job === "matte-file" ? "matte: choose a matte file" : `${job}: reading the sequence`;
+    showProgress({ fraction: 0, message: first });
     const options = {
       ppro, client: engine, writeText, job, out,
       extra: job.startsWith("matte") ? { box: box() } : {},
@@ -82,7 +83,7 @@ async function run(job) {
   } catch (err) {
     if (err instanceof EngineUnreachable) showUnreachable(err.message);
     else if (err instanceof EngineError && err.code === "cancelled") $("status").textContent = "Cancelled.";
-    else $("status").textContent = `Moviola ${job} failed: ${err.message}`;
+    else $("status").textContent = `Moviola ${job === "matte-file" ? "matte" : job} failed: ${err.message}`;
   } finally {
     running = null;
     $("progress-area").hidden = true;

@@ -25,7 +25,8 @@ function jobParams(job, otioPath, out, read, extra = {}) {
       throw new Error("matte: draw a box (x0, y0, x1, y1 in pixels of the clip's first frame) first");
     }
     // A matte file is the keyframe on the frame under the playhead; a box there clears it outside.
-    const keyframe = mask ? { frame: extra.maskFrame, object: 1, ...mask } : { frame: read.clips[0].firstFrame, object: 1 };
+    const keyframe = mask ? { frame: extra.maskFrame, object: 1, ...mask }
+                          : { frame: read.clips[0].firstFrame, object: 1 };
     if (box) keyframe.box = box;
     params.keyframes = [keyframe];
   }

@@ -37,6 +37,10 @@ __all__ = ["Tracker", "MatteBackend", "BACKENDS", "backends", "backend_names", "
 class Tracker(ABC):
     """Carries one object's mask forward or backward, one frame per :meth:`step`."""
 
+    #: True for trackers whose memory :meth:`replay` rebuilds (a resumed walk replays its cached
+    #: frames only for them).
+    REPLAYS: ClassVar[bool] = False
+
     @abstractmethod
     def step(self, image: np.ndarray, flow: np.ndarray, carried: np.ndarray) -> np.ndarray:
         """The object's soft mask (float32 0..1) on ``image``.
@@ -44,6 +48,12 @@ class Tracker(ABC):
         ``flow`` maps ``image`` back onto the previous frame of the walk; ``carried`` is the
         previous (smoothed) mask moved along it. Backends with their own memory may ignore both.
         """
+
+    def replay(self, image: np.ndarray, flow: np.ndarray, carried: np.ndarray,  # noqa: B027
+               mask: np.ndarray) -> None:
+        """Learn from a frame the walk already made (``mask``, cached), as :meth:`step` would
+        have, without estimating it: rebuilds a resumed walk's memory. ``flow`` and
+        ``carried`` as in :meth:`step`. Does nothing for trackers without such a memory."""
 
     def close(self) -> None:  # noqa: B027 -- a deliberate no-op default: trackers holding nothing skip it
         """Release what the walk holds (model memory, sessions)."""

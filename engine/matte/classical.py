@@ -66,16 +66,18 @@ class HoldingTracker(ClassicalTracker):
     VANISH = 0.25
     # Area change against the prediction within which a frame is trusted to teach colours.
     TRUSTED = (0.8, 1.25)
+    REPLAYS = True
 
     def __init__(self, image: np.ndarray, mask: np.ndarray, band: int, motion_threshold: float,
                  iterations: int, keyframe: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         super().__init__(band, motion_threshold, iterations)
-        # A resumed walk learns the colours from its keyframe, not from a propagated mask, so
-        # it looks for the same object an unbroken walk does; the shape starts where it is now.
-        self.colours = ColourMemory(*(keyframe if keyframe is not None else (image, mask)))
-        self.shape = ShapeMemory(mask)
+        # A resumed walk starts from its keyframe, as an unbroken walk does; :meth:`replay` of
+        # the cached frames then carries the shape and the lost state up to the resume frame.
+        key_image, key_mask = keyframe if keyframe is not None else (image, mask)
+        self.colours = ColourMemory(key_image, key_mask)
+        self.shape = ShapeMemory(key_mask)
         self.lost = 0      # frames since the last trusted one
-        self.trusted_area = int(np.count_nonzero(mask > 0.5))   # the object's area then
+        self.trusted_area = int(np.count_nonzero(key_mask > 0.5))   # the object's area then
 
     def step(self, image: np.ndarray, flow: np.ndarray, carried: np.ndarray) -> np.ndarray:
         # The motion fits (RANSAC) draw from OpenCV's per-thread generator: seeded here, a step
@@ -115,6 +117,11 @@ class HoldingTracker(ClassicalTracker):
                 found = cut(image, search, 3 * self.band, self.iterations)
             elif found.any() and float(odds[found].mean()) < 0:
                 found = np.zeros_like(found)    # a remnant that looks like the background: hidden
+        self._learn(image, found, predicted, whole)
+        return found.astype(np.float32)
+
+    def _learn(self, image: np.ndarray, found: np.ndarray, predicted: int, whole: int) -> None:
+        """Let a frame that agrees with the flow's prediction teach the colours and the shape."""
         area = int(np.count_nonzero(found))
         if (predicted and self.TRUSTED[0] <= area / predicted <= self.TRUSTED[1]
                 and area >= self.VANISH * whole):
@@ -123,7 +130,15 @@ class HoldingTracker(ClassicalTracker):
             self.lost, self.trusted_area = 0, area
         else:
             self.lost += 1
-        return found.astype(np.float32)
+
+    def replay(self, image: np.ndarray, flow: np.ndarray, carried: np.ndarray,
+               mask: np.ndarray) -> None:
+        # The step without the cuts: the cached mask (blended, so close to but not the cut an
+        # unbroken walk made) stands for what the step found.
+        hard = carried > 0.5
+        self.shape.carry(flow, hard)
+        whole = max(self.shape.area, self.trusted_area, 1)
+        self._learn(image, mask > 0.5, int(np.count_nonzero(hard)), whole)
 
 
 class ClassicalBackend(MatteBackend):

@@ -16,7 +16,7 @@ from .frames import to_working
 from .key_masks import mask_alpha, mask_keyframe
 from .plan import FramePlan, Walk, plan_object
 from .prompts import Keyframe
-from .propagate import propagate
+from .propagate import Resume, propagate
 
 if TYPE_CHECKING:
     from ..kernels.stages import OpenCLStages
@@ -107,13 +107,16 @@ class ObjectMatte:
                 self.computed_frames += 1
                 on_frame()
 
-            # A resumed walk's tracker still learns from the keyframe, as an unbroken walk's does.
-            keyframe = None
+            # A resumed walk's tracker starts from the keyframe, as an unbroken walk's does, and
+            # replays the stored frames up to the resume frame.
+            resume = None
             if stored:
-                keyframe = (to_working(source.read(walk.anchor.frame), self.backend.working_size),
-                            self._anchor_mask(source, walk.anchor))
+                resume = Resume(walk.anchor.frame,
+                                to_working(source.read(walk.anchor.frame), self.backend.working_size),
+                                self._anchor_mask(source, walk.anchor),
+                                lambda offset, key=key: self.cache.walk_mask(key, offset))
             propagate(source, self.backend, start, image, mask, walk.direction,
-                      walk.length - stored, store, check, stages, keyframe)
+                      walk.length - stored, store, check, stages, resume)
             writer.commit({"anchor": walk.anchor.frame, "direction": walk.direction,
                            "object": self.object_id, "prompts": walk.anchor.prompts.to_wire(),
                            "backend": self.backend.describe()},

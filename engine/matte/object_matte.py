@@ -4,6 +4,7 @@ all through the segment cache so only what is missing gets computed."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -114,7 +115,7 @@ class ObjectMatte:
                 resume = Resume(walk.anchor.frame,
                                 to_working(source.read(walk.anchor.frame), self.backend.working_size),
                                 self._anchor_mask(source, walk.anchor),
-                                lambda offset, key=key: self.cache.walk_mask(key, offset))
+                                partial(self.cache.walk_mask, key))
             propagate(source, self.backend, start, image, mask, walk.direction,
                       walk.length - stored, store, check, stages, resume)
             writer.commit({"anchor": walk.anchor.frame, "direction": walk.direction,

@@ -15,26 +15,14 @@ from typing import Any, Callable
 
 from moviola.plugin.client import EngineClient
 from moviola.plugin.errors import InvalidParamsError
+from moviola.plugin.model_offers import offer_size
 
 from .jobs_cmd import run_job
 
-__all__ = ["size_text", "offer_size", "offer_line", "run_with_offer"]
+__all__ = ["offer_line", "run_with_offer"]
 
 #: The backend each task falls back to, which needs no weights.
 FALLBACKS = {"matte": "classical", "depth": "parallax"}
-
-
-def size_text(size: int | None, exact: bool = True) -> str:
-    """``size`` bytes in MB; not ``exact``: the sum of the sizes listed, some files unlisted."""
-    if not size:
-        return "size not published"
-    text = f"{size / 1e6:.0f} MB" if size >= 10e6 else f"{size / 1e6:.1f} MB"
-    return text if exact else f"at least {text}"
-
-
-def offer_size(offer: dict[str, Any]) -> str:
-    """The download size of one of ``hello``'s ``offers``."""
-    return size_text(offer.get("size"), bool(offer.get("size_exact", True)))
 
 
 def offer_line(offer: dict[str, Any]) -> str:

@@ -13,9 +13,9 @@ from typing import Any
 
 from moviola.plugin.client import EngineClient
 from moviola.plugin.errors import InvalidParamsError
+from moviola.plugin.model_offers import size_text
 
 from .jobs_cmd import absolute, run_job
-from .model_offer import size_text
 from .report import emit_json
 
 EXIT_NOT_CONFIRMED = 2

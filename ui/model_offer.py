@@ -14,25 +14,14 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from qtpy import QtCore, QtWidgets
 
+from moviola.plugin.model_offers import offer_size, size_text
+
 from .job_controls import JobControls
 
 if TYPE_CHECKING:
     from .panel import MoviolaPanel
 
-__all__ = ["ModelOffer", "offer_size", "offer_title", "size_text"]
-
-
-def size_text(size: Optional[int], exact: bool = True) -> str:
-    """``size`` bytes in MB; not ``exact``: the sum of the sizes listed, some files unlisted."""
-    if not size:
-        return "size not published"
-    text = f"{size / 1e6:.0f} MB" if size >= 10e6 else f"{size / 1e6:.1f} MB"
-    return text if exact else f"at least {text}"
-
-
-def offer_size(offer: dict[str, Any]) -> str:
-    """The download size of one of ``hello``'s ``offers``."""
-    return size_text(offer.get("size"), bool(offer.get("size_exact", True)))
+__all__ = ["ModelOffer", "offer_title"]
 
 
 def offer_title(offer: dict[str, Any]) -> str:

@@ -12,7 +12,7 @@ Import from tests as ``from matte_clips import ...`` (pytest puts ``tests/`` on 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -20,6 +20,7 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
+import OpenImageIO as oiio
 
 from moviola.engine.matte.backend import MatteBackend
 from moviola.engine.matte.frames import to_working
@@ -134,6 +135,37 @@ def _object_texture(tex: np.ndarray, cx: float, cy: float, scale: float, angle: 
                           borderMode=cv2.BORDER_REFLECT)
 
 
+def write_h264(path: Path, images: Iterable[np.ndarray], w: int, h: int, rate: Fraction,
+               crf: int) -> None:
+    """Encode RGB ``images`` as H.264 (frame i at pts i, a keyframe every 24 frames)."""
+    with av.open(str(path), mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.options = {"preset": "veryfast", "crf": str(crf),
+                          "x264-params": "keyint=24:min-keyint=24:scenecut=0"}
+        for i, rgb in enumerate(images):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts = i
+            frame.time_base = 1 / rate
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def read_alpha(path: str) -> np.ndarray:
+    """A written matte file's alpha (its first channel) as float."""
+    return oiio.ImageBuf(path).get_pixels(oiio.FLOAT)[..., 0]
+
+
+def score_result(result: dict, truth_of: Callable[[int], np.ndarray]) -> ClipScore:
+    """J&F of a matte job's written files against ``truth_of(frame)``."""
+    s = ClipScore()
+    for frame, path in zip(result["frames"], result["files"]):
+        s.add(frame, read_alpha(path), truth_of(frame))
+    return s
+
+
 def render_matte_clip(path: str | Path, *, width: int = 320, height: int = 240,
                       frames: int = 32, rate: Fraction = Fraction(24), seed: int = 3,
                       crf: int = 20, pan: tuple[float, float] = (2.0, 0.6)) -> MatteClip:
@@ -157,11 +189,8 @@ def render_matte_clip(path: str | Path, *, width: int = 320, height: int = 240,
 
     masks, distractors = [], []
     path = Path(path)
-    with av.open(str(path), mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=rate)
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.options = {"preset": "veryfast", "crf": str(crf),
-                          "x264-params": "keyint=24:min-keyint=24:scenecut=0"}
+
+    def drawn():
         for i in range(frames):
             t = i / max(frames - 1, 1)
             ox = int(round(pan[0] * i)) if pan[0] >= 0 else margin_x - 1 + int(round(pan[0] * i))
@@ -179,13 +208,9 @@ def render_matte_clip(path: str | Path, *, width: int = 320, height: int = 240,
             rgb = np.clip(img + 0.5, 0, 255).astype(np.uint8)
             masks.append(alpha)
             distractors.append(distractor * (1 - alpha))
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            frame.pts = i
-            frame.time_base = 1 / rate
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+            yield rgb
+
+    write_h264(path, drawn(), w, h, rate, crf)
     return MatteClip(path, w, h, frames, rate, masks, distractors)
 
 
@@ -225,11 +250,8 @@ def render_hard_clip(path: str | Path, kind: str, *, width: int = 320, height: i
 
     masks, occluders = [], []
     path = Path(path)
-    with av.open(str(path), mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=rate)
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.options = {"preset": "veryfast", "crf": str(crf),
-                          "x264-params": "keyint=24:min-keyint=24:scenecut=0"}
+
+    def drawn():
         for i in range(frames):
             # Three sub-frame samples: a fast object is motion-blurred, as a camera sees it.
             alpha = np.zeros((h, w), np.float32)
@@ -254,13 +276,9 @@ def render_hard_clip(path: str | Path, kind: str, *, width: int = 320, height: i
             rgb = np.clip(img + 0.5, 0, 255).astype(np.uint8)
             masks.append(alpha * (1 - post))
             occluders.append(post)
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            frame.pts = i
-            frame.time_base = 1 / rate
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+            yield rgb
+
+    write_h264(path, drawn(), w, h, rate, crf)
     return MatteClip(path, w, h, frames, rate, masks, occluders)
 
 

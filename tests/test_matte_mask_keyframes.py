@@ -16,10 +16,10 @@ import numpy as np
 import OpenImageIO as oiio
 import pytest
 
-from matte_clips import render_matte_clip
+from matte_clips import read_alpha, render_matte_clip, score_result
 from moviola.cli.matte_cmd import add_parsers, build_keyframes
 from moviola.engine.matte.key_masks import alpha_of, override_with_clicks, same_aspect
-from moviola.engine.matte.metrics import ClipScore, region_j
+from moviola.engine.matte.metrics import region_j
 from moviola.engine.matte.prompts import MAX_MASK_PNG_BYTES, Prompts, parse_keyframes
 from moviola.plugin import errors
 from shared_data import MISSING_REASON, SHARED_DATA
@@ -27,17 +27,6 @@ from shared_data import MISSING_REASON, SHARED_DATA
 DAVIS = SHARED_DATA / "davis"
 #: The issue's bar: from a perfect first mask, mean J&F of the clip at least this.
 MIN_JF = 0.65
-
-
-def read_alpha(path: str) -> np.ndarray:
-    return oiio.ImageBuf(path).get_pixels(oiio.FLOAT)[..., 0]
-
-
-def score(result: dict, truth_of) -> ClipScore:
-    s = ClipScore()
-    for frame, path in zip(result["frames"], result["files"]):
-        s.add(frame, read_alpha(path), truth_of(frame))
-    return s
 
 
 def write_png(path: Path, alpha: np.ndarray, bits: int = 8) -> str:
@@ -126,7 +115,7 @@ def test_clicks_override_the_mask_only_where_they_point():
 def test_png_mask_keyframe_propagates_and_is_its_own_frame(client, scene, tmp_path):
     mask = write_png(tmp_path / "roto.0000.png", scene.mask(0))
     result = matte(client, scene.path, tmp_path / "out", [{"frame": 0, "mask": mask}])
-    s = score(result, scene.mask)
+    s = score_result(result, scene.mask)
     print("synthetic, PNG mask keyframe at frame 0:", s.summary())
     assert s.jf >= MIN_JF and s.jf >= 0.85
     # the keyframe's own frame is the artist's matte, soft edge included (8-bit steps)
@@ -139,7 +128,7 @@ def test_exr_alpha_mask_keyframe_in_the_middle(client, scene, tmp_path):
     middle = scene.frame_count // 2
     mask = write_exr_alpha(tmp_path / "roto.exr", scene.mask(middle))
     result = matte(client, scene.path, tmp_path / "out", [{"frame": middle, "mask": mask}])
-    s = score(result, scene.mask)
+    s = score_result(result, scene.mask)
     print(f"synthetic, EXR alpha keyframe at frame {middle}:", s.summary())
     assert s.jf >= MIN_JF and s.jf >= 0.85
     assert np.abs(read_alpha(result["files"][middle]) - scene.mask(middle)).max() < 2e-3
@@ -173,7 +162,7 @@ def test_a_mask_of_the_plates_aspect_is_scaled_with_a_note(client, scene, tmp_pa
     result = matte(client, scene.path, tmp_path / "out", [{"frame": 0, "mask": mask}],
                    range=[0, 5])
     assert any("160x120" in p and "scaled" in p for p in result["problems"])
-    assert score(result, scene.mask).jf >= 0.85
+    assert score_result(result, scene.mask).jf >= 0.85
 
 
 def test_clicks_on_a_mask_keyframe_refine_it(client, scene, tmp_path):
@@ -297,7 +286,7 @@ def test_davis_from_a_perfect_first_mask(client, tmp_path):
         result = matte(client, folder / "clip.mp4", tmp_path / name,
                        [{"frame": 0, "mask": str(folder / "masks" / "00000.png")}],
                        range=[0, DAVIS_FRAMES - 1])
-        scores[name] = score(result, truth).jf
+        scores[name] = score_result(result, truth).jf
     print(f"DAVIS from the frame-0 mask, frames 0-{DAVIS_FRAMES - 1}:", scores)
     assert sum(scores.values()) / len(scores) >= MIN_JF
 

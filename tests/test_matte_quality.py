@@ -8,26 +8,20 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import OpenImageIO as oiio
 import pytest
 
-from matte_clips import HARD_KINDS, prompts_from_mask, render_hard_clip, render_matte_clip, walk_and_score
+from matte_clips import (
+    HARD_KINDS,
+    prompts_from_mask,
+    render_hard_clip,
+    render_matte_clip,
+    score_result,
+    walk_and_score,
+)
 from moviola.engine.matte.backend import create_backend
-from moviola.engine.matte.metrics import ClipScore
 from shared_data import MISSING_REASON, SHARED_DATA
 
 DAVIS = SHARED_DATA / "davis"
-
-
-def read_alpha(path: str) -> np.ndarray:
-    return oiio.ImageBuf(path).get_pixels(oiio.FLOAT)[..., 0]
-
-
-def score(result: dict, truth_of) -> ClipScore:
-    s = ClipScore()
-    for frame, path in zip(result["frames"], result["files"]):
-        s.add(frame, read_alpha(path), truth_of(frame))
-    return s
 
 
 def matte(client, media, out, keyframes, **params) -> dict:
@@ -52,7 +46,7 @@ def test_one_keyframe_three_clicks(client, scene, tmp_path):
     k = key(scene, 0)
     assert len(k["include"]) + len(k["exclude"]) <= 3
     result = matte(client, scene.path, tmp_path, [k])
-    s = score(result, scene.mask)
+    s = score_result(result, scene.mask)
     print("synthetic, 1 keyframe:", s.summary())
     assert s.jf >= 0.85
 
@@ -60,19 +54,19 @@ def test_one_keyframe_three_clicks(client, scene, tmp_path):
 def test_second_keyframe_reaches_point_nine(client, scene, tmp_path):
     last = scene.frame_count - 1
     result = matte(client, scene.path, tmp_path, [key(scene, 0), key(scene, last)])
-    s = score(result, scene.mask)
+    s = score_result(result, scene.mask)
     print("synthetic, 2 keyframes:", s.summary())
     assert s.jf >= 0.9
 
 
 def test_correction_keyframe_improves_the_frames_after_it(client, scene, tmp_path):
-    base = score(matte(client, scene.path, tmp_path, [key(scene, 0)]), scene.mask)
+    base = score_result(matte(client, scene.path, tmp_path, [key(scene, 0)]), scene.mask)
     # The artist scrubs to the first frame that went visibly wrong, and fixes it there
     # with a box and clicks (the object overlaps its look-alike there).
     per_frame = [(j + f) / 2 for j, f in zip(base.j, base.f)]
     fix = next(n for n, jf in zip(base.frames, per_frame) if n > 0 and jf < 0.95)
     after = range(fix + 1, scene.frame_count)
-    fixed = score(matte(client, scene.path, tmp_path, [key(scene, 0), key(scene, fix, box=True)]),
+    fixed = score_result(matte(client, scene.path, tmp_path, [key(scene, 0), key(scene, fix, box=True)]),
                   scene.mask)
     print(f"correction at {fix}; frames after it: {base.jf_of(after):.4f} -> {fixed.jf_of(after):.4f}")
     assert fixed.jf_of(after) >= base.jf_of(after) + 0.01
@@ -95,7 +89,7 @@ def test_davis_clip_from_first_frame_clicks(client, tmp_path, name):
     prompts = prompts_from_mask(truth(0), include=3, exclude=2)
     result = matte(client, folder / "clip.mp4", tmp_path, [{"frame": 0, **prompts}],
                    range=[0, DAVIS_FRAMES - 1])
-    s = score(result, truth)
+    s = score_result(result, truth)
     print(f"DAVIS {name}, frames 0-{DAVIS_FRAMES - 1}:", s.summary())
     assert s.jf >= DAVIS_MIN_JF[name]
 
@@ -118,7 +112,7 @@ HARD_MIN_JF = {"occluder": 0.9, "behind": 0.7, "fast": 0.84, "scale": 0.93}
 def test_hard_clip_holds_the_object(client, hard_clips, tmp_path, kind):
     clip = hard_clips[kind]
     prompts = prompts_from_mask(clip.mask(0) > 0.5, include=3, exclude=2)
-    s = score(matte(client, clip.path, tmp_path, [{"frame": 0, **prompts}]), clip.mask)
+    s = score_result(matte(client, clip.path, tmp_path, [{"frame": 0, **prompts}]), clip.mask)
     print(f"hard clip {kind}:", s.summary(), "worst frame J", round(min(s.j), 3))
     assert s.jf >= HARD_MIN_JF[kind]
     if kind != "behind":

@@ -18,6 +18,8 @@ from qtpy import QtCore
 from moviola.plugin.client import EngineClient, JobHandle
 from moviola.plugin.errors import EngineNotRunningError, EngineTimeoutError, MoviolaError
 
+from . import gc_guard
+
 __all__ = ["EngineWorker", "Task", "run_job", "describe_error"]
 
 Connect = Callable[[], EngineClient]
@@ -83,6 +85,8 @@ class EngineWorker(QtCore.QObject):
         self._callbacks: dict[int, tuple] = {}
         self._generation = 0     # bumped by reset_clients(): threads then reconnect
         self._closed = False
+        self._holds_gc = True
+        gc_guard.hold()  # a pool thread must never be the one that frees Qt objects
         self._deliver_signal.connect(self._deliver, QtCore.Qt.ConnectionType.QueuedConnection)
 
     def call(self, fn: Callable[[EngineClient, Task], Any], *,
@@ -113,7 +117,8 @@ class EngineWorker(QtCore.QObject):
         """Wait for calls in flight (bounded), then close the clients of idle threads.
 
         A call still running after ``msecs`` closes its own thread's client when it ends: a
-        socket is never closed under a thread that is using it.
+        socket is never closed under a thread that is using it. Garbage collection stays on
+        the UI thread's timer until a later ``shutdown`` finds the pool done.
         """
         self._closed = True
         self._callbacks.clear()
@@ -122,6 +127,9 @@ class EngineWorker(QtCore.QObject):
                 for client in self._clients:
                     client.close()
                 self._clients.clear()
+            if self._holds_gc:  # only once no pool thread can run Python code any more
+                self._holds_gc = False
+                gc_guard.release()
 
     # --- pool threads ------------------------------------------------------------------------
 

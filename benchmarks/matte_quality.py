@@ -17,6 +17,11 @@ layout and scores them. Per clip and protocol it prints J (IoU), F (boundary F-m
 over every frame from 0 (the keyframe included, as the tests score the job's output), the
 keyframe's own J, and the walk's frames/s; then the means. Figures go to stdout and, with
 ``--json FILE``, to a file. ``--option memory=false`` gives the classical band cut alone.
+
+Variants of real motion from the same clips: ``--stride N [N...]`` walks every Nth frame (the
+object moves N times as far per step, as in fast footage), ``--reverse yes|both`` walks the clip
+backwards from its last frame (keyed there), ``--key-frame middle|both`` keys the middle frame
+and walks both ways. Each combination is a row (``clip@s2/rev``); the mean is over all rows.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import json
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -38,6 +44,29 @@ from matte_clips import HARD_KINDS, render_hard_clip, walk_and_score, write_davi
 from moviola.engine.matte.backend import MatteBackend, create_backend  # noqa: E402
 
 PROTOCOLS = ("clicks", "mask")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way to walk a clip: every ``stride``-th frame (faster motion), backwards from its
+    last frame, keyed on the first frame of that order or its middle (walked both ways)."""
+
+    stride: int = 1
+    reverse: bool = False
+    key_frame: str = "first"
+
+    @property
+    def name(self) -> str:
+        parts = [f"s{self.stride}"] + (["rev"] if self.reverse else []) + (
+            ["mid"] if self.key_frame == "middle" else [])
+        return "/".join(parts)
+
+
+def variants(args: argparse.Namespace) -> list[Variant]:
+    """Every combination of the strides, directions and key frames asked for."""
+    directions = (False, True) if args.reverse == "both" else (args.reverse == "yes",)
+    keys = ("first", "middle") if args.key_frame == "both" else (args.key_frame,)
+    return [Variant(s, r, k) for s in args.stride for r in directions for k in keys]
 
 
 def media_of(folder: Path) -> Path:
@@ -55,8 +84,10 @@ def truth_reader(folder: Path) -> Callable[[int], np.ndarray]:
     return truth
 
 
-def run_clip(folder: Path, backend: MatteBackend, protocol: str, max_frames: int | None) -> dict:
-    walk = walk_and_score(media_of(folder), truth_reader(folder), backend, protocol, max_frames)
+def run_clip(folder: Path, backend: MatteBackend, protocol: str, max_frames: int | None,
+             variant: Variant = Variant()) -> dict:
+    walk = walk_and_score(media_of(folder), truth_reader(folder), backend, protocol, max_frames,
+                          stride=variant.stride, reverse=variant.reverse, key_frame=variant.key_frame)
     fps = walk.walk_frames_per_s
     return {**walk.score.summary(), "key_J": round(walk.key_j, 4),
             "walk_frames_per_s": round(fps, 2) if fps else None, "working": list(walk.working)}
@@ -72,6 +103,12 @@ def main() -> int:
     parser.add_argument("--size", type=int, help="working size (longest side); backend default if unset")
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help="a backend setting (a number or true/false), e.g. memory=false")
+    parser.add_argument("--stride", type=int, nargs="+", default=[1], metavar="N",
+                        help="walk every Nth frame (faster motion); several: one variant each")
+    parser.add_argument("--reverse", choices=("no", "yes", "both"), default="no",
+                        help="walk the clip backwards from its last frame (both: each way)")
+    parser.add_argument("--key-frame", choices=("first", "middle", "both"), default="first",
+                        help="key the first frame of the walk, or the middle one and walk both ways")
     parser.add_argument("--synthetic", action="store_true",
                         help="also render and score the tests' hard clips (tests/matte_clips.py)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -100,14 +137,16 @@ def measure(args: argparse.Namespace) -> int:
     for protocol in protocols:
         rows = {}
         for clip in clips:
-            row = run_clip(clip, backend, protocol, args.max_frames)
-            rows[clip.name] = row
-            print(f"{protocol:6s} {clip.name:24s} J {row['J']:.3f}  F {row['F']:.3f}  "
-                  f"J&F {row['JF']:.3f}  key J {row['key_J']:.3f}  "
-                  f"{row['frames']} frames  {row['walk_frames_per_s']} frames/s", flush=True)
+            for variant in variants(args):
+                row = run_clip(clip, backend, protocol, args.max_frames, variant)
+                name = clip.name if variant == Variant() else f"{clip.name}@{variant.name}"
+                rows[name] = row
+                print(f"{protocol:6s} {name:28s} J {row['J']:.3f}  F {row['F']:.3f}  "
+                      f"J&F {row['JF']:.3f}  key J {row['key_J']:.3f}  "
+                      f"{row['frames']} frames  {row['walk_frames_per_s']} frames/s", flush=True)
         mean = {k: round(float(np.mean([r[k] for r in rows.values()])), 4)
                 for k in ("J", "F", "JF", "key_J")}
-        print(f"{protocol:6s} {'MEAN':24s} J {mean['J']:.3f}  F {mean['F']:.3f}  "
+        print(f"{protocol:6s} {'MEAN':28s} J {mean['J']:.3f}  F {mean['F']:.3f}  "
               f"J&F {mean['JF']:.3f}  key J {mean['key_J']:.3f}", flush=True)
         figures["protocols"][protocol] = {"clips": rows, "mean": mean}
     if args.json:

@@ -8,12 +8,21 @@ Frame 0 of each clip in ../shared/data/davis (854x480; or ``DIR...`` in DAVIS la
 image, so only the plate's scaling differs), and with ``--native`` also at the plate's own
 size. Per case: the median time of each function (calls interleaved), the ratio new/old,
 and the keyframe J of each. Figures are printed, never asserted.
+
+``--quality`` measures on many keyframes instead of three: every 5th frame of each clip (37
+frames of the three shared clips) and the synthetic stills of ``tests/keyframe_scenes.py``,
+with the same click protocol (the tests' ``prompts_from_mask``), at the working size 480. It
+prints keyframe J per clip (mean, median, worst) and over all frames, and the median time per
+call, for the current keyframe and a baseline run in the same process: the disc-seeded cut,
+or with ``--against REV`` the keyframe module as it was at git revision REV.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -25,6 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from keyframe_scenes import all_scenes  # noqa: E402
 from matte_clips import prompts_from_mask  # noqa: E402
 from moviola.engine.matte.frames import to_working  # noqa: E402
 from moviola.engine.matte.graphcut import segment_from_prompts  # noqa: E402
@@ -63,14 +73,90 @@ def measure(plate: np.ndarray, truth: np.ndarray, working: int, repeats: int) ->
     return {"size": f"{w}x{h}", "ms": ms, "ratio": ms["new"] / ms["old"], "J": js}
 
 
+def keyframe_at(rev: str) -> Callable:
+    """``segment_keyframe`` as engine/matte/keyframe.py was at git revision ``rev``, loaded as a
+    sibling module so its relative imports resolve to today's helpers."""
+    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:engine/matte/keyframe.py"],
+                            check=True, capture_output=True, text=True).stdout
+    name = "moviola.engine.matte._keyframe_at_rev"
+    spec = importlib.util.spec_from_loader(name, loader=None)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    module.__package__ = "moviola.engine.matte"
+    sys.modules[name] = module
+    exec(compile(source, f"{rev}:engine/matte/keyframe.py", "exec"), module.__dict__)
+    return module.segment_keyframe
+
+
+def keyframe_cases(dirs: list[Path], step: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(clip, RGB image, true mask) for every ``step``-th frame of each clip in DAVIS layout,
+    then each synthetic still (clip "synthetic")."""
+    cases = []
+    for folder in dirs:
+        for path in sorted((folder / "masks").glob("*.png"))[::step]:
+            truth = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE) > 127
+            image = cv2.imread(str(folder / "frames" / f"{path.stem}.jpg"))
+            if image is None or not truth.any():
+                continue
+            cases.append((folder.name, np.ascontiguousarray(image[..., ::-1]), truth))
+    cases += [("synthetic", scene.image, scene.mask) for scene in all_scenes()]
+    return cases
+
+
+def _spread(values: list[float]) -> str:
+    return (f"mean {statistics.fmean(values):.3f} median {statistics.median(values):.3f} "
+            f"worst {min(values):.3f}")
+
+
+def quality(dirs: list[Path], step: int, functions: dict[str, Callable], working: int) -> None:
+    """Keyframe J per clip and overall for each function, and the median time per call."""
+    js: dict[str, dict[str, list[float]]] = {name: {} for name in functions}
+    times: dict[str, list[float]] = {name: [] for name in functions}
+    for clip, plate, truth in keyframe_cases(dirs, step):
+        image = to_working(plate, working)
+        h, w = image.shape[:2]
+        clicks = parse_prompts(**prompts_from_mask(truth, 3, 2))
+        prompts = clicks.scaled(w / truth.shape[1], h / truth.shape[0])
+        for name, fn in functions.items():
+            t0 = time.perf_counter()
+            mask = fn(image, prompts)
+            times[name].append(time.perf_counter() - t0)
+            full = cv2.resize(mask.astype(np.float32), truth.shape[::-1], interpolation=cv2.INTER_LINEAR)
+            js[name].setdefault(clip, []).append(float(region_j(full, truth)))
+    for clip in js[next(iter(functions))]:
+        for name in functions:
+            print(f"{clip:16s} {name:9s} J {_spread(js[name][clip])}  ({len(js[name][clip])} frames)")
+    for name in functions:
+        every = [j for clip_js in js[name].values() for j in clip_js]
+        real = [j for clip, clip_js in js[name].items() if clip != "synthetic" for j in clip_js]
+        if real:
+            print(f"{'all real':16s} {name:9s} J {_spread(real)}")
+        print(f"{'all':16s} {name:9s} J {_spread(every)}  "
+              f"median time {statistics.median(times[name]) * 1000:.0f} ms")
+    names = list(functions)
+    if len(names) == 2:
+        ratio = statistics.median(times[names[1]]) / statistics.median(times[names[0]])
+        print(f"median time {names[1]}/{names[0]}: {ratio:.2f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dirs", nargs="*", type=Path, help="clips in DAVIS layout")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--native", action="store_true",
                         help="also segment at the plate's own size (slow at 1080p)")
+    parser.add_argument("--quality", action="store_true",
+                        help="keyframe J on every --step-th frame of each clip and the synthetic stills")
+    parser.add_argument("--step", type=int, default=5)
+    parser.add_argument("--against", metavar="REV",
+                        help="with --quality: compare with the keyframe module at this git revision")
     args = parser.parse_args()
     dirs = args.dirs or sorted(p for p in (SHARED_DATA / "davis").iterdir() if (p / "masks").is_dir())
+    if args.quality:
+        baseline = keyframe_at(args.against) if args.against else segment_from_prompts
+        label = args.against[:9] if args.against else "disc"
+        quality(dirs, args.step, {label: baseline, "current": segment_keyframe}, 480)
+        return 0
     ratios = []
     for folder in dirs:
         plate, truth = frame_zero(folder)

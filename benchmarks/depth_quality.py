@@ -28,34 +28,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from depth_passes import ground_truth, parallax_pass  # noqa: E402
 from depth_scenes import MOTIONS, make_scene  # noqa: E402
 from moviola.engine.depth import metrics  # noqa: E402
-from moviola.engine.depth.parallax import ParallaxBackend  # noqa: E402
-from moviola.engine.depth.pipeline import stabiliser_for  # noqa: E402
-
-
-def ground_truth(scene) -> tuple[list[np.ndarray], list]:
-    gts = [scene.depth(i) for i in range(len(scene))]
-    corr = [None] + [scene.correspondence(i, i - 1) for i in range(1, len(scene))]
-    return gts, corr
-
-
-def parallax_clip(scene) -> tuple[list[np.ndarray] | None, dict[str, Any]]:
-    """The aligned pass as the depth job writes it (unmeasured frames hold the nearest
-    measured frame's map), and the backend's verdict; None when no frame was measured."""
-    backend = ParallaxBackend()
-    stab = stabiliser_for(backend, True)
-    predictions = []
-    for p in backend.predict((i, scene.image(i)) for i in range(len(scene))):
-        stab.add(p)
-        predictions.append(p)
-    alignment = stab.solve()
-    verdict = backend.verdict(alignment)
-    measured = {p.frame: alignment.apply(p.frame, p.values) for p in predictions if p.valid}
-    if not measured:
-        return None, verdict
-    frames = sorted(measured)
-    return [measured[min(frames, key=lambda m: (abs(m - i), m))] for i in range(len(scene))], verdict
 
 
 def ramp(scene) -> list[np.ndarray]:
@@ -69,7 +44,8 @@ def measure(frames: int, scenes: tuple[str, ...] = MOTIONS,
     for motion in scenes:
         scene = make_scene(motion, frames, size)
         gts, corr = ground_truth(scene)
-        values, verdict = parallax_clip(scene)
+        run = parallax_pass(scene)
+        values, verdict = run.maps, run.verdict
         base = metrics.evaluate_clip(ramp(scene), gts, corr)
         row: dict[str, Any] = {"scene": motion, "verdict": verdict,
                                "ramp": {"delta1": round(base.delta1, 3),

@@ -44,37 +44,16 @@ import cv2
 import numpy as np
 import pytest
 
+from depth_passes import ground_truth, parallax_pass
 from depth_scenes import make_scene
 from moviola.engine.depth import metrics
 from moviola.engine.depth.base import Prediction
 from moviola.engine.depth.parallax import ParallaxBackend, _ambiguity, intrinsics
-from moviola.engine.depth.pipeline import stabiliser_for
 from moviola.engine.depth.stabilise import Alignment, Stabiliser
 from moviola.engine.depth.temporal import TemporalFilter
 from moviola.engine.depth.upsample import upsample
 
 FRAMES = 20
-
-
-def ground_truth(scene):
-    gts = [scene.depth(i) for i in range(len(scene))]
-    corr = [None] + [scene.correspondence(i, i - 1) for i in range(1, len(scene))]
-    return gts, corr
-
-
-def parallax_pass(scene, stabilize=True):
-    """The aligned pass as the depth job writes it (a frame without a map holds the nearest
-    measured one) and the verdict."""
-    backend = ParallaxBackend()
-    stab = stabiliser_for(backend, stabilize)
-    predictions = []
-    for p in backend.predict((i, scene.image(i)) for i in range(len(scene))):
-        stab.add(p)
-        predictions.append(p)
-    aligned = stab.solve()
-    maps = {p.frame: aligned.apply(p.frame, p.values) for p in predictions if p.valid}
-    held = [maps[min(maps, key=lambda m: (abs(m - p.frame), m))] for p in predictions]
-    return held, backend.verdict(aligned)
 
 
 def baselines(gts, corr):
@@ -93,16 +72,16 @@ def baselines(gts, corr):
 def test_parallax_beats_baselines_by_a_wide_margin(motion, max_rel, min_d1, max_flicker):
     scene = make_scene(motion, FRAMES)
     gts, corr = ground_truth(scene)
-    stable, verdict = parallax_pass(scene)
-    assert verdict["status"] == "valid" and verdict["frames_measured"] == FRAMES
-    scores = metrics.evaluate_clip(stable, gts, corr)
+    run = parallax_pass(scene)
+    assert run.verdict["status"] == "valid" and run.verdict["frames_measured"] == FRAMES
+    scores = metrics.evaluate_clip(run.maps, gts, corr)
     assert scores.abs_rel <= max_rel and scores.delta1 >= min_d1
     assert scores.flicker <= max_flicker
     base_rel, base_d1 = baselines(gts, corr)
     assert scores.abs_rel <= 0.5 * base_rel
     assert scores.delta1 >= base_d1 + 0.25
-    raw, _ = parallax_pass(scene, stabilize=False)
-    assert scores.flicker <= 0.7 * metrics.evaluate_clip(raw, gts, corr).flicker
+    raw = parallax_pass(scene, stabilize=False)
+    assert scores.flicker <= 0.7 * metrics.evaluate_clip(raw.maps, gts, corr).flicker
 
 
 @pytest.mark.parametrize("motion", ["pan", "static"])
@@ -120,21 +99,23 @@ def test_parallax_says_when_it_is_not_valid(motion):
 def test_where_parallax_says_valid_the_pass_is_good(motion):
     scene = make_scene(motion, FRAMES)
     gts, corr = ground_truth(scene)
-    stable, verdict = parallax_pass(scene)
+    run = parallax_pass(scene)
+    verdict = run.verdict
     assert verdict["status"] == "valid", verdict
-    assert metrics.evaluate_clip(stable, gts, corr).delta1 >= 0.85
+    assert metrics.evaluate_clip(run.maps, gts, corr).delta1 >= 0.85
     assert verdict["observable_share"] >= 0.5 and verdict["stabilisation_residual"] <= 0.25
 
 
 def test_forward_motion_near_the_focus_of_expansion_is_partial():
     scene = make_scene("dolly_slow", FRAMES)
     gts, corr = ground_truth(scene)
-    stable, verdict = parallax_pass(scene)
+    run = parallax_pass(scene)
+    verdict = run.verdict
     assert verdict["status"] == "partial" and "too little parallax" in verdict["reason"]
     assert verdict["observable_share"] < 0.5 and verdict["frames_measured"] == FRAMES
     assert len(verdict["low_parallax_frames"]) == FRAMES - verdict["frames_observable"]
     # Partial, not useless: the filled pass still beats a ground-plane ramp by far.
-    assert metrics.evaluate_clip(stable, gts, corr).delta1 >= baselines(gts, corr)[1] + 0.15
+    assert metrics.evaluate_clip(run.maps, gts, corr).delta1 >= baselines(gts, corr)[1] + 0.15
 
 
 def test_independent_motion_is_found_and_filled():

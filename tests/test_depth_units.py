@@ -157,7 +157,8 @@ def test_unmeasured_frames_take_the_nearest_measured_map():
 
 def test_the_cache_keeps_confidence_and_held_frames_have_none(tmp_path):
     from moviola.engine.depth.cache import PredictionCache
-    from moviola.engine.depth.pipeline import _confidence_of
+    from moviola.engine.depth.pipeline import Analysis
+    from moviola.engine.depth.stabilise import Alignment
     from moviola.engine.depth.upsample import upsample_confidence
 
     measured = np.zeros((4, 6), np.float32)
@@ -167,9 +168,12 @@ def test_the_cache_keeps_confidence_and_held_frames_have_none(tmp_path):
         cache.save(2, np.ones((4, 6), np.float32))          # a backend without confidence
         assert np.array_equal(cache.load_confidence(1), measured)
         assert cache.load_confidence(2) is None
-        assert np.array_equal(_confidence_of(cache, 1, 1, (6, 4)), measured)
-        held = _confidence_of(cache, 1, 5, (6, 4))      # frame 5 holds frame 1's map
+        alignment = Alignment("scale", {1: 2.0}, {1: 0.0}, {1: (0, 1)})
+        analysis = Analysis([1, 5], [1], alignment, {"status": "partial"}, (6, 4), (6, 4))
+        assert np.array_equal(analysis.confidence_of(cache, 1), measured)
+        held = analysis.confidence_of(cache, 5)       # frame 5 holds frame 1's map
         assert held.shape == (4, 6) and not held.any()
+        assert np.array_equal(analysis.aligned_map(cache, 5), np.full((4, 6), 2.0, np.float32))
     # Bilinear to the plate: 0 and 1 far from the boundary, the share of measured around it.
     full = upsample_confidence(measured, (12, 8))
     assert full.shape == (8, 12) and full[:, 0].max() == 0.0 and full[:, -1].min() == 1.0

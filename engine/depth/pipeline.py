@@ -69,6 +69,19 @@ class Analysis:
         near = self.measured[max(0, i - 1):i + 1]
         return min(near, key=lambda m: (abs(m - frame), m))
 
+    def aligned_map(self, cache: PredictionCache, frame: int) -> np.ndarray:
+        """The map written for ``frame`` (before smoothing): its source's, aligned."""
+        origin = self.source_of(frame)
+        return self.alignment.apply(origin, cache.load(origin))
+
+    def confidence_of(self, cache: PredictionCache, frame: int) -> np.ndarray:
+        """Frame ``frame``'s confidence at working resolution: its own map's, or zero
+        everywhere when it holds another frame's map (nothing of it was measured)."""
+        own = cache.load_confidence(frame) if self.source_of(frame) == frame else None
+        if own is None:
+            return np.zeros((self.working_shape[1], self.working_shape[0]), np.float32)
+        return own
+
 
 def stabiliser_for(backend: DepthBackend, enabled: bool) -> Stabiliser:
     """Affine alignment through flow for relative models; scale only where the shift is
@@ -129,7 +142,7 @@ def render(source: FrameSource, analysis: Analysis, normalisation: Normalisation
     with FramePipeline(pool, MAX_IN_FLIGHT) as frames:
         for number, plate in source.frames(first, last + 1):
             origin = analysis.source_of(number)
-            aligned = analysis.alignment.apply(origin, cache.load(origin))
+            aligned = analysis.aligned_map(cache, number)
             rgb = display_rgb8(plate)
             if smoothing > 0:
                 aligned = temporal(aligned, at_size(rgb, analysis.working_shape))
@@ -137,7 +150,7 @@ def render(source: FrameSource, analysis: Analysis, normalisation: Normalisation
                             "moviola/depth/shift": analysis.alignment.shift[origin]}
             if origin != number:
                 frame_header["moviola/depth/held_from_frame"] = origin
-            measured = _confidence_of(cache, origin, number, analysis.working_shape) if confidence else None
+            measured = analysis.confidence_of(cache, number) if confidence else None
             def announce(_: Any, n: int = number) -> None:   # runs later: n bound now
                 progress(f"writing frame {n}")
 
@@ -171,12 +184,3 @@ def _write_frame(writer: ImageSequenceWriter, header: dict[str, Any], number: in
     frame_writer.attributes = header
     frame_writer.write(image, number)
 
-
-def _confidence_of(cache: PredictionCache, origin: int, number: int,
-                   working_shape: tuple[int, int]) -> np.ndarray:
-    """Frame ``number``'s confidence at working resolution: its own map's, or zero everywhere
-    when it holds another frame's map (nothing of it was measured)."""
-    own = cache.load_confidence(origin) if origin == number else None
-    if own is None:
-        return np.zeros((working_shape[1], working_shape[0]), np.float32)
-    return own

@@ -37,7 +37,7 @@ from moviola.engine.shots.detect import (  # noqa: E402
 )
 from moviola.engine.shots.metrics import score_cuts  # noqa: E402
 from moviola.engine.shots.stream import small_frames  # noqa: E402
-from reels import REAL_TRUTH, TruthCut, cuts_reel, motion_reel  # noqa: E402
+from reels import REAL_REEL_VARIANTS, REAL_TRUTH, TruthCut, cuts_reel, motion_reel, real_reel  # noqa: E402
 from shared_data import SHARED_DATA  # noqa: E402
 
 REAL = SHARED_DATA / "shots"
@@ -50,6 +50,9 @@ def videos(folder: Path) -> list[tuple[str, Path, Sequence[TruthCut]]]:
     out: list[tuple[str, Path, Sequence[TruthCut]]] = []
     if REAL.is_dir():
         out += [(name, REAL / name, cuts) for name, cuts in REAL_TRUTH.items()]
+        for v in range(REAL_REEL_VARIANTS):
+            reel = real_reel(folder / f"real{v}.mp4", variant=v)
+            out.append((f"real_reel {v}", reel.path, reel.cuts))
     for v in (0, 1):
         reel = cuts_reel(folder / f"cuts{v}.mp4", variant=v)
         out.append((f"cuts_reel {v}", reel.path, reel.cuts))

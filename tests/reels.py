@@ -27,6 +27,7 @@ import av
 import cv2
 import numpy as np
 
+from shared_data import SHARED_DATA
 from synthetic import _open_video_stream
 
 RATE = Fraction(24)
@@ -303,25 +304,31 @@ def motion_reel(path: str | Path, *, variant: int = 0) -> Reel:
 class _Plan:
     """Which shot frames make each output frame, and the truth that results."""
 
-    specs: Sequence[ShotSpec]
+    specs: Sequence[ShotSpec | RealShot]
     into: dict[int, tuple]
     cuts: list[TruthCut] = field(default_factory=list)
     shots: list[tuple[int, int]] = field(default_factory=list)
     # per output frame: list of (shot index, frame in shot, weight)
     recipe: list[list[tuple[int, int, float]]] = field(default_factory=list)
 
-    def frames(self) -> Iterator[np.ndarray]:
+    def frames(self, size: tuple[int, int] = SIZE) -> Iterator[np.ndarray]:
         """Render frames in order. Each shot frame is used once and in order, so one
         generator per shot suffices (at most two are open, during a dissolve)."""
         gens: dict[int, Iterator[np.ndarray]] = {}
         for parts in self.recipe:
-            img = np.zeros((SIZE[1], SIZE[0], 3), np.float32)
+            img = np.zeros((size[1], size[0], 3), np.float32)
             for shot, _, weight in parts:
-                img += next(gens.setdefault(shot, shot_frames(self.specs[shot]))) * weight
+                img += next(gens.setdefault(shot, _shot_pictures(self.specs[shot]))) * weight
             yield img
 
 
-def _plan(specs: Sequence[ShotSpec], into: dict[int, tuple]) -> _Plan:
+def _shot_pictures(spec: ShotSpec | RealShot) -> Iterator[np.ndarray]:
+    if isinstance(spec, ShotSpec):
+        return shot_frames(spec)
+    return (p.astype(np.float32) for p in spec.pictures)
+
+
+def _plan(specs: Sequence[ShotSpec | RealShot], into: dict[int, tuple]) -> _Plan:
     plan = _Plan(specs, into)
     out = plan.recipe
     starts: list[int] = []
@@ -374,6 +381,194 @@ REAL_TRUTH: dict[str, tuple[TruthCut, ...]] = {
     "goldeneye-vfr-drop3.mp4": (TruthCut(60, "hard", 60, 61), TruthCut(140, "hard", 140, 141)),
     "counter.mp4": (TruthCut(10, "hard", 10, 11), TruthCut(20, "hard", 20, 21)),
 }
+
+
+# ---- reels of real footage --------------------------------------------------------------------
+
+REAL_SIZE = (192, 108)
+
+
+@dataclass(frozen=True)
+class RealShot:
+    """One shot of real pixels, rendered at the reel's size (HxWx3 uint8 RGB per frame)."""
+
+    pictures: tuple[np.ndarray, ...]
+    label: str
+
+    @property
+    def frames(self) -> int:
+        return len(self.pictures)
+
+
+def _fit(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``img`` cropped about its centre to the aspect of ``size`` and scaled to it."""
+    h, w = img.shape[:2]
+    want = size[0] / size[1]
+    if w / h > want:
+        cw = int(round(h * want))
+        img = img[:, (w - cw) // 2:(w - cw) // 2 + cw]
+    else:
+        ch = int(round(w / want))
+        img = img[(h - ch) // 2:(h - ch) // 2 + ch]
+    return cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+
+
+def _davis_frames(name: str) -> list[np.ndarray]:
+    """A shared DAVIS clip's frames (854x480 RGB), in order."""
+    paths = sorted((SHARED_DATA / "davis" / name / "frames").glob("*.jpg"))
+    return [cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in paths]
+
+
+def _video_frames(name: str, ranges: Iterable[tuple[int, int]]) -> dict[tuple[int, int], list[np.ndarray]]:
+    """Decoded frames ``first..stop`` (exclusive) of a shared shots video, per range, at
+    full size; decoded frame i is frame i, as the detectors number them."""
+    ranges = sorted(set(ranges))
+    out: dict[tuple[int, int], list[np.ndarray]] = {r: [] for r in ranges}
+    last = max(b for _, b in ranges)
+    with av.open(str(SHARED_DATA / "shots" / name)) as container:
+        for i, frame in enumerate(container.decode(video=0)):
+            if i >= last:
+                break
+            inside = [r for r in ranges if r[0] <= i < r[1]]
+            if inside:
+                rgb = frame.to_ndarray(format="rgb24")
+                for r in inside:
+                    out[r].append(rgb)
+    return out
+
+
+def _view(img: np.ndarray, centre: tuple[float, float], width: float, angle: float,
+          size: tuple[int, int]) -> np.ndarray:
+    """A camera's view of ``img``: a window ``width`` source pixels wide (the aspect of
+    ``size``) about ``centre``, turned by ``angle`` degrees, resampled to ``size``."""
+    scale = size[0] / width
+    small = cv2.resize(img, None, fx=scale, fy=scale,
+                       interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    cx, cy = centre[0] * scale, centre[1] * scale
+    turn = cv2.getRotationMatrix2D((size[0] / 2, size[1] / 2), angle, 1.0)
+    turn[:, 2] += (cx - size[0] / 2, cy - size[1] / 2)
+    return cv2.warpAffine(small.astype(np.float32), turn, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REFLECT)
+
+
+def whip_pan(images: Sequence[np.ndarray], *, start: int, length: int, travel: float,
+             size: tuple[int, int] = REAL_SIZE) -> list[np.ndarray]:
+    """A whip pan over real frames: a window a fifth of the source wide (plus margin) holds
+    still, sweeps ``travel`` window widths sideways in ``length`` frames from ``start``,
+    easing in and out, and holds again; the sweep is motion-blurred as an open shutter blurs
+    it. Frame i looks at ``images[i]``, so the scene keeps moving under the pan."""
+    h, w = images[0].shape[:2]
+    width = w / (abs(travel) + 1.3)
+    x0 = w / 2 - travel * width / 2
+    y = h / 2
+
+    def at(t: float) -> float:
+        u = min(1.0, max(0.0, (t - start) / length))
+        return x0 + travel * width * (1 - np.cos(np.pi * u)) / 2
+
+    out = []
+    for i, img in enumerate(images):
+        if start - 1 <= i <= start + length:
+            views = [_view(img, (at(i + d), y), width, 0.0, size) for d in np.linspace(-0.5, 0.5, 17)]
+            out.append(np.clip(np.mean(views, axis=0) + 0.5, 0, 255).astype(np.uint8))
+        else:
+            out.append(np.clip(_view(img, (at(i), y), width, 0.0, size) + 0.5, 0, 255).astype(np.uint8))
+    return out
+
+
+def camera_shake(images: Sequence[np.ndarray], *, amount: float, seed: int,
+                 size: tuple[int, int] = REAL_SIZE) -> list[np.ndarray]:
+    """Handheld shake over real frames: a window 80 % of the source jitters by ``amount``
+    window widths per frame (smoothed), with a little roll, and blurs along its jump."""
+    h, w = images[0].shape[:2]
+    width = 0.8 * w
+    rng = np.random.default_rng(seed)
+    jitter = rng.normal(0.0, 1.0, (len(images) + 2, 3))
+    kernel = np.array([0.25, 0.5, 0.25])
+    smooth = np.stack([np.convolve(jitter[:, k], kernel, mode="same") for k in range(3)], axis=1)[1:-1]
+    margin = (w - width) / 2
+    xs = w / 2 + np.clip(smooth[:, 0] * amount * width, -margin, margin)
+    ys = h / 2 + np.clip(smooth[:, 1] * amount * width, -margin * h / w, margin * h / w)
+    angles = smooth[:, 2] * 0.8
+    out = []
+    for i, img in enumerate(images):
+        j = max(0, i - 1)
+        views = [_view(img, (xs[j] + u * (xs[i] - xs[j]), ys[j] + u * (ys[i] - ys[j])), width,
+                       angles[j] + u * (angles[i] - angles[j]), size) for u in (0.5, 0.75, 1.0)]
+        out.append(np.clip(np.mean(views, axis=0) + 0.5, 0, 255).astype(np.uint8))
+    return out
+
+
+def flash(pictures: Sequence[np.ndarray], at: int) -> list[np.ndarray]:
+    """A photographer's flash at frame ``at``: washed towards white, fading over the next."""
+    out = [p.copy() for p in pictures]
+    for i, strength in ((at, 0.75), (at + 1, 0.3)):
+        out[i] = np.clip(out[i] * (1 - strength) + 250.0 * strength, 0, 255).astype(np.uint8)
+    return out
+
+
+# Shots of the real reels: (source, first, count, effect). Sources are the shared DAVIS clips
+# (real fast motion: a dog, a car) and shots of the shared videos between their known
+# transitions. Effects: "whip+" / "whip-" (4 widths in 10 frames, from frame 12), "shake",
+# "flash" (in the middle), "" (as shot).
+_REAL_SHOTS = [
+    [("testvideo.mp4", 40, 36, ""), ("dog", 0, 48, ""), ("blackswan", 0, 36, "whip+"),
+     ("goldeneye-vfr-drop3.mp4", 2, 40, ""), ("car-roundabout", 0, 48, "shake"),
+     ("testvideo.mp4", 430, 36, "flash"), ("dog", 4, 44, "whip-"),
+     ("goldeneye-vfr-drop3.mp4", 66, 44, ""), ("testvideo.mp4", 565, 36, ""),
+     ("car-roundabout", 20, 44, ""), ("testvideo.mp4", 250, 36, ""), ("blackswan", 10, 36, "shake")],
+    [("goldeneye-vfr-drop3.mp4", 142, 16, ""), ("car-roundabout", 0, 40, "whip-"),
+     ("dog", 0, 48, "shake"), ("testvideo.mp4", 470, 40, ""), ("blackswan", 0, 44, "flash"),
+     ("dog", 12, 44, "whip+"), ("car-roundabout", 30, 44, "shake"), ("testvideo.mp4", 600, 36, "flash"),
+     ("goldeneye-vfr-drop3.mp4", 10, 44, ""), ("dog", 20, 40, ""), ("testvideo.mp4", 100, 36, ""),
+     ("blackswan", 4, 40, "whip+")],
+    [("testvideo.mp4", 250, 40, ""), ("dog", 0, 56, "whip-"), ("goldeneye-vfr-drop3.mp4", 70, 48, "flash"),
+     ("car-roundabout", 0, 56, "shake"), ("testvideo.mp4", 440, 44, ""), ("blackswan", 0, 48, "shake"),
+     ("dog", 4, 52, "shake"), ("testvideo.mp4", 40, 48, ""), ("car-roundabout", 10, 60, "whip+"),
+     ("goldeneye-vfr-drop3.mp4", 0, 56, ""), ("testvideo.mp4", 580, 44, "flash")],
+]
+# Transitions into shot i, as for the synthetic reels: a hard cut where none is named.
+_REAL_INTO: list[dict[int, tuple]] = [
+    {3: ("dissolve", 12), 5: ("fade", 8, 4, 8), 7: ("dissolve", 16), 9: ("dissolve", 8)},
+    {3: ("dissolve", 10), 6: ("dissolve", 14), 8: ("fade", 6, 3, 6), 11: ("dissolve", 12)},
+    {2: ("dissolve", 24), 4: ("dissolve", 20), 8: ("fade", 12, 6, 12), 9: ("dissolve", 30)},
+]
+REAL_REEL_VARIANTS = len(_REAL_SHOTS)
+
+
+def real_shots(variant: int = 0, size: tuple[int, int] = REAL_SIZE) -> list[RealShot]:
+    """The shots of real reel ``variant``, rendered from the shared data."""
+    table = _REAL_SHOTS[variant]
+    videos = {src for src, *_ in table if src.endswith(".mp4")}
+    decoded = {name: _video_frames(name, [(a, a + n) for src, a, n, _ in table if src == name])
+               for name in videos}
+    davis = {src: _davis_frames(src) for src, *_ in table if not src.endswith(".mp4")}
+    shots = []
+    for i, (src, first, count, effect) in enumerate(table):
+        full = decoded[src][(first, first + count)] if src in decoded else davis[src][first:first + count]
+        assert len(full) == count, (src, first, count, len(full))
+        if effect.startswith("whip"):
+            travel = 4.0 if effect == "whip+" else -4.0
+            pictures = whip_pan(full, start=12, length=10, travel=travel, size=size)
+        elif effect == "shake":
+            pictures = camera_shake(full, amount=0.03, seed=variant * 100 + i, size=size)
+        else:
+            pictures = [_fit(img, size) for img in full]
+            if effect == "flash":
+                pictures = flash(pictures, count // 2)
+        shots.append(RealShot(tuple(pictures), f"{src}[{first}:{first + count}] {effect}".strip()))
+    return shots
+
+
+def real_reel(path: str | Path, *, variant: int = 0) -> Reel:
+    """A reel of real footage with exact truth: shots of the shared DAVIS clips and shared
+    videos joined by hard cuts, dissolves and a fade through black, of known frames, with
+    in-shot hard cases made from real frames (whip pans of 4 widths in 10 frames, camera
+    shake, flashes), none of them a transition. Needs ``shared/data`` (see shared_data.py)."""
+    shots = real_shots(variant)
+    plan = _plan(shots, _REAL_INTO[variant])
+    n = encode(path, plan.frames(REAL_SIZE), size=REAL_SIZE)
+    return Reel(Path(path), n, tuple(plan.cuts), tuple(plan.shots))
 
 
 # ---- a reel for match cuts ------------------------------------------------------------------

@@ -48,7 +48,8 @@ from depth_passes import ground_truth, parallax_pass
 from depth_scenes import make_scene
 from moviola.engine.depth import metrics
 from moviola.engine.depth.base import Prediction
-from moviola.engine.depth.parallax import ParallaxBackend, _ambiguity, intrinsics
+from moviola.engine.depth.epipolar import ambiguity, intrinsics
+from moviola.engine.depth.parallax import ParallaxBackend
 from moviola.engine.depth.stabilise import Alignment, Stabiliser
 from moviola.engine.depth.temporal import TemporalFilter
 from moviola.engine.depth.upsample import upsample
@@ -164,9 +165,9 @@ def test_a_motion_that_fits_as_well_but_shapes_depth_otherwise_is_ambiguous():
     forward = (np.eye(3), np.array([-0.6, 0.0, -0.8]))
     near_truck = (np.eye(3), np.array([-0.999, 0.0, -0.045]))
     # As good a fit, different depths: ambiguous; the same depths, or a far worse fit: not.
-    assert _ambiguity(pa, pb, K, [truck, forward], [0.05, 0.06], 0) > 0.1
-    assert _ambiguity(pa, pb, K, [truck, near_truck], [0.05, 0.06], 0) < 0.05
-    assert _ambiguity(pa, pb, K, [truck, forward], [0.05, 0.5], 0) == 0.0
+    assert ambiguity(pa, pb, K, [truck, forward], [0.05, 0.06], 0) > 0.1
+    assert ambiguity(pa, pb, K, [truck, near_truck], [0.05, 0.06], 0) < 0.05
+    assert ambiguity(pa, pb, K, [truck, forward], [0.05, 0.5], 0) == 0.0
 
 
 def relative_model(scene, seed=0, noise=0.0):

@@ -22,7 +22,8 @@ import cv2
 import numpy as np
 
 __all__ = ["align", "fit_scale_shift", "abs_rel", "delta1", "evaluate", "evaluate_clip",
-           "flicker", "ClipScores", "MIN_INVERSE"]
+           "flicker", "ClipScores", "MIN_INVERSE", "clip_aligned_depths", "delta1_where",
+           "error_by_confidence"]
 
 # Aligned inverse depth is clamped above this share of the true minimum before 1/x, so a
 # prediction that crosses zero gives a large, finite error instead of infinity.
@@ -100,8 +101,7 @@ def evaluate_clip(preds: Sequence[np.ndarray], gt_depths: Sequence[np.ndarray],
         raise ValueError("one prediction per ground-truth frame")
     stack_p = np.stack([np.asarray(p, np.float64) for p in preds])
     stack_g = np.stack([np.asarray(g, np.float64) for g in gt_depths])
-    clip_aligned = align(stack_p, 1.0 / stack_g)
-    depths = [_to_depth(a, g) for a, g in zip(clip_aligned, stack_g)]
+    depths = clip_aligned_depths(stack_p, stack_g)
     rel = float(np.mean([abs_rel(d, g) for d, g in zip(depths, stack_g)]))
     d1 = float(np.mean([delta1(d, g) for d, g in zip(depths, stack_g)]))
     per_frame = [evaluate(p, g) for p, g in zip(stack_p, stack_g)]
@@ -126,3 +126,35 @@ def flicker(depths: Sequence[np.ndarray], gt_depths: Sequence[np.ndarray],
     if not errors:
         return 0.0
     return float(np.mean(np.concatenate(errors)))
+
+
+def clip_aligned_depths(preds: Sequence[np.ndarray] | np.ndarray,
+                        gt_depths: Sequence[np.ndarray] | np.ndarray) -> list[np.ndarray]:
+    """Depths from relative inverse-depth ``preds`` after one scale/shift for the whole clip
+    (the alignment :func:`evaluate_clip` scores)."""
+    stack_p = np.stack([np.asarray(p, np.float64) for p in preds])
+    stack_g = np.stack([np.asarray(g, np.float64) for g in gt_depths])
+    return [_to_depth(a, g) for a, g in zip(align(stack_p, 1.0 / stack_g), stack_g)]
+
+
+def delta1_where(preds: Sequence[np.ndarray], gt_depths: Sequence[np.ndarray],
+                 masks: Sequence[np.ndarray]) -> float | None:
+    """delta1 over the pixels in ``masks`` only (e.g. the filled ones), after the clip-wide
+    alignment fitted on every pixel; None when the masks are empty."""
+    depths = clip_aligned_depths(preds, gt_depths)
+    hits = sum(int(np.count_nonzero((np.maximum(d / g, g / d) < 1.25) & m))
+               for d, g, m in zip(depths, gt_depths, masks))
+    total = sum(int(np.count_nonzero(m)) for m in masks)
+    return hits / total if total else None
+
+
+def error_by_confidence(preds: Sequence[np.ndarray], gt_depths: Sequence[np.ndarray],
+                        confidences: Sequence[np.ndarray], groups: int = 4) -> list[float]:
+    """Mean relative depth error ``|d - d*| / d*`` (after the clip-wide alignment) in each of
+    ``groups`` equal shares of the clip's pixels ranked by confidence, lowest first. Ties are
+    split in pixel order, so a confidence that ranks error well gives a falling list."""
+    depths = clip_aligned_depths(preds, gt_depths)
+    error = np.concatenate([(np.abs(d - g) / g).ravel() for d, g in zip(depths, gt_depths)])
+    conf = np.concatenate([np.asarray(c, np.float64).ravel() for c in confidences])
+    order = np.argsort(conf, kind="stable")
+    return [float(part.mean()) for part in np.array_split(error[order], groups)]

@@ -413,25 +413,32 @@ def _fit(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(img, size, interpolation=cv2.INTER_AREA)
 
 
-def _davis_frames(name: str) -> list[np.ndarray]:
-    """A shared DAVIS clip's frames (854x480 RGB), in order."""
-    paths = sorted((SHARED_DATA / "davis" / name / "frames").glob("*.jpg"))
-    return [cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in paths]
+def _davis_frames(name: str, first: int, count: int, *, full: bool) -> list[np.ndarray]:
+    """Frames ``first..first + count`` of a shared DAVIS clip as RGB: 854x480, or half that
+    (faster to read) unless ``full``."""
+    paths = sorted((SHARED_DATA / "davis" / name / "frames").glob("*.jpg"))[first:first + count]
+    flag = cv2.IMREAD_COLOR if full else cv2.IMREAD_REDUCED_COLOR_2
+    return [cv2.cvtColor(cv2.imread(str(p), flag), cv2.COLOR_BGR2RGB) for p in paths]
 
 
-def _video_frames(name: str, ranges: Iterable[tuple[int, int]]) -> dict[tuple[int, int], list[np.ndarray]]:
-    """Decoded frames ``first..stop`` (exclusive) of a shared shots video, per range, at
-    full size; decoded frame i is frame i, as the detectors number them."""
+def _video_frames(name: str, ranges: Iterable[tuple[int, int]],
+                  width: int) -> dict[tuple[int, int], list[np.ndarray]]:
+    """Decoded frames ``first..stop`` (exclusive) of a shared shots video, per range, scaled
+    by the decoder to ``width``; decoded frame i is frame i, as the detectors number them."""
     ranges = sorted(set(ranges))
     out: dict[tuple[int, int], list[np.ndarray]] = {r: [] for r in ranges}
     last = max(b for _, b in ranges)
     with av.open(str(SHARED_DATA / "shots" / name)) as container:
-        for i, frame in enumerate(container.decode(video=0)):
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        height = 2 * round(width * stream.height / stream.width / 2)
+        for i, frame in enumerate(container.decode(stream)):
             if i >= last:
                 break
             inside = [r for r in ranges if r[0] <= i < r[1]]
             if inside:
-                rgb = frame.to_ndarray(format="rgb24")
+                rgb = frame.reformat(width=width, height=height, format="rgb24",
+                                     interpolation="AREA").to_ndarray()
                 for r in inside:
                     out[r].append(rgb)
     return out
@@ -440,15 +447,15 @@ def _video_frames(name: str, ranges: Iterable[tuple[int, int]]) -> dict[tuple[in
 def _view(img: np.ndarray, centre: tuple[float, float], width: float, angle: float,
           size: tuple[int, int]) -> np.ndarray:
     """A camera's view of ``img``: a window ``width`` source pixels wide (the aspect of
-    ``size``) about ``centre``, turned by ``angle`` degrees, resampled to ``size``."""
-    scale = size[0] / width
-    small = cv2.resize(img, None, fx=scale, fy=scale,
-                       interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    cx, cy = centre[0] * scale, centre[1] * scale
-    turn = cv2.getRotationMatrix2D((size[0] / 2, size[1] / 2), angle, 1.0)
-    turn[:, 2] += (cx - size[0] / 2, cy - size[1] / 2)
-    return cv2.warpAffine(small.astype(np.float32), turn, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_REFLECT)
+    ``size``) about ``centre``, turned by ``angle`` degrees, resampled to ``size`` (float)."""
+    s = width / size[0]
+    c, n = np.cos(np.radians(angle)) * s, np.sin(np.radians(angle)) * s
+    w2, h2 = size[0] / 2, size[1] / 2
+    # Output pixel (x, y) reads the source at centre + R(angle) * s * ((x, y) - size / 2).
+    m = np.array([[c, -n, centre[0] - c * w2 + n * h2],
+                  [n, c, centre[1] - n * w2 - c * h2]], np.float32)
+    return cv2.warpAffine(img, m, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REFLECT).astype(np.float32)
 
 
 def whip_pan(images: Sequence[np.ndarray], *, start: int, length: int, travel: float,
@@ -540,12 +547,14 @@ def real_shots(variant: int = 0, size: tuple[int, int] = REAL_SIZE) -> list[Real
     """The shots of real reel ``variant``, rendered from the shared data."""
     table = _REAL_SHOTS[variant]
     videos = {src for src, *_ in table if src.endswith(".mp4")}
-    decoded = {name: _video_frames(name, [(a, a + n) for src, a, n, _ in table if src == name])
+    decoded = {name: _video_frames(name, [(a, a + n) for src, a, n, _ in table if src == name], 2 * size[0])
                for name in videos}
-    davis = {src: _davis_frames(src) for src, *_ in table if not src.endswith(".mp4")}
     shots = []
     for i, (src, first, count, effect) in enumerate(table):
-        full = decoded[src][(first, first + count)] if src in decoded else davis[src][first:first + count]
+        if src in decoded:
+            full = decoded[src][(first, first + count)]
+        else:   # a whip pan looks at a fifth of the frame: it needs every pixel
+            full = _davis_frames(src, first, count, full=effect.startswith("whip"))
         assert len(full) == count, (src, first, count, len(full))
         if effect.startswith("whip"):
             travel = 4.0 if effect == "whip+" else -4.0

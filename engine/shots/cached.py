@@ -13,7 +13,7 @@ from .detect import Detection, choose_backend, detect_shots
 
 __all__ = ["detect_cached"]
 
-VERSION = 2   # bump when the detectors change what they find
+VERSION = 3   # bump when the detectors change what they find
 
 
 def detect_cached(source: FrameSource, cache: MediaCache, backend: str = "auto", *,

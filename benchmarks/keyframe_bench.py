@@ -34,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from keyframe_scenes import all_scenes  # noqa: E402
+from keyframe_scenes import all_scenes, davis_keyframes  # noqa: E402
 from matte_clips import prompts_from_mask  # noqa: E402
 from moviola.engine.matte.frames import to_working  # noqa: E402
 from moviola.engine.matte.graphcut import segment_from_prompts  # noqa: E402
@@ -91,16 +91,8 @@ def keyframe_at(rev: str) -> Callable:
 def keyframe_cases(dirs: list[Path], step: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(clip, RGB image, true mask) for every ``step``-th frame of each clip in DAVIS layout,
     then each synthetic still (clip "synthetic")."""
-    cases = []
-    for folder in dirs:
-        for path in sorted((folder / "masks").glob("*.png"))[::step]:
-            truth = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE) > 127
-            image = cv2.imread(str(folder / "frames" / f"{path.stem}.jpg"))
-            if image is None or not truth.any():
-                continue
-            cases.append((folder.name, np.ascontiguousarray(image[..., ::-1]), truth))
-    cases += [("synthetic", scene.image, scene.mask) for scene in all_scenes()]
-    return cases
+    cases = [(scene.name.split("/")[0], scene.image, scene.mask) for scene in davis_keyframes(dirs, step)]
+    return cases + [("synthetic", scene.image, scene.mask) for scene in all_scenes()]
 
 
 def _spread(values: list[float]) -> str:

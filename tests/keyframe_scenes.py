@@ -7,13 +7,17 @@ a small object on a busy background, a look-alike beside the object, and an obje
 differs from its background in texture more than in colour. Edges are anti-aliased and the
 image is JPEG-compressed, as a decoded frame would be. The truth is the drawn coverage > 0.5.
 
+Real keyframes come from clips in DAVIS layout (``frames/NNNNN.jpg`` and ``masks/NNNNN.png``):
+:func:`davis_keyframes` gives every n-th frame with its mask.
+
 Import from tests as ``from keyframe_scenes import ...`` (pytest puts ``tests/`` on sys.path).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -221,3 +225,19 @@ SCENES: list[Callable[[], KeyframeScene]] = [similar_colour, thin_parts, touchin
 
 def all_scenes() -> list[KeyframeScene]:
     return [make() for make in SCENES]
+
+
+def davis_keyframes(folders: Iterable[Path], step: int = 5) -> list[KeyframeScene]:
+    """Every ``step``-th frame (from frame 0) of each clip in DAVIS layout with its true mask,
+    named ``clip/frame``; frames whose mask is empty are left out (nothing to click on)."""
+    out = []
+    for folder in folders:
+        for path in sorted((Path(folder) / "masks").glob("*.png"))[::step]:
+            truth = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+            image = cv2.imread(str(Path(folder) / "frames" / f"{path.stem}.jpg"))
+            if image is None or truth is None:
+                raise FileNotFoundError(f"{folder}: frames/{path.stem}.jpg and {path.name}")
+            if (truth > 127).any():
+                out.append(KeyframeScene(f"{Path(folder).name}/{path.stem}",
+                                         np.ascontiguousarray(image[..., ::-1]), truth > 127))
+    return out

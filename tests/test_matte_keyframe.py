@@ -2,8 +2,8 @@
 
 Clicks follow the protocol of the quality benchmark (``benchmarks/matte_quality.py``): 3
 include clicks at interior maxima of the true mask and 2 exclude clicks just outside it.
-Synthetic stills (tests/keyframe_scenes.py) have exact masks; frame 0 of the real DAVIS
-clips in ../shared/data/davis has its published mask (skipped when the folder is absent).
+Synthetic stills (tests/keyframe_scenes.py) have exact masks; every 5th frame of the real
+DAVIS clips in ../shared/data/davis has its published mask (skipped when the folder is absent).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from keyframe_scenes import all_scenes, large_at_border, multi_part, with_hole
+from keyframe_scenes import all_scenes, davis_keyframes, large_at_border, multi_part, with_hole
 from matte_clips import prompts_from_mask
 from moviola.engine.matte.classical import ClassicalBackend
 from moviola.engine.matte.frames import to_working
@@ -103,7 +103,7 @@ def test_keyframe_j_on_synthetic_scenes(scenes):
     js = {scene.name: float(region_j(mask, scene.mask)) for scene, _, mask in scenes}
     print("keyframe J:", {k: round(v, 3) for k, v in js.items()},
           f"mean {np.mean(list(js.values())):.3f}")
-    # Measured: mean 0.937, the lowest 0.76 (multi_part, whose pale legs and tail look like
+    # Measured: mean 0.927, the lowest 0.757 (multi_part, whose pale legs and tail look like
     # the ground); these thresholds leave room for codec and platform differences.
     assert np.mean(list(js.values())) >= 0.90
     assert min(js.values()) >= 0.70
@@ -131,23 +131,29 @@ def test_a_click_the_cut_ignores_falls_back_to_disc_seeds():
 
 
 @pytest.mark.skipif(not DAVIS.is_dir(), reason=MISSING_REASON)
-def test_keyframe_j_on_davis_frame_zero():
+def test_keyframe_j_on_every_fifth_davis_frame():
+    # Every 5th frame of each clip as a keyframe (37 frames), not frame 0 alone: one frame's J
+    # moves by several hundredths when a click moves by a pixel.
     backend = ClassicalBackend()
-    js = {}
-    for clip in CLIPS:
-        frame = cv2.imread(str(DAVIS / clip / "frames" / "00000.jpg"))[..., ::-1]
-        truth = cv2.imread(str(DAVIS / clip / "masks" / "00000.png"), cv2.IMREAD_GRAYSCALE) > 127
-        image = to_working(np.ascontiguousarray(frame), backend.working_size)
+    js: dict[str, list[float]] = {clip: [] for clip in CLIPS}
+    for key in davis_keyframes([DAVIS / clip for clip in CLIPS], step=5):
+        image = to_working(key.image, backend.working_size)
         h, w = image.shape[:2]
-        prompts = clicks(truth).scaled(w / truth.shape[1], h / truth.shape[0])
+        prompts = clicks(key.mask).scaled(w / key.mask.shape[1], h / key.mask.shape[0])
         mask = backend.segment(image, prompts)
-        full = cv2.resize(mask, truth.shape[::-1], interpolation=cv2.INTER_LINEAR)
-        js[clip] = float(region_j(full, truth))
-    print("DAVIS keyframe J:", {k: round(v, 3) for k, v in js.items()})
-    # Measured: blackswan 0.894, car-roundabout 0.624, dog 0.826 (mean 0.781; disc seeds
-    # alone: 0.898, 0.701, 0.678, mean 0.759).
-    assert np.mean(list(js.values())) >= 0.72
-    assert min(js.values()) >= 0.55
+        full = cv2.resize(mask, key.mask.shape[::-1], interpolation=cv2.INTER_LINEAR)
+        js[key.name.split("/")[0]].append(float(region_j(full, key.mask)))
+    every = [j for clip_js in js.values() for j in clip_js]
+    print("DAVIS keyframe J, mean per clip:", {k: round(float(np.mean(v)), 3) for k, v in js.items()},
+          f"all: mean {np.mean(every):.3f} median {np.median(every):.3f} worst {min(every):.3f}")
+    # Measured: blackswan 0.893, car-roundabout 0.699, dog 0.840; all 37 frames mean 0.797,
+    # median 0.832, worst 0.590 (GrabCut on RGB, before Lab: 0.867, 0.663, 0.770; 0.753,
+    # 0.700, 0.505).
+    assert len(every) == 37
+    assert np.mean(every) >= 0.77 and np.median(every) >= 0.79
+    assert min(every) >= 0.50
+    for clip, floor in (("blackswan", 0.86), ("car-roundabout", 0.66), ("dog", 0.80)):
+        assert np.mean(js[clip]) >= floor, clip
 
 
 def test_the_clicks_region_does_not_depend_on_the_working_size():

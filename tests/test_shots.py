@@ -160,7 +160,7 @@ def test_motion_explains_a_whip_pan_and_shake_but_not_a_blend_or_a_cut():
     """The probe behind the dissolve and cut tests, on real frames at the detectors' size.
     Measured: motion leaves a median 0.42 of the whip pan's and the shake's changes; a
     blend's middle steps keep 0.83-0.91; a cut from the dog to the swan 0.86."""
-    from moviola.engine.shots.motion import MotionProbe
+    from moviola.engine.shots.motion import left_over
     from reels import _davis_frames
 
     def luma(img):
@@ -168,16 +168,15 @@ def test_motion_explains_a_whip_pan_and_shake_but_not_a_blend_or_a_cut():
         return np.clip(small @ np.array([0.299, 0.587, 0.114], np.float32) + 0.5, 0, 255).astype(np.uint8)
 
     dog, swan = _davis_frames("dog", 0, 24, full=True), _davis_frames("blackswan", 0, 24, full=True)
-    probe = MotionProbe()
     whip = [luma(f) for f in whip_pan(dog, start=6, length=10, travel=4.0)]
     shaken = [luma(f) for f in camera_shake(swan, amount=0.03, seed=3)]
-    moving = [probe.left_over(a, b) for frames in (whip[6:16], shaken) for a, b in zip(frames, frames[1:])]
+    moving = [left_over(a, b) for frames in (whip[6:16], shaken) for a, b in zip(frames, frames[1:])]
     assert float(np.median(moving)) < 0.5
     blended = [luma((1 - a) * d.astype(np.float32) + a * s) for a, d, s in
                zip(np.linspace(0.1, 0.9, 9), dog, swan)]
-    left = [probe.left_over(a, b) for a, b in zip(blended, blended[1:])]
+    left = [left_over(a, b) for a, b in zip(blended, blended[1:])]
     assert float(np.median(left[2:6])) > 0.7     # the middle: the detector's rule
-    assert probe.left_over(luma(dog[10]), luma(swan[10])) > 0.7
+    assert left_over(luma(dog[10]), luma(swan[10])) > 0.7
 
 
 def test_cut_scoring_matches_hard_cuts_within_a_frame_and_transitions_by_overlap():

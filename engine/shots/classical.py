@@ -29,7 +29,7 @@ import numpy as np
 
 from .detect import Cut, ShotDetector
 from .fades import combine, fade_cuts
-from .motion import MotionProbe
+from .motion import left_over
 
 __all__ = ["ClassicalDetector", "ClassicalSettings"]
 
@@ -111,8 +111,7 @@ class ClassicalDetector(ShotDetector):
         self._frames: deque[np.ndarray] = deque(maxlen=self._hard_lag + s.flash_frames + 2)
         self._blends: deque[np.ndarray] = deque(maxlen=2 * self._kmax + 1)
         self._lumas: deque[np.ndarray] = deque(maxlen=2 * self._kmax + 1)
-        self._motion = MotionProbe()
-        self._left_over: dict[int, float] = {}          # frame i -> MotionProbe from i - 1
+        self._left_over: dict[int, float] = {}          # frame i -> left_over(i - 1, i)
         self._hard: list[Cut] = []
         self._gradual: list[tuple[float, Cut]] = []
         self._next_hard = 1
@@ -171,12 +170,12 @@ class ClassicalDetector(ShotDetector):
 
     def _left_over_at(self, i: int) -> float:
         """The change from frame ``i - 1`` to ``i`` that motion leaves unexplained, as a share
-        (:class:`MotionProbe`); 1.0 where either frame has left the window."""
+        (:func:`.motion.left_over`); 1.0 where either frame has left the window."""
         if i not in self._left_over:
             held_from = self._count - len(self._lumas)
             if not held_from < i < self._count:
                 return 1.0
-            self._left_over[i] = self._motion.left_over(self._luma_frame(i - 1), self._luma_frame(i))
+            self._left_over[i] = left_over(self._luma_frame(i - 1), self._luma_frame(i))
         return self._left_over[i]
 
     def _cut_through_motion(self, t: int) -> float | None:

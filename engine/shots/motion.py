@@ -4,10 +4,12 @@ A camera move (a pan, a whip pan, shake) or an object moving carries the picture
 the earlier frame by the optical flow to the later one and little change is left. A dissolve
 lays two pictures over each other; where they move differently, or where one holds still
 while the other changes, no single field carries both, and most of the change stays. The
-classical detector asks this of a dissolve candidate's frames before it believes the blend.
+classical detector asks this of a dissolve candidate's frames before it believes the blend,
+and of a candidate cut inside fast motion; the fused detector of the network's unsure
+transitions.
 
-The flow is OpenCV's DIS on the detectors' small luma frames (64x36): well under a
-millisecond a pair, and only asked for frames a blend test has already passed.
+The flow is the engine's DIS wrapper (:mod:`moviola.engine.imaging.flow`) on the detectors'
+small luma frames (64x36): about a millisecond a pair with the shift search.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["MotionProbe"]
+from ..imaging.flow import flow, sample
+
+__all__ = ["left_over"]
 
 # Mean level change (8-bit) below which a pair is taken as unchanged: nothing to explain.
 _STILL = 0.5
@@ -23,40 +27,28 @@ _STILL = 0.5
 _REACH = 0.4
 
 
-class MotionProbe:
-    """Share of the change from one frame to the next left after following the motion."""
+def left_over(before: np.ndarray, after: np.ndarray) -> float:
+    """Share of the change from ``before`` to ``after`` (uint8 luma frames of one size) left
+    once the motion is followed: mean |after - before carried| over mean |after - before|.
+    Near 0 when motion explains the change, near 1 (or above) when it does not; 1 for frames
+    that barely differ."""
+    change = float(np.abs(after.astype(np.float32) - before).mean())
+    if change < _STILL:
+        return 1.0
+    # For each pixel of ``after``, where it was in ``before``; read ``before`` there.
+    carried = sample(before.astype(np.float32), flow(after, before))
+    followed = float(np.abs(after - carried).mean())
+    return min(followed, _shifted(before, after)) / change
 
-    def __init__(self) -> None:
-        self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-        self._grid: tuple[np.ndarray, np.ndarray] | None = None
 
-    def left_over(self, before: np.ndarray, after: np.ndarray) -> float:
-        """Mean |after - before warped by the flow| over mean |after - before| for two uint8
-        luma frames of one size: near 0 when motion explains the change, near 1 (or above)
-        when it does not; 1 for frames that barely differ."""
-        change = float(np.abs(after.astype(np.float32) - before).mean())
-        if change < _STILL:
-            return 1.0
-        h, w = before.shape
-        if self._grid is None or self._grid[0].shape != (h, w):
-            self._grid = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-        # For each pixel of ``after``, where it was in ``before``.
-        flow = self._flow.calc(after, before, None)
-        gx, gy = self._grid
-        carried = cv2.remap(before.astype(np.float32), gx + flow[..., 0], gy + flow[..., 1],
-                            cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        followed = float(np.abs(after - carried).mean())
-        return min(followed, self._shifted(before, after)) / change
-
-    @staticmethod
-    def _shifted(before: np.ndarray, after: np.ndarray) -> float:
-        """Mean |after - before shifted| at the best whole-frame shift up to ``_REACH`` of
-        the frame: the flow's pyramid is too short at this size for a whip pan's
-        displacement (a third of the frame a frame), one shift of the whole frame is not."""
-        h, w = before.shape
-        rx, ry = int(w * _REACH), int(h * _REACH)
-        padded = cv2.copyMakeBorder(before.astype(np.float32), ry, ry, rx, rx, cv2.BORDER_REPLICATE)
-        squared = cv2.matchTemplate(padded, after.astype(np.float32), cv2.TM_SQDIFF)
-        y, x = np.unravel_index(int(np.argmin(squared)), squared.shape)
-        moved = padded[y:y + h, x:x + w]
-        return float(np.abs(after - moved).mean())
+def _shifted(before: np.ndarray, after: np.ndarray) -> float:
+    """Mean |after - before shifted| at the best whole-frame shift up to ``_REACH`` of the
+    frame: the flow's pyramid is too short at this size for a whip pan's displacement (a
+    third of the frame a frame); one shift of the whole frame is not."""
+    h, w = before.shape
+    rx, ry = int(w * _REACH), int(h * _REACH)
+    padded = cv2.copyMakeBorder(before.astype(np.float32), ry, ry, rx, rx, cv2.BORDER_REPLICATE)
+    squared = cv2.matchTemplate(padded, after.astype(np.float32), cv2.TM_SQDIFF)
+    y, x = np.unravel_index(int(np.argmin(squared)), squared.shape)
+    moved = padded[y:y + h, x:x + w]
+    return float(np.abs(after - moved).mean())

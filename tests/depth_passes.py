@@ -72,8 +72,11 @@ def parallax_pass(scene: Any, stabilize: bool = True,
         analysis: Analysis = analyse(clip, 0, len(scene) - 1, backend,
                                      stabiliser_for(backend, stabilize), cache, lambda _: None)
         frames = analysis.frames
-        maps = [analysis.aligned_map(cache, n) for n in frames] if analysis.measured else None
+        if not analysis.measured:     # nothing to write: the job fails such a clip
+            w, h = analysis.working_shape
+            return DepthPass(None, [np.zeros((h, w), np.float32) for _ in frames],
+                             analysis.verdict, {})
+        maps = [analysis.aligned_map(cache, n) for n in frames]
         confidence = [analysis.confidence_of(cache, n) for n in frames]
-        held = {n: analysis.source_of(n) for n in frames
-                if analysis.measured and analysis.source_of(n) != n}
+        held = {n: analysis.source_of(n) for n in frames if analysis.source_of(n) != n}
     return DepthPass(maps, confidence, analysis.verdict, held)

@@ -180,7 +180,8 @@ def test_confidence_is_low_where_parallax_cannot_measure(client, tmp_path):
     moving = [mover.moving_mask(i) for i in range(FRAMES)]
     on_ball = np.mean([m[mask].mean() for m, mask in zip(maps, moving) if mask.any()])
     elsewhere = np.mean([m[~mask].mean() for m, mask in zip(maps, moving)])
-    assert on_ball < 0.25 and elsewhere > 0.8
+    # Graded: a measured pixel has 0.5 or more, a filled one less, a moving object's nothing.
+    assert on_ball < 0.25 and elsewhere > 0.6 and elsewhere > 4 * on_ball
     # A dolly creeping in: no parallax near the focus of expansion in the middle of the frame.
     dolly = make_scene("dolly_slow", FRAMES)
     result = client.submit("depth", {"input": write_sequence(dolly, tmp_path / "dolly"),

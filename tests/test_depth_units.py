@@ -10,9 +10,19 @@ import pytest
 
 from moviola.engine.depth import metrics
 from moviola.engine.depth.base import Prediction, even_shape
+from moviola.engine.depth.epipolar import FLOW_NOISE_PX
+from moviola.engine.depth.estimates import combine
 from moviola.engine.depth.fill import fill
 from moviola.engine.depth.links import Link, measure_link
+from moviola.engine.depth.measured import (
+    MEASURED_FLOOR,
+    NEIGHBOUR_FILLED_MAX,
+    PLANE_FILLED_MAX,
+    fill_and_grade,
+    measurement_quality,
+)
 from moviola.engine.depth.normalise import plan
+from moviola.engine.depth.plane import fill_from_planes, fit_plane
 from moviola.engine.depth.stabilise import Stabiliser, solve_banded
 from moviola.engine.imaging.display import display_rgb8
 from moviola.plugin import errors
@@ -112,6 +122,80 @@ def test_fill_keeps_trusted_pixels_and_fills_holes_from_neighbours():
     assert np.allclose(out[confidence > 0], values[confidence > 0])
     assert np.abs(out[10:20, 10:20] - values[10:20, 10:20]).max() < 0.15
     assert not np.any(fill(values, np.zeros_like(values)))
+
+
+def ground_and_wall(h=60, w=80):
+    """Inverse depth of a ground plane (zero at the horizon, row 20) under a wall (constant)."""
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    ground = 0.01 * (ys - 20.0) + 0.001 * xs
+    wall = np.full((h, w), 0.08, np.float32)
+    return np.where(ground > wall, ground, wall).astype(np.float32), ground, ys
+
+
+def test_the_dominant_plane_is_found_among_noise_and_other_surfaces():
+    q, ground, _ = ground_and_wall()
+    rng = np.random.default_rng(0)
+    noisy = (q * (1.0 + 0.01 * rng.normal(size=q.shape))).astype(np.float32)
+    measured = rng.random(q.shape) > 0.3
+    plane = fit_plane(noisy, measured)
+    on_ground = ground > 0.08
+    assert plane is not None and plane.residual < 0.02
+    assert np.abs(plane.values(q.shape)[on_ground] / ground[on_ground] - 1.0).max() < 0.05
+    assert fit_plane(rng.uniform(0.1, 1.0, q.shape).astype(np.float32), measured) is None
+
+
+def test_holes_take_the_plane_their_measured_neighbours_lie_on():
+    q, ground, ys = ground_and_wall()
+    holes = np.zeros(q.shape, bool)
+    holes[30:40, 30:50] = True        # in the ground, far from the wall
+    holes[5:12, 30:50] = True         # in the wall
+    planes = fill_from_planes(q, ~holes, holes)
+    assert planes.used[30:40, 30:50].all()
+    assert np.allclose(planes.values[30:40, 30:50], ground[30:40, 30:50], rtol=0.01)
+    assert planes.support[30:40, 30:50].min() >= 0.5 and not planes.used[~holes].any()
+    # The wall is a plane too (constant inverse depth): its hole takes the wall's depth.
+    assert np.allclose(planes.values[5:12, 30:50][planes.used[5:12, 30:50]], 0.08, rtol=0.01)
+
+
+def test_confidence_is_graded_by_how_well_a_pixel_was_measured_and_what_filled_it():
+    q = np.full((40, 40), 0.5, np.float32)
+    # Expected relative error FLOW_NOISE_PX / parallax: 2 px of parallax at the threshold.
+    parallax = np.tile(np.linspace(2.0, 20.0, 40, dtype=np.float32), (40, 1))
+    precision = (parallax / (FLOW_NOISE_PX * q)) ** 2
+    spread = np.zeros_like(q)
+    quality = measurement_quality(q, precision, None, spread)
+    assert quality[:, 0].max() == pytest.approx(0.0, abs=1e-6) and np.all(np.diff(quality[0]) > 0)
+    off_line = np.full_like(q, 0.5)
+    assert np.allclose(measurement_quality(q, precision, off_line, spread), 0.5 * quality)
+    assert np.all(measurement_quality(q, precision, None, np.full_like(q, 0.05)) < 0.51 * quality + 1e-6)
+    sure = np.ones(q.shape, bool)
+    sure[10:30, 10:30] = False
+    independent = np.zeros(q.shape, bool)
+    independent[18:22, 18:22] = True
+    graded = fill_and_grade(q, np.where(sure, precision, 0.0), sure, independent, quality)
+    assert graded.confidence[sure].min() >= MEASURED_FLOOR and graded.confidence[~sure].max() < MEASURED_FLOOR
+    assert not graded.confidence[independent].any()
+    # A flat map is a plane: its hole is filled from it, a little below the measured floor.
+    assert graded.from_plane[~sure & ~independent].all() and np.allclose(graded.values, 0.5, rtol=1e-3)
+    assert graded.confidence[12, 20] == pytest.approx(PLANE_FILLED_MAX, rel=0.05)
+    # A bumpy map is no plane: filled from the neighbours, lower deeper into the hole.
+    bumpy = (q * np.random.default_rng(1).uniform(0.4, 1.6, q.shape)).astype(np.float32)
+    graded = fill_and_grade(bumpy, np.where(sure, precision, 0.0), sure, independent, quality)
+    assert not graded.from_plane.any()
+    assert NEIGHBOUR_FILLED_MAX > graded.confidence[12, 20] > graded.confidence[16, 20] > 0.0
+
+
+def test_estimates_that_disagree_are_marked():
+    rng = np.random.default_rng(2)
+    truth = rng.uniform(0.2, 1.0, (30, 30)).astype(np.float32)
+    precision = np.ones_like(truth)
+    other = truth * 2.0                     # another unit, the same depths ...
+    other[:, 20:] *= 1.2                    # ... except on the right, off by 20 %
+    q, total, spread, _ = combine(0, [(0, truth, precision), (1, other, precision)], truth.size)
+    assert spread[:, :20].max() < 1e-5 and spread[:, 20:].min() > 0.05
+    assert np.allclose(total, 1.0 + 4.0)    # the second, halved to the first's unit, is 4x as precise
+    _, _, alone, _ = combine(0, [(0, truth, precision)], truth.size)
+    assert not alone.any()
 
 
 def test_normalisations_say_what_is_near():

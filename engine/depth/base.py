@@ -35,8 +35,9 @@ class Prediction:
     valid: bool = True               # False: the backend could not measure this frame
     links: list[Link] = field(default_factory=list)   # geometric links to other frames
     info: dict[str, Any] = field(default_factory=dict)
-    # HxW float32 0..1, for a backend that ``measures_confidence``: 1 where the pixel's depth
-    # was measured, 0 where it was filled from its neighbours (None: no such measure).
+    # HxW float32 0..1, for a backend that ``measures_confidence``: how far the pixel's depth
+    # can be trusted (parallax: 0.5 and above where measured, below where filled; None: no
+    # such measure).
     confidence: np.ndarray | None = None
 
 

@@ -33,12 +33,14 @@ def unit_link(a: int, b: int, x: np.ndarray, px: np.ndarray, y: np.ndarray, py: 
 
 
 def combine(number: int, estimates: list[tuple[int, np.ndarray, np.ndarray]],
-             pixels: int) -> tuple[np.ndarray, np.ndarray, list[Link]]:
+            pixels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Link]]:
     """One map from several estimates of a frame, in the unit of the first; each estimate's
-    unit is linked to the frame's (an exact link: both measure the same pixels)."""
+    unit is linked to the frame's (an exact link: both measure the same pixels). Returns the
+    map, its precision, how far the estimates disagree at each pixel (their precision-weighted
+    RMS spread around the map, a share of it; 0 where fewer than two measured it) and the
+    links."""
     ref_owner, ref_q, ref_p = estimates[0]
-    total_q = ref_q * ref_p
-    total_p = ref_p.astype(np.float64).copy()
+    scaled = [(ref_q.astype(np.float64), ref_p.astype(np.float64))]
     links = []
     if ref_owner != number:  # no pair of its own: the frame takes the first estimate's unit
         tie = unit_link(ref_owner, number, ref_q, ref_p, ref_q, ref_p, pixels)
@@ -50,10 +52,17 @@ def combine(number: int, estimates: list[tuple[int, np.ndarray, np.ndarray]],
             continue
         ratio = float(np.median(ref_q[good] / q[good]))
         # q * ratio is in the reference unit; its variance grows by ratio^2.
-        total_q = total_q + q * ratio * p / (ratio * ratio)
-        total_p += p / (ratio * ratio)
+        scaled.append((q * ratio, p / (ratio * ratio)))
         tie = unit_link(owner, number, q, p, ref_q, ref_p, pixels)
         if tie is not None:
             links.append(tie)
-    q = np.where(total_p > 0, total_q / np.maximum(total_p, 1e-30), 0.0)
-    return q.astype(np.float32), total_p.astype(np.float32), links
+    total_p = sum(p for _, p in scaled)
+    q = np.where(total_p > 0, sum(v * p for v, p in scaled) / np.maximum(total_p, 1e-30), 0.0)
+    spread = np.zeros(q.shape)
+    if len(scaled) > 1:
+        deviation = sum(p * (v - q) ** 2 for v, p in scaled)
+        several = sum((p > 0).astype(int) for _, p in scaled) >= 2
+        spread = np.where(several & (q > 0), np.sqrt(deviation / np.maximum(total_p, 1e-30))
+                          / np.maximum(q, 1e-30), 0.0)
+    return (q.astype(np.float32), np.asarray(total_p, np.float32), spread.astype(np.float32),
+            links)

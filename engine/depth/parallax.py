@@ -15,17 +15,23 @@ than far ones. For each frame this backend
    rotation and a translation can fit a sparse sample almost equally well;
 5. triangulates every consistent pixel's inverse depth along its flow, in units of the
    pair's camera travel, rejects pixels off their epipolar line (moving objects, flow errors)
-   or behind the camera, and fills the holes from their neighbours, within the error of any
-   measurement there.
+   or behind the camera;
+6. fills the holes, within the error of any measurement there: from one of the frame's
+   dominant planes (the ground, a wall: inverse depth is affine in image coordinates on a
+   plane) where the measured pixels around a hole lie on it, else from the neighbours.
 
 It also measures what the motion can show. A pixel is *observable* when its translational
 parallax (the flow left once the camera's rotation is removed) is at least
 ``MIN_PIXEL_PARALLAX_PX``: near the focus of expansion of a forward move, or far away, it is
-less, and the depth there comes mostly from the neighbours. A pixel *moves on its own* when its
-flow is trustworthy but off the epipolar geometry, in a patch; it is filled from around it.
-Each prediction's confidence map is 1 on the observable pixels that do not move on their own
-and 0 on the filled ones. The verdict reports these shares, and is ``valid`` only when almost
-every frame shows depth and the frames agree on one unit (the stabilisation residual).
+less, and the depth there is filled. A pixel *moves on its own* when its flow is trustworthy
+but off the epipolar geometry, in a patch; it is filled from around it. Each prediction's
+confidence map is graded (:mod:`.measured`): 0.5 to 1 on the observable pixels that do not
+move on their own, by their parallax margin, epipolar residual and the agreement of the
+frame's estimates; under 0.5 on the filled ones, by what filled them (a plane, by how well
+it fits and how much of the neighbourhood lies on it; the neighbours, less, and less the
+further away); 0 on what moves on its own. The verdict reports these shares, and is
+``valid`` only when almost every frame shows depth and the frames agree on one unit (the
+stabilisation residual).
 
 Each frame's map is inverse depth with an exact zero shift but its own unit (its pair's
 camera travel), so the backend is scale-invariant per frame. The pair also estimates the
@@ -35,7 +41,8 @@ unit for the whole clip.
 
 The steps live in modules of their own: :mod:`.epipolar` (camera motion, triangulation,
 independent motion), :mod:`.estimates` (several estimates of a frame into one map, and their
-unit links), :mod:`.measured` (what is observable, and the fill) and :mod:`.verdict`.
+unit links), :mod:`.measured` (what is observable, the fill and the confidence), :mod:`.plane` (the
+dominant planes) and :mod:`.verdict`.
 
 Valid for: a static scene, a camera that translates by a visible amount (half a pixel of
 parallax at working resolution within ``MAX_STRIDE`` frames or more), small lens distortion.
@@ -69,8 +76,7 @@ from .epipolar import (
     triangulate_with_residual,
 )
 from .estimates import combine, unit_link
-from .fill import fill
-from .measured import fill_weight, observable, within_measurement
+from .measured import fill_and_grade, measurement_quality, observable
 from .stabilise import Alignment
 from .verdict import ClipTally, parallax_verdict
 
@@ -111,6 +117,7 @@ class _Pair:
     p_b: np.ndarray | None = None
     pose: tuple[np.ndarray, np.ndarray] | None = None   # (R, t) from a to b
     independent: np.ndarray | None = None    # pixels of a that move on their own
+    off_line: np.ndarray | None = None       # each pixel of a's distance from its epipolar line
 
     def maps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(q_a, p_a, q_b, p_b)`` of a valid pair (which always has all four)."""
@@ -125,11 +132,15 @@ class ParallaxBackend(DepthBackend):
     affine_invariant = False      # zero shift; each frame's unit is tied to the next by links
     metric = False
     min_frames = 2
-    measures_confidence = True    # observable pixels not moving on their own count as measured
+    measures_confidence = True    # graded: how well each pixel was measured, or what filled it
 
-    def __init__(self, fov_deg: float | None = None, working_size: int = 0) -> None:
+    def __init__(self, fov_deg: float | None = None, working_size: int = 0,
+                 fill_planes: bool = True) -> None:
+        """``fill_planes``: fill what parallax cannot show from the planes around it where its
+        measured neighbours lie on one (off: from the neighbours alone, for comparison)."""
         self.fov_deg = float(fov_deg or DEFAULT_FOV_DEG)
         self.working_size = int(working_size or DEFAULT_WORKING_SIZE)
+        self.fill_planes = fill_planes
         self._tally = ClipTally()
         self._stride = 1
         self._last_pose: tuple[int, np.ndarray, np.ndarray] | None = None   # stride, R, t
@@ -185,7 +196,7 @@ class ParallaxBackend(DepthBackend):
             return Prediction(frame.number, np.zeros(frame.gray.shape, np.float32), frame.image,
                               valid=False, info=info)
         pixels = frame.gray.size
-        q, precision, links = combine(frame.number, estimates, pixels)
+        q, precision, spread, links = combine(frame.number, estimates, pixels)
         frame.q, frame.precision = q, precision
         if (measured is not None and not forward and partner is not None
                 and partner.q is not None and partner.precision is not None):
@@ -195,13 +206,16 @@ class ParallaxBackend(DepthBackend):
             if link is not None:
                 links.append(link)
         shows_depth = observable(q, precision)
-        independent = (pair.independent if measured is not None and pair is not None
-                       and pair.independent is not None else np.zeros(q.shape, bool))
-        # Unobservable and independently moving pixels are filled from their neighbours.
-        # Low-parallax pixels weigh little (their expected error is large) and are filled
-        # mostly from their neighbours; independently moving ones are filled entirely.
-        confidence = np.where(independent, 0.0, fill_weight(q, precision))
-        values = within_measurement(fill(q, confidence), q, np.where(independent, 0, precision))
+        own = pair if measured is not None and pair is not None else None
+        independent = (own.independent if own is not None and own.independent is not None
+                       else np.zeros(q.shape, bool))
+        # Unobservable and independently moving pixels are filled (from a plane or their
+        # neighbours); every pixel's confidence says how well it was measured, or from what
+        # it was filled.
+        sure = shows_depth & ~independent
+        quality = measurement_quality(q, precision, own.off_line if own is not None else None,
+                                      spread)
+        result = fill_and_grade(q, precision, sure, independent, quality, self.fill_planes)
         observable_share = float(np.mean(shows_depth))
         independent_share = float(np.mean(independent))
         self._tally.measured(frame.number, observable_share, independent_share,
@@ -210,10 +224,10 @@ class ParallaxBackend(DepthBackend):
         info.update(estimates=len(estimates), unit_of=estimates[0][0],
                     measured=round(float(np.mean(precision > 0)), 4),
                     observable=round(observable_share, 4),
-                    independent=round(independent_share, 4))
-        measured_here = (shows_depth & ~independent).astype(np.float32)
-        return Prediction(frame.number, values, frame.image, links=links, info=info,
-                          confidence=measured_here)
+                    independent=round(independent_share, 4),
+                    plane_filled=round(float(np.mean(result.from_plane)), 4))
+        return Prediction(frame.number, result.values, frame.image, links=links, info=info,
+                          confidence=result.confidence)
 
     # ---- steps --------------------------------------------------------------------------------
 
@@ -312,6 +326,7 @@ class ParallaxBackend(DepthBackend):
             return _Pair(False, "no pixel could be triangulated", info)
         pair = _Pair(True, "", info, q_a, p_a, q_b, p_b, pose=(R, t))
         pair.independent = independent_motion(off_line, valid_a)
+        pair.off_line = off_line
         return pair
 
 

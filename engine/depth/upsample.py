@@ -95,8 +95,8 @@ def upsample(values: np.ndarray, guide: np.ndarray, sigma: float = SIGMA,
 
 def upsample_confidence(confidence: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """A 0..1 confidence map at ``size`` (width, height), bilinear on the CPU: not guided by the
-    plate, so a pixel between measured and filled working pixels gets the share of measured
-    ones around it rather than the side of an edge it lies on."""
+    plate, so a pixel between measured and filled working pixels gets a blend of their
+    confidences rather than the side of an edge it lies on."""
     c = np.ascontiguousarray(confidence, dtype=np.float32)
     if (c.shape[1], c.shape[0]) == tuple(size):
         return c

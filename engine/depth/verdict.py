@@ -75,7 +75,7 @@ def parallax_verdict(tally: ClipTally, alignment: Alignment | None = None) -> di
         reasons.append(f"too little parallax in {frames - seen} of {frames} frames: under "
                        f"{FRAME_OBSERVABLE:.0%} of their pixels show depth (the focus of a "
                        "forward move, or a scene far away); those pixels are filled from "
-                       "their neighbours")
+                       "the planes around them or their neighbours")
     if independent >= CLIP_INDEPENDENT:
         reasons.append(f"independent motion: {independent:.0%} of the pixels move on their "
                        "own; their depth is filled from around them")

@@ -9,6 +9,11 @@ take the nearest measured frame's map, as the job writes them. Scores:
   whole clip** (so a unit that drifts from frame to frame counts as error), then in depth;
 - ``flicker``: the mean change of depth of static scene points between consecutive frames
   beyond the true change, relative to the true depth;
+- ``filled``: the share of pixels filled rather than measured (confidence under 0.5, held
+  frames included), ``delta1_filled`` the delta1 on those pixels alone (same clip-wide fit),
+  and ``delta1_filled_neighbours`` the same with the plane fill off (the neighbours alone);
+- ``error_by_confidence``: the mean relative error in each quarter of the clip's pixels
+  ranked by confidence, lowest first (a confidence that ranks error falls along it);
 - ``ramp``: the same scores for a plain vertical ramp (near at the bottom), a baseline any
   pass must beat by a wide margin to be worth writing.
 
@@ -31,11 +36,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from depth_passes import ground_truth, parallax_pass  # noqa: E402
 from depth_scenes import MOTIONS, make_scene  # noqa: E402
 from moviola.engine.depth import metrics  # noqa: E402
+from moviola.engine.depth.measured import MEASURED_FLOOR  # noqa: E402
+from moviola.engine.depth.parallax import ParallaxBackend  # noqa: E402
 
 
 def ramp(scene) -> list[np.ndarray]:
     h, w = scene.depth(0).shape
     return [np.repeat(np.arange(h, dtype=np.float32)[:, None], w, axis=1)] * len(scene)
+
+
+
+def rounded(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def measure(frames: int, scenes: tuple[str, ...] = MOTIONS,
@@ -52,23 +64,36 @@ def measure(frames: int, scenes: tuple[str, ...] = MOTIONS,
                                         "abs_rel": round(base.abs_rel, 3)}}
         if values is not None:
             s = metrics.evaluate_clip(values, gts, corr)
+            filled = [c < MEASURED_FLOOR for c in run.confidence]
+            alone = parallax_pass(scene, backend=ParallaxBackend(fill_planes=False))
+            assert alone.maps is not None    # the plane fill does not decide what is measured
             row.update(delta1=round(s.delta1, 3), abs_rel=round(s.abs_rel, 3),
-                       flicker=round(s.flicker, 4))
+                       flicker=round(s.flicker, 4),
+                       filled=round(float(np.mean(filled)), 3),
+                       delta1_filled=rounded(metrics.delta1_where(values, gts, filled)),
+                       delta1_neighbours=round(metrics.evaluate_clip(alone.maps, gts, corr).delta1, 3),
+                       delta1_filled_neighbours=rounded(metrics.delta1_where(alone.maps, gts, filled)),
+                       error_by_confidence=[round(e, 3) for e in metrics.error_by_confidence(
+                           values, gts, run.confidence)])
         rows.append(row)
     return rows
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    lines = ["| scene | δ1 | AbsRel | flicker | ramp δ1 | ramp AbsRel | verdict | reason |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| scene | δ1 | AbsRel | flicker | filled | δ1 filled | neighbours only: δ1, δ1 filled | "
+             "error by confidence quartile | ramp δ1 | ramp AbsRel | verdict | reason |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         v = r["verdict"]
         extra = ", ".join(f"{k} {v[k]}" for k in ("frames_measured", "frames_observable",
                                                   "observable_share", "independent_share",
                                                   "frames_ambiguous", "stabilisation_residual")
                           if k in v)
+        quartiles = " / ".join(str(e) for e in r.get("error_by_confidence", [])) or "—"
         lines.append(f"| {r['scene']} | {r.get('delta1', '—')} | {r.get('abs_rel', '—')} | "
-                     f"{r.get('flicker', '—')} | {r['ramp']['delta1']} | {r['ramp']['abs_rel']} | "
+                     f"{r.get('flicker', '—')} | {r.get('filled', '—')} | {r.get('delta1_filled', '—')} | "
+                     f"{r.get('delta1_neighbours', '—')}, {r.get('delta1_filled_neighbours', '—')} | "
+                     f"{quartiles} | {r['ramp']['delta1']} | {r['ramp']['abs_rel']} | "
                      f"{v['status']} ({extra}) | {v.get('reason') or ''} |")
     return "\n".join(lines)
 

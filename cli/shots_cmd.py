@@ -36,7 +36,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     shots.add_argument("input", help="video file, image sequence or timeline (.otio, .xml, .edl)")
     shots.add_argument("--out", help="output folder, or NAME.otio (a CSV is written beside it)")
     shots.add_argument("--backend", choices=["auto", "classical", "transnetv2", "fused"], default="auto",
-                       help="auto: TransNetV2 when installed (any device), else the classical detector")
+                       help="auto: fused (TransNetV2 checked by the classical detector) when "
+                            "TransNetV2 is installed (any device), else the classical detector")
     shots.add_argument("--set", type=_setting, action="append", default=[], dest="settings",
                        metavar="KEY=VALUE", help="a detector setting, e.g. cut_threshold=0.08")
     shots.add_argument("--no-cache", action="store_true", dest="no_cache")

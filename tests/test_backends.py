@@ -91,8 +91,9 @@ def test_a_bad_choice_is_a_typed_error_naming_the_problem(where):
 
 def test_shots_auto_keeps_its_own_rule():
     name, reason = choose_backend("auto")
-    # TransNetV2 whenever it is installed, on any device; the classical detector otherwise.
-    assert name == ("classical" if available_backends()["transnetv2"] else "transnetv2")
+    # TransNetV2 checked by the classical detector (fused) whenever TransNetV2 is installed,
+    # on any device; the classical detector otherwise.
+    assert name == ("classical" if available_backends()["transnetv2"] else "fused")
     assert reason.startswith("auto:")
     assert available_backends()["classical"] == ""
     assert choose_backend("classical") == ("classical", "requested")

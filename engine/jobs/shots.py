@@ -40,7 +40,8 @@ class ShotsParams:
                                           "written outside it (none: JSON result only)")
     name: str | None = param(None, help="base name of the outputs (default <input>.shots)")
     backend: Literal["auto", "classical", "transnetv2", "fused"] = param(
-        "auto", help="shot detector; auto: TransNetV2 when installed, else classical")
+        "auto", help="shot detector; auto: fused (TransNetV2 checked by classical) when TransNetV2 "
+                     "is installed, else classical")
     thresholds: dict = param({}, help="backend settings, e.g. {\"cut_threshold\": 0.08} "
                                       "(see docs/shots-and-matchcuts.md)")
     cache: bool = param(True, help="reuse and store detections in the Moviola cache folder")

@@ -157,16 +157,18 @@ def _has_cuda() -> bool:
 
 
 def _auto(answers: Sequence[tuple[registry.Backend, bool, str]]) -> registry.Choice:
-    """``auto`` runs TransNetV2 whenever torch, its package and its weights are installed, on
-    any device: on real footage it finds more transitions, and fewer false ones, than the
-    classical detector (docs/shots-and-matchcuts.md), at tens of frames/s on two CPU cores.
-    Otherwise the classical detector, with what is missing."""
+    """``auto`` runs the fused detector (TransNetV2 with the classical detector's checks)
+    whenever torch, the TransNetV2 package and its weights are installed, on any device: on
+    real footage it finds more transitions, and fewer false ones, than either detector alone
+    (docs/shots-and-matchcuts.md), at tens of frames/s on two CPU cores. Otherwise the
+    classical detector, with what is missing."""
     table = {b.name: (b, ok, why) for b, ok, why in answers}
-    transnet, transnet_ok, transnet_why = table["transnetv2"]
-    classical = table["classical"][0]
+    _, transnet_ok, transnet_why = table["transnetv2"]
+    fused, classical = table["fused"][0], table["classical"][0]
     if transnet_ok:
         device = "cuda" if _has_cuda() else "cpu"
-        return registry.Choice(transnet, f"auto: TransNetV2 installed: learned detector on {device}")
+        return registry.Choice(fused, "auto: TransNetV2 installed: fused detector (TransNetV2 checked by "
+                                      f"the classical detector) on {device}")
     return registry.Choice(classical, f"auto: classical detector; TransNetV2 cannot run: {transnet_why}")
 
 
@@ -228,7 +230,7 @@ def detect_shots(source: FrameSource, backend: str = "auto", *,
 
     Args:
         source: an open video or image sequence.
-        backend: "auto", "classical" or "transnetv2".
+        backend: "auto", "classical", "transnetv2" or "fused".
         settings: the backend's thresholds (see its ``Settings`` dataclass).
         start, stop: the frames to look at; default the whole media.
         progress: called as ``progress(done, total)`` every few frames; it may raise

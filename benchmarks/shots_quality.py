@@ -3,10 +3,13 @@ asserted: run ``python benchmarks/shots_quality.py``.
 
 Videos: the real ones in ``shared/data/shots`` (truth in ``tests/reels.py``: ``REAL_TRUTH``,
 from the data README's "what is in it" column, checked frame by frame) when they are there,
-and synthetic reels with exact truth: ``cuts_reel`` (cuts, a dissolve, a fade, a flash, a fast
-pan) and ``motion_reel`` (whip pans, shake, fast objects and a flash inside shots, beside
-cuts, dissolves and a fade). A detected cut matches a true one as :mod:`moviola.engine.shots.metrics`
-says (a hard cut within a frame, a transition by overlap).
+the real-footage reels built from them and the shared DAVIS clips (``real_reel``: cuts,
+dissolves and a fade between real shots, with whip pans, shake and flashes made from real
+frames inside shots), and synthetic reels with exact truth: ``cuts_reel`` (cuts, a
+dissolve, a fade, a flash, a fast pan) and ``motion_reel`` (whip pans, shake, fast objects
+and a flash inside shots, beside cuts, dissolves and a fade). A detected cut matches a true
+one as :mod:`moviola.engine.shots.metrics` says (a hard cut within a frame, a transition by
+overlap).
 
 Each detector that can run here is timed over the whole video, decode included; frames/s
 depends on the machine and on what else runs on it. ``auto`` is the detector ``auto`` picks

@@ -147,7 +147,7 @@ def backends(where: registry.Where) -> tuple[list[registry.Backend], registry.Au
     """The shot backends, best first, and what ``auto`` means (for the backend registry)."""
     table = [registry.Backend("shots", name, _availability(name),
                               lambda rate, settings=None, _n=name: make_detector(_n, rate, settings))
-             for name in ("transnetv2", "fused", "classical")]
+             for name in ("fused", "transnetv2", "classical")]
     return table, _auto
 
 

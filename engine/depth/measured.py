@@ -1,10 +1,16 @@
-"""What a parallax map measured, and how its holes are filled.
+"""What a parallax map measured, how its holes are filled, and how far each pixel is trusted.
 
 A pixel is *observable* when its translational parallax is at least
 ``MIN_PIXEL_PARALLAX_PX`` (its expected relative error is ``FLOW_NOISE_PX`` over that):
-near the focus of expansion of a forward move, or far away, it is less. Holes are filled from
-the neighbours weighted by :func:`fill_weight`, and a filled value is kept within the error of
-any measurement there (:func:`within_measurement`).
+near the focus of expansion of a forward move, or far away, it is less. Holes are filled
+from a dominant plane where the measured pixels around them lie on one (:mod:`.plane`), else
+from the neighbours weighted by :func:`fill_weight`; a filled value is kept within the error
+of any measurement there (:func:`within_measurement`).
+
+The confidence is graded (:func:`fill_and_grade`): ``MEASURED_FLOOR`` to 1 on measured
+pixels by :func:`measurement_quality`, below ``MEASURED_FLOOR`` on filled ones by what
+filled them, 0 on what moves on its own. Ranked by it, the lowest-confidence quarter of a
+clip's pixels has 1.8 to 4.5 times the error of the highest on the ray-cast test scenes.
 """
 
 from __future__ import annotations

@@ -125,9 +125,10 @@ def test_fill_keeps_trusted_pixels_and_fills_holes_from_neighbours():
 
 
 def ground_and_wall(h=60, w=80):
-    """Inverse depth of a ground plane (zero at the horizon, row 20) under a wall (constant)."""
+    """Inverse depth of a ground plane (zero at the horizon, a third of the way down) under a
+    wall (constant), in a frame of ``h`` x ``w`` pixels."""
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    ground = 0.01 * (ys - 20.0) + 0.001 * xs
+    ground = (0.01 * (ys - h / 3) + 0.001 * xs) * (60.0 / h)
     wall = np.full((h, w), 0.08, np.float32)
     return np.where(ground > wall, ground, wall).astype(np.float32), ground, ys
 
@@ -144,17 +145,19 @@ def test_the_dominant_plane_is_found_among_noise_and_other_surfaces():
     assert fit_plane(rng.uniform(0.1, 1.0, q.shape).astype(np.float32), measured) is None
 
 
-def test_holes_take_the_plane_their_measured_neighbours_lie_on():
-    q, ground, ys = ground_and_wall()
+@pytest.mark.parametrize("scale", [1, 6])     # 60x80, and 360x480: planes found on a coarser grid
+def test_holes_take_the_plane_their_measured_neighbours_lie_on(scale):
+    q, ground, _ = ground_and_wall(60 * scale, 80 * scale)
     holes = np.zeros(q.shape, bool)
-    holes[30:40, 30:50] = True        # in the ground, far from the wall
-    holes[5:12, 30:50] = True         # in the wall
+    in_ground = (slice(30 * scale, 40 * scale), slice(30 * scale, 50 * scale))   # far from the wall
+    in_wall = (slice(5 * scale, 12 * scale), slice(30 * scale, 50 * scale))
+    holes[in_ground] = holes[in_wall] = True
     planes = fill_from_planes(q, ~holes, holes)
-    assert planes.used[30:40, 30:50].all()
-    assert np.allclose(planes.values[30:40, 30:50], ground[30:40, 30:50], rtol=0.01)
-    assert planes.support[30:40, 30:50].min() >= 0.5 and not planes.used[~holes].any()
+    assert planes.used[in_ground].all()
+    assert np.allclose(planes.values[in_ground], ground[in_ground], rtol=0.01)
+    assert planes.support[in_ground].min() >= 0.5 and not planes.used[~holes].any()
     # The wall is a plane too (constant inverse depth): its hole takes the wall's depth.
-    assert np.allclose(planes.values[5:12, 30:50][planes.used[5:12, 30:50]], 0.08, rtol=0.01)
+    assert planes.used[in_wall].all() and np.allclose(planes.values[in_wall], 0.08, rtol=0.01)
 
 
 def test_confidence_is_graded_by_how_well_a_pixel_was_measured_and_what_filled_it():

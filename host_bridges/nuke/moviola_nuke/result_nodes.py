@@ -140,7 +140,7 @@ def build_depth_read(plate_read: Any, source: ReadSource, result: dict[str, Any]
     if near_is:
         label += f"\nnear is {near_is}"
     confidence = result.get("confidence_channel")
-    if confidence:   # parallax EXRs: 1 where depth was measured, 0 where it was filled
+    if confidence:   # parallax EXRs: 0.5..1 where depth was measured, under 0.5 where filled
         label += f"\nconfidence in {confidence}"
     read = _new_node("Read")
     read.setXYpos(plate_read.xpos() + 150, plate_read.ypos())

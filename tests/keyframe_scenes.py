@@ -59,7 +59,9 @@ def _finish(rng: np.random.Generator, img: np.ndarray, quality: int = 85) -> np.
     rgb = np.clip(noisy + 0.5, 0, 255).astype(np.uint8)
     ok, buf = cv2.imencode(".jpg", rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
     assert ok
-    return cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1].copy()
+    decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    assert decoded is not None
+    return decoded[..., ::-1].copy()
 
 
 def _compose(layers: list[tuple[np.ndarray, np.ndarray]], base: np.ndarray) -> np.ndarray:

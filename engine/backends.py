@@ -8,8 +8,8 @@ check a request before it is queued. The tables are data
 this module loads nothing heavy and no capability package imports another through it.
 
 ``auto`` means the first available entry that may run by default (not ``opt_in``, e.g. a
-non-commercial model); a task may give its own rule instead (shots: TransNetV2 whenever it is
-installed, saying so). Every choice comes with the reason for it, which results report
+non-commercial model); a task may give its own rule instead (shots: the fused detector whenever
+TransNetV2 is installed, saying so). Every choice comes with the reason for it, which results report
 ("which detector ran and why").
 
 One answer serves everyone: ``hello``/``engine status`` list :func:`status`; the jobs choose

@@ -147,14 +147,14 @@ def test_hidden_object_is_found_again(hard_clips):
     j_out = [round(walk.score.j[n], 3) for n in out]
     print(f"behind: hidden over frames {min(hidden)}-{max(hidden)}; J while hidden {j_hidden}, "
           f"once out {j_out}")
-    # Measured: 1.0 on every hidden frame (empty); once out 0.41 to 0.51, mean 0.46: it is found
-    # again from the part that comes out first, but the trailing half, uncovered beside the
-    # still post, is not regrown within the clip (its flow is the post's, so the motion check
-    # calls it background). The walk before the occluder fix regrew it from frame 36 (mean
-    # 0.82), by chance of its state on the way in, where it held less of the object (J 0.44 on
-    # the last frame before hiding, 0.75 now). The band cut alone never finds it again (J 0).
+    # Measured: 1.0 on every hidden frame (empty); once out 0.83 to 0.95, mean 0.91. Before the
+    # walk ignored the motion evidence where the flow explains nothing (the trailing half,
+    # uncovered beside the still post, took the post's flow and was called background) and
+    # before a cut that lost part of the object stopped teaching the background model that
+    # part's colours, it measured 0.41 to 0.51 (mean 0.46). The band cut alone never finds the
+    # object again (J 0).
     assert np.mean(j_hidden) >= 0.8
-    assert out and min(j_out) >= 0.35 and np.mean(j_out) >= 0.4
+    assert out and min(j_out) >= 0.75 and np.mean(j_out) >= 0.83
 
 
 def test_fast_small_object_is_found_again(hard_clips):

@@ -69,12 +69,19 @@ class ColourMemory:
         lut = np.log(obj + PRIOR) - np.log(bg + PRIOR)
         return lut.astype(np.float32)[colour_bins(image)]
 
-    def update(self, image: np.ndarray, mask: np.ndarray) -> None:
-        """Learn a little from a frame the walk trusts."""
+    def update(self, image: np.ndarray, mask: np.ndarray, maybe_object: np.ndarray | None = None) -> None:
+        """Learn a little from a frame the walk trusts. ``maybe_object`` (bool): where the object
+        may be beyond ``mask`` (its remembered shape), left out of the background it learns: a
+        mask that lost a part must not teach that the part's colours are the background's, or
+        the next cut loses more of it."""
         hard = mask > 0.5
         if not hard.any():
             return
         bins = colour_bins(image)
+        ring = surroundings(hard)
+        if maybe_object is not None:
+            rest = ring & ~maybe_object
+            # Unless it leaves too few pixels to say what the background looks like.
+            ring = rest if np.count_nonzero(rest) >= 0.25 * np.count_nonzero(ring) else ring
         self.recent_object += self.OBJECT_RATE * (_histogram(bins, hard) - self.recent_object)
-        self.recent_background += self.BACKGROUND_RATE * (_histogram(bins, surroundings(hard))
-                                                          - self.recent_background)
+        self.recent_background += self.BACKGROUND_RATE * (_histogram(bins, ring) - self.recent_background)

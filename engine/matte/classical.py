@@ -18,13 +18,13 @@ import numpy as np
 
 from .appearance import ColourMemory
 from .backend import MatteBackend, Tracker
-from .flow import motion_evidence, object_motion
+from .flow import flow_mismatch, motion_evidence, object_motion
 from .graphcut import resegment_band
 from .keyframe import METHOD as KEYFRAME_METHOD
 from .keyframe import segment_keyframe
 from .prompts import Prompts
 from .shape_memory import ShapeMemory
-from .track_cut import cut, hold_labels, keep_connected, reacquire_labels
+from .track_cut import cut, disk, hold_labels, keep_connected, reacquire_labels
 
 __all__ = ["ClassicalBackend"]
 
@@ -49,12 +49,15 @@ class HoldingTracker(ClassicalTracker):
 
     Each step cuts a region that reaches as far as the object may have grown or come back,
     offering it only pixels whose colours look like the keyframe's object (:mod:`.appearance`)
-    or parts of its remembered shape (:mod:`.shape_memory`). Then the cut is checked against
-    the flow's prediction: a cut that lost much of the carried mask keeps the carried pixels
-    that still look like the object, and a mask that (nearly) vanished is re-acquired from
-    the remembered colours near the remembered shape; when nothing there looks like the
-    object, a small remnant that looks like the background is dropped (the object is hidden).
-    Only frames whose cut agrees with the prediction teach the colour model and the shape.
+    or parts of its remembered shape (:mod:`.shape_memory`). The motion check is silent where
+    the flow explains nothing (a part just uncovered) and looser the faster the object moves;
+    carried pixels whose colours cannot tell stay unless they move with the background. Then
+    the cut is checked against the flow's prediction: a cut that lost much of the carried mask
+    keeps the carried pixels that still look like the object, and a mask that (nearly)
+    vanished is re-acquired from the remembered colours near the remembered shape; when
+    nothing there looks like the object, a small remnant that looks like the background is
+    dropped (the object is hidden). Only frames whose cut agrees with the prediction teach the
+    colour model and the shape (its background never from where the remembered shape is).
     """
 
     # Share of the object's size (square root of its area) it may grow or move beyond the
@@ -66,6 +69,14 @@ class HoldingTracker(ClassicalTracker):
     VANISH = 0.25
     # Area change against the prediction within which a frame is trusted to teach colours.
     TRUSTED = (0.8, 1.25)
+    # Colour log-odds within this of zero: too close to call, so a carried pixel stays (e^0.5:
+    # either side at most 1.6 times likelier; see _undecided).
+    AMBIGUOUS_ODDS = 0.5
+    # Flow noise (pixels) the motion check allows: one, plus FLOW_NOISE per pixel the object
+    # moves in a frame beyond STEADY_SPEED (slower than that, the flow is as good as it gets, and
+    # a look-alike it brushes past must still be told apart by its motion).
+    FLOW_NOISE = 0.1
+    STEADY_SPEED = 5.0
     REPLAYS = True
 
     def __init__(self, image: np.ndarray, mask: np.ndarray, band: int, motion_threshold: float,
@@ -76,6 +87,7 @@ class HoldingTracker(ClassicalTracker):
         key_image, key_mask = keyframe if keyframe is not None else (image, mask)
         self.colours = ColourMemory(key_image, key_mask)
         self.shape = ShapeMemory(key_mask)
+        self.previous = image   # the frame before the one a step gets (the flow's target)
         self.lost = 0      # frames since the last trusted one
         self.trusted_area = int(np.count_nonzero(key_mask > 0.5))   # the object's area then
 
@@ -100,11 +112,23 @@ class HoldingTracker(ClassicalTracker):
                 # an occluder, whose flow partly follows it): an affine fitted there is wild and
                 # would call the object's own pixels background; its remembered motion holds.
                 object_model = self.shape.model
-            motion = motion_evidence(flow, carried, self.band,
+            # The flow errs more the further things move: a fast object's limbs stray from its
+            # fitted motion by more than a pixel without moving with the background.
+            speed = float(np.hypot(*self.shape.shift))
+            sigma = 1.0 + self.FLOW_NOISE * max(0.0, speed - self.STEADY_SPEED)
+            motion = motion_evidence(flow, carried, self.band, sigma=sigma,
                                      models=(object_model, surroundings_model))
+            if motion is not None:
+                # Where the flow explains nothing (uncovered parts, missed jumps) it says nothing.
+                motion[flow_mismatch(image, self.previous, flow)] = 0.0
             labels = hold_labels(hard, remembered, odds, motion, self.band, reach,
                                  self.motion_threshold)
             found = keep_connected(cut(image, labels, 3 * self.band, self.iterations), known)
+            # Where the colours cannot tell (the object's shaded side on a ground of its hues),
+            # the carried mask stands rather than the cut's guess, unless the pixel moves with
+            # the background: each frame's small loss would otherwise be the next one's start.
+            moving_away = motion < -self.motion_threshold if motion is not None else np.zeros_like(hard)
+            found |= self._undecided(hard, odds) & ~moving_away
             if np.count_nonzero(found) < self.SHRINK * predicted:
                 found |= hard & (odds > 0)
         if np.count_nonzero(found) < self.VANISH * whole:
@@ -118,14 +142,22 @@ class HoldingTracker(ClassicalTracker):
             elif found.any() and float(odds[found].mean()) < 0:
                 found = np.zeros_like(found)    # a remnant that looks like the background: hidden
         self._learn(image, found, predicted, whole)
+        self.previous = image
         return found.astype(np.float32)
+
+    def _undecided(self, hard: np.ndarray, odds: np.ndarray) -> np.ndarray:
+        """Carried pixels (bool) whose colour cannot tell: deeper than the band inside the carried
+        mask, any that do not lean to the background; at its edge, only those that lean neither
+        way (there a look-alike the object brushes past leans to it, and is the cut's to judge)."""
+        inner = cv2.erode(hard.astype(np.uint8), disk(self.band)).astype(bool)
+        return (inner & (odds > -self.AMBIGUOUS_ODDS)) | (hard & (np.abs(odds) < self.AMBIGUOUS_ODDS))
 
     def _learn(self, image: np.ndarray, found: np.ndarray, predicted: int, whole: int) -> None:
         """Let a frame that agrees with the flow's prediction teach the colours and the shape."""
         area = int(np.count_nonzero(found))
         if (predicted and self.TRUSTED[0] <= area / predicted <= self.TRUSTED[1]
                 and area >= self.VANISH * whole):
-            self.colours.update(image, found)
+            self.colours.update(image, found, maybe_object=self.shape.soft > 0.5)
             self.shape.remember(found)
             self.lost, self.trusted_area = 0, area
         else:
@@ -139,6 +171,7 @@ class HoldingTracker(ClassicalTracker):
         self.shape.carry(flow, hard)
         whole = max(self.shape.area, self.trusted_area, 1)
         self._learn(image, mask > 0.5, int(np.count_nonzero(hard)), whole)
+        self.previous = image
 
 
 class ClassicalBackend(MatteBackend):

@@ -13,7 +13,12 @@ import numpy as np
 
 from ..imaging import flow as optical
 
-__all__ = ["backward_flow", "warp", "object_motion", "motion_evidence"]
+__all__ = ["backward_flow", "warp", "object_motion", "motion_evidence", "flow_mismatch"]
+
+# Colour difference (largest over R, G, B; 0..255) between a pixel and where the flow says it
+# came from, above which the flow there is not believed: a part just uncovered, or a jump the
+# flow missed.
+MISMATCH_LEVEL = 30.0
 
 
 def backward_flow(current: np.ndarray, previous: np.ndarray) -> np.ndarray:
@@ -25,6 +30,19 @@ def warp(mask: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """Move ``mask`` (the previous frame's, float32) onto the current frame along ``flow``;
     what comes from outside the frame is empty."""
     return optical.sample(mask.astype(np.float32), flow, outside=0.0)
+
+
+def flow_mismatch(current: np.ndarray, previous: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Pixels (bool) whose colour differs clearly from the previous frame's at the place
+    ``flow`` (backward) says they came from: there the flow explains nothing (a part just
+    uncovered has no origin in the previous frame; DIS fills in its neighbour's motion), so its
+    motion evidence is no evidence. A look-alike that truly moves with the background matches
+    where it came from and keeps its evidence."""
+    there = optical.sample(previous, flow)
+    # Colour, not grey: an object and what hid it can share a grey level. A little blur: the
+    # texture's own aliasing under sub-pixel motion is not a mismatch.
+    difference = cv2.absdiff(current, there).max(axis=2).astype(np.float32)
+    return cv2.GaussianBlur(difference, (5, 5), 0) > MISMATCH_LEVEL
 
 
 def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:

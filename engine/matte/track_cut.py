@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["hold_labels", "cut", "keep_connected", "reacquire_labels", "within"]
+__all__ = ["hold_labels", "cut", "disk", "keep_connected", "reacquire_labels", "within"]
 
 # Colour log-odds (see ColourMemory.log_odds) above which a pixel beyond the carried edge is
 # offered to the object: e^1.0, the colour is about three times likelier on the object.

@@ -74,11 +74,11 @@ def test_correction_keyframe_improves_the_frames_after_it(client, scene, tmp_pat
 
 
 DAVIS_FRAMES = 25      # a subset keeps the test quick; docs/mattes.md reports whole clips
-# About 0.1 under what the no-weights backend measures on these frames (0.90, 0.61, 0.58):
+# About 0.1 under what the no-weights backend measures on these frames (0.90, 0.56, 0.71):
 # room for codec and platform differences, while a broken walk (mask lost or swallowing the
 # background) scores under 0.3. Car and dog are hard for colour models: a dark roof on dark
 # shadows, fast non-rigid motion with motion blur. See docs/mattes.md.
-DAVIS_MIN_JF = {"blackswan": 0.8, "car-roundabout": 0.5, "dog": 0.45}
+DAVIS_MIN_JF = {"blackswan": 0.8, "car-roundabout": 0.5, "dog": 0.6}
 
 
 @pytest.mark.skipif(not DAVIS.is_dir(), reason=MISSING_REASON)
@@ -103,7 +103,7 @@ def hard_clips(tmp_path_factory):
 
 
 # About 0.05 under what the walk measures from frame 0's clicks through the job (occluder
-# 0.96, behind 0.80, fast 0.89, scale 0.98); the band cut alone, without the remembered colours
+# 0.96, behind 0.83, fast 0.90, scale 0.97); the band cut alone, without the remembered colours
 # and shape, loses the occluded object (occluder 0.58, behind 0.50).
 HARD_MIN_JF = {"occluder": 0.9, "behind": 0.7, "fast": 0.84, "scale": 0.93}
 
@@ -164,14 +164,14 @@ def test_fast_small_object_is_found_again(hard_clips):
     walk = walk_from_true_mask(clip)
     found = [n for n, j in enumerate(walk.score.j) if j >= 0.5]
     print(f"small: J&F {walk.score.jf:.3f}, frames with J >= 0.5: {len(found)} of {clip.frame_count}")
-    # Measured 0.49 J&F; the band cut alone keeps it only on the keyframe (0.03).
+    # Measured 0.57 J&F; the band cut alone keeps it only on the keyframe (0.03).
     assert walk.score.jf >= 0.4
     assert max(found) >= clip.frame_count // 2      # still found in the clip's second half
 
 
 # About 0.05 under the mean J&F the walk measures over the three whole clips (from the mask
-# 0.75, from clicks 0.71; the band cut alone: 0.70 and 0.68).
-DAVIS_MEAN_MIN_JF = {"mask": 0.68, "clicks": 0.66}
+# 0.77, from clicks 0.70; the band cut alone: 0.70 and 0.68).
+DAVIS_MEAN_MIN_JF = {"mask": 0.71, "clicks": 0.66}
 
 
 @pytest.mark.skipif(not DAVIS.is_dir(), reason=MISSING_REASON)

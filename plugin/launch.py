@@ -68,6 +68,7 @@ def start_engine(timeout: float = 30.0, discovery_file: Optional[Path] = None) -
             found = read_discovery(discovery_file)
             fresh = found is not None and (before is None or found != before or found.pid == process.pid)
             if found is not None and fresh and process_alive(found.pid):
+                _stop_if_it_lost(process, found, lock)
                 return found
             code = process.poll()
             if code is not None and code != EXIT_ALREADY_RUNNING:
@@ -87,6 +88,16 @@ def start_engine(timeout: float = 30.0, discovery_file: Optional[Path] = None) -
         _reap_when_it_exits(process)
     raise EngineNotRunningError(
         f"the engine did not start within {timeout:.0f} s; see {launch_log}", path=str(launch_log))
+
+
+def _stop_if_it_lost(process: subprocess.Popen, winner: Discovery, lock: Path) -> None:
+    """Stop the engine this client spawned when another one won the race and holds the lock.
+
+    Still importing, ours would otherwise wait its turn and take the lock once the winner
+    exits: a second engine nobody asked for, serving long after a shutdown.
+    """
+    if winner.pid != process.pid and process.poll() is None and read_lock_pid(lock) == winner.pid:
+        process.terminate()
 
 
 def _spawn(launch_log: Path) -> subprocess.Popen:

@@ -15,7 +15,7 @@ import pytest
 from engine_harness import engine_env, start_engine_process, wait_gone
 from moviola.plugin import errors
 from moviola.plugin.client import EngineClient
-from moviola.plugin.discovery import Discovery, read_discovery, write_discovery
+from moviola.plugin.discovery import Discovery, engine_lock_held, read_discovery, write_discovery
 
 
 def cli(home, *args, timeout=60):
@@ -92,6 +92,12 @@ def test_clients_that_find_no_engine_start_exactly_one(tmp_path, monkeypatch):
     with EngineClient.connect(autostart=False) as client:
         client.shutdown()
     assert wait_gone(pids[0])
+    # The engines the losing clients spawned were stopped: none takes the lock once the winner
+    # has gone (one did, and served on after the test, before they were).
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline:
+        assert not engine_lock_held(home / "engine.lock"), "a second engine took over after shutdown"
+        time.sleep(0.1)
 
 
 def test_client_times_out_instead_of_hanging(tmp_path):

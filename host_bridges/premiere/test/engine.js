@@ -47,4 +47,12 @@ async function startEngine({ timeoutMs = 60000, settings = {} } = {}) {
   }
 }
 
-module.exports = { startEngine, REPO, python };
+/** The engine's built-in sample edit, small for speed (320x180, a second a shot), written under
+ * the engine's home through ``client``; resolves with the job's result. */
+async function makeSample(engine, client) {
+  const job = await client.submit("sample", { out: path.join(engine.home, "sample"), width: 320, height: 180,
+                                              seconds_per_shot: 1.0 });
+  return job.done;
+}
+
+module.exports = { startEngine, makeSample, REPO, python };

@@ -11,7 +11,7 @@ const { execFileSync } = require("node:child_process");
 
 const ppro = require("./fake_premierepro");
 const { storage } = require("./fake_uxp_storage");
-const { startEngine, python } = require("./engine");
+const { startEngine, makeSample, python } = require("./engine");
 const { GatewayClient } = require("../lib/gateway");
 const { runMatteFromFile } = require("../lib/run");
 const { MaskFileError, MAX_MASK_PNG_BYTES, base64 } = require("../lib/mask_keyframe");
@@ -25,8 +25,7 @@ let sample;
 test.before(async () => {
   engine = await startEngine();
   client = await GatewayClient.open(engine.info);
-  sample = await (await client.submit("sample", { out: path.join(engine.home, "sample"), width: 320, height: 180,
-                                                  seconds_per_shot: 1.0 })).done;
+  sample = await makeSample(engine, client);
 });
 
 test.after(async () => {

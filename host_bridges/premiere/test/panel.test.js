@@ -9,7 +9,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 
 const ppro = require("./fake_premierepro");
-const { startEngine } = require("./engine");
+const { startEngine, makeSample } = require("./engine");
 const { GatewayClient, EngineError, EngineUnreachable } = require("../lib/gateway");
 const { readSequence, toOtio } = require("../lib/sequence");
 const { runJob, summary } = require("../lib/run");
@@ -23,9 +23,7 @@ let sample;
 test.before(async () => {
   engine = await startEngine();
   client = await GatewayClient.open(engine.info);
-  const job = await client.submit("sample", { out: path.join(engine.home, "sample"), width: 320, height: 180,
-                                              seconds_per_shot: 1.0 });
-  sample = await job.done;
+  sample = await makeSample(engine, client);
 });
 
 test.after(async () => {
